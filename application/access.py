@@ -1,0 +1,26 @@
+"""Who is acting: the roles of the service, and a caller's credential."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Role(Enum):
+    REPORTER = "reporter"
+    CASEWORKER = "caseworker"
+    AUDITOR = "auditor"
+    ANALYST = "analyst"
+    DPO = "dpo"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A bearer token, the role it grants, and the actor recorded in the events it causes."""
+
+    token: str
+    role: Role
+    actor: str
+
+    def __repr__(self) -> str:  # never print a token by accident
+        return f"Credential(role={self.role.value}, actor={self.actor!r})"

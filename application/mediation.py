@@ -1,0 +1,345 @@
+"""The mediation application: one method per command, and the reads of one case.
+
+Each command loads the case, calls one command of the aggregate with the actor and the clock's
+instant, saves, and answers what the caller needs (new version, status, log position). Lists
+and counts never come from here: they come from read models.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import Environment
+
+from application.clock import Clock, SystemClock
+from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
+from application.history import HistoryEntry, history_entry
+from application.tracking import TrackingCodeIndex, tracking_index_id
+from application.transcodings import register_domain_transcodings
+from domain.case import Case
+from domain.errors import InvalidValue
+from domain.platforms import Platform
+from domain.values import (
+    Category,
+    Channel,
+    Company,
+    EscalationReason,
+    Outcome,
+    PersonalText,
+    Priority,
+    ResponseDeadlines,
+    Stance,
+    Status,
+    TrackingCode,
+)
+
+APPLICATION_NAME = "mediation"
+"""Fixed, never the class name: PostgreSQL table names are derived from it."""
+
+SNAPSHOT_INTERVAL = 50
+"""A snapshot every 50 events bounds the replay of any command to at most 49 events."""
+
+_IDEMPOTENCY_NAMESPACE = UUID("0b6f7a52-3f0e-4d1a-8c55-7f3e2d9a1c44")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command answers: the case's new version and status, and the log position of its
+    last event (a read model that has reached it reflects the command)."""
+
+    case_id: UUID
+    version: int
+    status: Status
+    position: int
+    tracking_code: TrackingCode | None = None
+    response_due: date | None = None
+    mediator_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """Everything a business reports; compared field by field to honour an idempotency key."""
+
+    company: Company
+    platform: Platform
+    description: PersonalText
+    occurred_on: date
+    category_hint: Category | None = None
+    channel: Channel = Channel.WEB
+
+
+class MediationApplication(Application[UUID]):
+    name = APPLICATION_NAME
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Case: SNAPSHOT_INTERVAL}
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Clock | None = None,
+        deadlines: ResponseDeadlines | None = None,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.deadlines = deadlines or ResponseDeadlines()
+        super().__init__(env=dict(env or {}))
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """Only the given settings, never the process environment: what configures the store
+        is decided in one place (infrastructure.settings)."""
+        settings = {"IS_SNAPSHOTTING_ENABLED": "y"}
+        settings.update(env or {})
+        return Environment(name, settings)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+
+    # Commands.
+
+    def report_case(
+        self,
+        report: ReportRequest,
+        *,
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Opens a case. With an idempotency key, the same report sent again opens nothing more.
+
+        The key decides the case's id, so a repeat (from any process, after any restart) runs
+        into the first case at version 1 and the store refuses it: no table of keys to keep
+        in step with the events.
+        """
+        case_id = uuid4()
+        if idempotency_key is not None:
+            case_id = uuid5(_IDEMPOTENCY_NAMESPACE, f"{actor}\n{idempotency_key}")
+            first = self._first_report(case_id, report, idempotency_key)
+            if first is not None:
+                return first
+        now = self.clock.now()
+        case = Case.report(
+            case_id=case_id,
+            company=report.company,
+            platform=report.platform,
+            description=report.description,
+            occurred_on=report.occurred_on,
+            category_hint=report.category_hint,
+            channel=report.channel,
+            actor=actor,
+            now=now,
+        )
+        index = TrackingCodeIndex.register(case.tracking_code, case.id, now)
+        try:
+            recordings = self.save(case, index)
+        except IntegrityError:
+            if idempotency_key is not None:
+                first = self._first_report(case_id, report, idempotency_key)
+                if first is not None:
+                    return first
+            raise
+        position = max(r.notification.id for r in recordings)
+        return self._result(case, position, tracking_code=case.tracking_code)
+
+    def qualify_case(
+        self,
+        case_id: UUID,
+        *,
+        category: Category,
+        priority: Priority,
+        summary: PersonalText,
+        p2b_articles: Sequence[str] = (),
+        assignee: str | None = None,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        case = self._case_for_command(case_id, expected_version)
+        case.qualify(
+            category=category,
+            priority=priority,
+            summary=summary,
+            p2b_articles=p2b_articles,
+            assignee=assignee,
+            actor=actor,
+            now=self.clock.now(),
+        )
+        return self._save(case)
+
+    def send_to_platform(
+        self,
+        case_id: UUID,
+        *,
+        message: PersonalText,
+        response_due: date | None = None,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        case = self._case_for_command(case_id, expected_version)
+        case.send_to_platform(
+            message=message,
+            deadlines=self.deadlines,
+            response_due=response_due,
+            actor=actor,
+            now=self.clock.now(),
+        )
+        return self._save(case, response_due=case.response_due)
+
+    def record_platform_response(
+        self,
+        case_id: UUID,
+        *,
+        stance: Stance,
+        response: PersonalText,
+        responded_on: date | None = None,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        case = self._case_for_command(case_id, expected_version)
+        case.record_platform_response(
+            stance=stance,
+            response=response,
+            responded_on=responded_on,
+            actor=actor,
+            now=self.clock.now(),
+        )
+        return self._save(case)
+
+    def escalate_case(
+        self,
+        case_id: UUID,
+        *,
+        reason: EscalationReason,
+        note: PersonalText | None = None,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        case = self._case_for_command(case_id, expected_version)
+        case.escalate(reason=reason, note=note, actor=actor, now=self.clock.now())
+        return self._save(case, mediator_reference=case.mediator_reference)
+
+    def resolve_case(
+        self,
+        case_id: UUID,
+        *,
+        outcome: Outcome,
+        summary: PersonalText,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        case = self._case_for_command(case_id, expected_version)
+        case.resolve(outcome=outcome, summary=summary, actor=actor, now=self.clock.now())
+        return self._save(case)
+
+    # Reads of one case.
+
+    def get_case(
+        self, case_id: UUID, *, version: int | None = None, at: datetime | None = None
+    ) -> Case:
+        """The case now, right after event `version`, or as it stood at instant `at`."""
+        if version is not None and at is not None:
+            raise InvalidValue("version", "ask for a version or an instant, not both")
+        if at is not None:
+            version = self._version_at(case_id, at)
+        if version is not None and version < 1:
+            raise InvalidValue("version", "versions start at 1")
+        case = self._get(case_id, version)
+        if version is not None and case.version != version:
+            raise CaseNotFound(case_id, f"case {case_id} has no version {version}")
+        return case
+
+    def case_history(self, case_id: UUID) -> list[HistoryEntry]:
+        """Every event of the case, oldest first, with who caused it and when."""
+        entries = [history_entry(e) for e in self.events.get(case_id)]
+        if not entries or entries[0].type != "Reported":
+            raise CaseNotFound(case_id)
+        return entries
+
+    def case_for_tracking_code(self, code: str) -> Case:
+        """The case behind a tracking code; a malformed code is just another unknown one."""
+        try:
+            tracking_code = TrackingCode.parse(code)
+        except (InvalidValue, TypeError):
+            raise CaseNotFound(None, "no case with this tracking code") from None
+        try:
+            index = self.repository.get(tracking_index_id(tracking_code))
+        except AggregateNotFoundError:
+            raise CaseNotFound(None, "no case with this tracking code") from None
+        assert isinstance(index, TrackingCodeIndex)
+        return self._get(index.case_id)
+
+    def log_position(self) -> int:
+        """The position of the newest event in the log (0 when empty); it also proves the
+        store answers."""
+        return self.recorder.max_notification_id() or 0
+
+    # Internals.
+
+    def _get(self, case_id: UUID, version: int | None = None) -> Case:
+        try:
+            case = self.repository.get(case_id, version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFound(case_id) from None
+        if not isinstance(case, Case):
+            raise CaseNotFound(case_id)
+        return case
+
+    def _case_for_command(self, case_id: UUID, expected_version: int | None) -> Case:
+        case = self._get(case_id)
+        if expected_version is not None and case.version != expected_version:
+            raise StaleVersion(case_id, expected_version, case.version)
+        return case
+
+    def _save(self, case: Case, **extra: Any) -> CommandResult:
+        try:
+            recordings = self.save(case)
+        except IntegrityError:
+            raise VersionConflict(case.id) from None
+        return self._result(case, recordings[-1].notification.id, **extra)
+
+    @staticmethod
+    def _result(case: Case, position: int, **extra: Any) -> CommandResult:
+        return CommandResult(
+            case_id=case.id, version=case.version, status=case.status, position=position, **extra
+        )
+
+    def _version_at(self, case_id: UUID, at: datetime) -> int:
+        if at.tzinfo is None:
+            raise InvalidValue("at", "an instant needs its UTC offset")
+        timestamps = [e.timestamp for e in self.events.get(case_id)]
+        if not timestamps:
+            raise CaseNotFound(case_id)
+        count = bisect.bisect_right(timestamps, at)
+        if count == 0:
+            raise CaseNotFound(case_id, f"case {case_id} did not exist at {at.isoformat()}")
+        return count
+
+    def _first_report(
+        self, case_id: UUID, report: ReportRequest, idempotency_key: str
+    ) -> CommandResult | None:
+        """The answer first given for this key, or None when the key is new."""
+        first = next(iter(self.events.get(case_id, lte=1)), None)
+        if first is None:
+            return None
+        assert isinstance(first, Case.Reported)
+        sent_before = ReportRequest(
+            company=first.company,
+            platform=first.platform,
+            description=first.description,
+            occurred_on=first.occurred_on,
+            category_hint=first.category_hint,
+            channel=first.channel,
+        )
+        if sent_before != report:
+            raise IdempotencyKeyReused(idempotency_key)
+        return CommandResult(
+            case_id=case_id,
+            version=first.originator_version,
+            status=Status.REPORTED,
+            position=self.log_position(),
+            tracking_code=first.tracking_code,
+        )

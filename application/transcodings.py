@@ -1,0 +1,140 @@
+"""How the domain's value types are written into stored events and snapshots.
+
+Every transcoding has an explicit, stable name: stored events must keep decoding after a class
+is renamed or moved. PersonalText has a transcoding of its own, the one place where per-case
+encryption of personal data plugs in.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Any
+
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from domain.platforms import Platform
+from domain.values import (
+    Category,
+    Channel,
+    Company,
+    CompanySize,
+    EscalationReason,
+    Outcome,
+    PersonalText,
+    Priority,
+    Siren,
+    Stance,
+    Status,
+    TrackingCode,
+)
+
+
+class EnumAsValue(Transcoding):
+    def __init__(self, enum_type: type[Enum], name: str) -> None:
+        self.type = enum_type
+        self.name = name
+
+    def encode(self, obj: Enum) -> Any:
+        return obj.value
+
+    def decode(self, data: Any) -> Enum:
+        return self.type(data)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class SirenAsStr(Transcoding):
+    type = Siren
+    name = "siren"
+
+    def encode(self, obj: Siren) -> str:
+        return obj.value
+
+    def decode(self, data: str) -> Siren:
+        return Siren(data)
+
+
+class TrackingCodeAsStr(Transcoding):
+    type = TrackingCode
+    name = "tracking_code"
+
+    def encode(self, obj: TrackingCode) -> str:
+        return obj.value
+
+    def decode(self, data: str) -> TrackingCode:
+        return TrackingCode(data)
+
+
+class PersonalTextAsStr(Transcoding):
+    type = PersonalText
+    name = "personal_text"
+
+    def encode(self, obj: PersonalText) -> str:
+        return obj.text
+
+    def decode(self, data: str) -> PersonalText:
+        return PersonalText(data)
+
+
+class PlatformAsDict(Transcoding):
+    type = Platform
+    name = "platform"
+
+    def encode(self, obj: Platform) -> dict[str, str]:
+        return {"key": obj.key, "reported_as": obj.reported_as}
+
+    def decode(self, data: dict[str, str]) -> Platform:
+        return Platform(key=data["key"], reported_as=data["reported_as"])
+
+
+class CompanyAsDict(Transcoding):
+    type = Company
+    name = "company"
+
+    def encode(self, obj: Company) -> dict[str, Any]:
+        return {
+            "name": obj.name,
+            "siren": obj.siren,
+            "size": obj.size,
+            "contact_name": obj.contact_name,
+            "contact_email": obj.contact_email,
+        }
+
+    def decode(self, data: dict[str, Any]) -> Company:
+        return Company(**data)
+
+
+ENUM_NAMES: dict[type[Enum], str] = {
+    Status: "status",
+    CompanySize: "company_size",
+    Channel: "channel",
+    Category: "category",
+    Priority: "priority",
+    Stance: "stance",
+    EscalationReason: "escalation_reason",
+    Outcome: "outcome",
+}
+
+
+def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
+    for enum_type, name in ENUM_NAMES.items():
+        transcoder.register(EnumAsValue(enum_type, name))
+    for transcoding in (
+        DateAsISO(),
+        SirenAsStr(),
+        TrackingCodeAsStr(),
+        PersonalTextAsStr(),
+        PlatformAsDict(),
+        CompanyAsDict(),
+    ):
+        transcoder.register(transcoding)

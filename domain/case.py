@@ -1,0 +1,438 @@
+"""The Case aggregate: a business's report, driven by caseworkers from report to outcome.
+
+Commands check the rules of the transition table and raise; events only assign state, since
+they are replayed on every load. Every command takes the actor who causes it and the instant
+it happens (`now`), which becomes the event's timestamp: the clock belongs to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import CommandNotAllowed, InvalidCaseCommand, InvalidValue
+from domain.platforms import Platform
+from domain.values import (
+    LONGEST_RESPONSE_DELAY,
+    MAX_ACTOR_LENGTH,
+    Category,
+    Channel,
+    Company,
+    EscalationReason,
+    Outcome,
+    PersonalText,
+    Priority,
+    ResponseDeadlines,
+    Stance,
+    Status,
+    TrackingCode,
+    check_past_date,
+    clean_text,
+)
+
+QUALIFY = "qualify"
+SEND_TO_PLATFORM = "send-to-platform"
+RECORD_PLATFORM_RESPONSE = "platform-response"
+ESCALATE = "escalate"
+RESOLVE = "resolve"
+COMMANDS = (QUALIFY, SEND_TO_PLATFORM, RECORD_PLATFORM_RESPONSE, ESCALATE, RESOLVE)
+
+_ANY_OUTCOME_BUT_INADMISSIBLE = frozenset(Outcome) - {Outcome.INADMISSIBLE}
+
+# The transition table of DOMAIN.md, binding: status -> command -> the outcomes `resolve` may
+# record (None for the other commands). A command absent from a status's row is refused.
+TRANSITIONS: dict[Status, dict[str, frozenset[Outcome] | None]] = {
+    Status.REPORTED: {
+        QUALIFY: None,
+        RESOLVE: frozenset({Outcome.WITHDRAWN, Outcome.INADMISSIBLE}),
+    },
+    Status.QUALIFIED: {
+        QUALIFY: None,
+        SEND_TO_PLATFORM: None,
+        RESOLVE: frozenset({Outcome.WITHDRAWN, Outcome.INADMISSIBLE}),
+    },
+    Status.AWAITING_PLATFORM: {
+        RECORD_PLATFORM_RESPONSE: None,
+        ESCALATE: None,
+        RESOLVE: frozenset({Outcome.WITHDRAWN}),
+    },
+    Status.PLATFORM_RESPONDED: {
+        SEND_TO_PLATFORM: None,
+        ESCALATE: None,
+        RESOLVE: _ANY_OUTCOME_BUT_INADMISSIBLE,
+    },
+    Status.WITH_MEDIATOR: {
+        RESOLVE: _ANY_OUTCOME_BUT_INADMISSIBLE,
+    },
+    Status.RESOLVED: {},
+}
+
+
+def allowed_commands(status: Status) -> list[str]:
+    """The commands a case in `status` accepts, `resolve` with the outcomes it may record."""
+    described = []
+    for command, outcomes in TRANSITIONS[status].items():
+        if outcomes is None:
+            described.append(command)
+        else:
+            names = sorted(o.value for o in outcomes)
+            described.append(f"{command} ({', '.join(names)})")
+    return described
+
+
+def check_actor(actor: str) -> str:
+    return clean_text("actor", actor, max_length=MAX_ACTOR_LENGTH)
+
+
+def utc_today(now: datetime) -> date:
+    """The UTC date of an instant: every date rule of the domain is judged on it."""
+    if now.tzinfo is None:
+        raise ValueError("the instant of a command must carry its UTC offset")
+    return now.astimezone(timezone.utc).date()
+
+
+def mediator_reference(case_id: UUID, escalated_on: date) -> str:
+    """The business mediator's file reference: year and 48 bits of the case id."""
+    return f"MED-{escalated_on.year}-{case_id.hex[:12].upper()}"
+
+
+class Case(Aggregate):
+    """One report of trouble with a platform, from its report to its outcome."""
+
+    INITIAL_VERSION = 1
+
+    if TYPE_CHECKING:  # State, set only by events; not dataclass fields of the aggregate.
+        status: Status
+        company: Company
+        platform: Platform
+        description: PersonalText
+        occurred_on: date
+        category_hint: Category | None
+        channel: Channel
+        tracking_code: TrackingCode
+        category: Category | None
+        priority: Priority | None
+        summary: PersonalText | None
+        p2b_articles: tuple[str, ...]
+        assignee: str | None
+        message: PersonalText | None
+        first_sent_on: date | None
+        last_sent_on: date | None
+        response_due: date | None
+        platform_rounds: int
+        stance: Stance | None
+        platform_response: PersonalText | None
+        responded_on: date | None
+        escalation_reason: EscalationReason | None
+        escalation_note: PersonalText | None
+        mediator_reference: str | None
+        outcome: Outcome | None
+        resolution_summary: PersonalText | None
+
+    class Event(Aggregate.Event):
+        actor: str
+
+    class Reported(Aggregate.Created, Event):
+        company: Company
+        platform: Platform
+        description: PersonalText
+        occurred_on: date
+        category_hint: Category | None
+        channel: Channel
+        tracking_code: TrackingCode
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.REPORTED
+            case.company = self.company
+            case.platform = self.platform
+            case.description = self.description
+            case.occurred_on = self.occurred_on
+            case.category_hint = self.category_hint
+            case.channel = self.channel
+            case.tracking_code = self.tracking_code
+            case.category = None
+            case.priority = None
+            case.summary = None
+            case.p2b_articles = ()
+            case.assignee = None
+            case.message = None
+            case.first_sent_on = None
+            case.last_sent_on = None
+            case.response_due = None
+            case.platform_rounds = 0
+            case.stance = None
+            case.platform_response = None
+            case.responded_on = None
+            case.escalation_reason = None
+            case.escalation_note = None
+            case.mediator_reference = None
+            case.outcome = None
+            case.resolution_summary = None
+
+    class Qualified(Event):
+        category: Category
+        priority: Priority
+        summary: PersonalText
+        p2b_articles: tuple[str, ...]
+        assignee: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.QUALIFIED
+            case.category = self.category
+            case.priority = self.priority
+            case.summary = self.summary
+            case.p2b_articles = tuple(self.p2b_articles)
+            case.assignee = self.assignee
+
+    class SentToPlatform(Event):
+        message: PersonalText
+        sent_on: date
+        response_due: date
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.AWAITING_PLATFORM
+            case.message = self.message
+            case.first_sent_on = case.first_sent_on or self.sent_on
+            case.last_sent_on = self.sent_on
+            case.response_due = self.response_due
+            case.platform_rounds += 1
+
+    class PlatformResponded(Event):
+        stance: Stance
+        response: PersonalText
+        responded_on: date
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.PLATFORM_RESPONDED
+            case.stance = self.stance
+            case.platform_response = self.response
+            case.responded_on = self.responded_on
+            case.response_due = None
+
+    class EscalatedToMediator(Event):
+        reason: EscalationReason
+        note: PersonalText | None
+        mediator_reference: str
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.WITH_MEDIATOR
+            case.escalation_reason = self.reason
+            case.escalation_note = self.note
+            case.mediator_reference = self.mediator_reference
+            case.response_due = None
+
+    class Resolved(Event):
+        outcome: Outcome
+        summary: PersonalText
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.RESOLVED
+            case.outcome = self.outcome
+            case.resolution_summary = self.summary
+            case.response_due = None
+
+    WORKFLOW_EVENTS: ClassVar[tuple[str, ...]] = (
+        "Reported",
+        "Qualified",
+        "SentToPlatform",
+        "PlatformResponded",
+        "EscalatedToMediator",
+        "Resolved",
+    )
+
+    # Commands.
+
+    @classmethod
+    def report(
+        cls,
+        *,
+        company: Company,
+        platform: Platform,
+        description: PersonalText,
+        occurred_on: date,
+        category_hint: Category | None = None,
+        channel: Channel = Channel.WEB,
+        actor: str,
+        now: datetime,
+        case_id: UUID | None = None,
+        tracking_code: TrackingCode | None = None,
+    ) -> Case:
+        """A report opens a case; the platform's measure cannot have taken effect in the future."""
+        check_past_date("occurred_on", occurred_on, utc_today(now))
+        return cls._create(
+            cls.Reported,
+            id=case_id or uuid4(),
+            timestamp=now,
+            actor=check_actor(actor),
+            company=company,
+            platform=platform,
+            description=description,
+            occurred_on=occurred_on,
+            category_hint=category_hint,
+            channel=channel,
+            tracking_code=tracking_code or TrackingCode.new(),
+        )
+
+    def qualify(
+        self,
+        *,
+        category: Category,
+        priority: Priority,
+        summary: PersonalText,
+        p2b_articles: Sequence[str] = (),
+        assignee: str | None = None,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Only a reported or qualified case can be (re)qualified."""
+        self._require(QUALIFY)
+        self.trigger_event(
+            self.Qualified,
+            timestamp=now,
+            actor=check_actor(actor),
+            category=category,
+            priority=priority,
+            summary=summary,
+            p2b_articles=tuple(dict.fromkeys(p2b_articles)),
+            assignee=None if assignee is None else check_actor(assignee),
+        )
+
+    def send_to_platform(
+        self,
+        *,
+        message: PersonalText,
+        deadlines: ResponseDeadlines,
+        response_due: date | None = None,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """A qualified case goes to the platform, and so does a follow-up round after an answer.
+
+        The due date is computed now and stored, so a replay keeps the rule then in force.
+        """
+        self._require(SEND_TO_PLATFORM)
+        today = utc_today(now)
+        if response_due is None:
+            response_due = deadlines.due(today, self.priority)
+        elif not today < response_due <= today + LONGEST_RESPONSE_DELAY:
+            raise InvalidValue(
+                "response_due",
+                f"response_due must be after today ({today}) and within "
+                f"{LONGEST_RESPONSE_DELAY.days} days",
+            )
+        self.trigger_event(
+            self.SentToPlatform,
+            timestamp=now,
+            actor=check_actor(actor),
+            message=message,
+            sent_on=today,
+            response_due=response_due,
+        )
+
+    def record_platform_response(
+        self,
+        *,
+        stance: Stance,
+        response: PersonalText,
+        responded_on: date | None = None,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Only a case awaiting the platform takes its answer, dated between sending and today."""
+        self._require(RECORD_PLATFORM_RESPONSE)
+        today = utc_today(now)
+        responded_on = responded_on or today
+        check_past_date("responded_on", responded_on, today)
+        assert self.last_sent_on is not None  # set by SentToPlatform, the only way in
+        if responded_on < self.last_sent_on:
+            raise InvalidCaseCommand(
+                f"responded_on {responded_on} is before the case was sent to the platform "
+                f"({self.last_sent_on})",
+                case_id=self.id,
+                status=self.status.value,
+                field="responded_on",
+            )
+        self.trigger_event(
+            self.PlatformResponded,
+            timestamp=now,
+            actor=check_actor(actor),
+            stance=stance,
+            response=response,
+            responded_on=responded_on,
+        )
+
+    def escalate(
+        self,
+        *,
+        reason: EscalationReason,
+        note: PersonalText | None = None,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """A case the platform has been asked about goes to the business mediator, once."""
+        self._require(ESCALATE)
+        self.trigger_event(
+            self.EscalatedToMediator,
+            timestamp=now,
+            actor=check_actor(actor),
+            reason=reason,
+            note=note,
+            mediator_reference=mediator_reference(self.id, utc_today(now)),
+        )
+
+    def resolve(
+        self,
+        *,
+        outcome: Outcome,
+        summary: PersonalText,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Closes the case with an outcome the status allows (see TRANSITIONS)."""
+        self._require(RESOLVE, outcome=outcome)
+        self.trigger_event(
+            self.Resolved,
+            timestamp=now,
+            actor=check_actor(actor),
+            outcome=outcome,
+            summary=summary,
+        )
+
+    # Queries on state.
+
+    @property
+    def reported_at(self) -> datetime:
+        return self.created_on
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.modified_on
+
+    def allowed_commands(self) -> list[str]:
+        return allowed_commands(self.status)
+
+    def _require(self, command: str, outcome: Outcome | None = None) -> None:
+        row = TRANSITIONS[self.status]
+        allowed = command in row
+        if allowed and outcome is not None:
+            outcomes = row[command]
+            allowed = outcomes is not None and outcome in outcomes
+        if not allowed:
+            name = command if outcome is None else f"{command} ({outcome.value})"
+            raise CommandNotAllowed(
+                case_id=self.id,
+                status=self.status.value,
+                command=name,
+                allowed=allowed_commands(self.status),
+            )
+

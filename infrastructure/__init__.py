@@ -1,0 +1,1 @@
+"""What touches a database or the environment: settings and the stores behind the application."""

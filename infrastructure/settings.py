@@ -1,0 +1,210 @@
+"""The service's settings, read from MEDIATION_* environment variables.
+
+One class decides every setting and renders what the eventsourcing library reads, so nothing
+else looks at the environment. Unsafe or contradictory values stop the start with a one-line
+message naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from application.access import Credential, Role
+from domain.errors import InvalidValue
+from domain.values import ResponseDeadlines
+
+MIN_TOKEN_LENGTH = 16
+
+
+class SettingsError(Exception):
+    """A setting that cannot be used; its message is one line naming the variable."""
+
+
+class Environment(Enum):
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+
+
+class Store(Enum):
+    MEMORY = "memory"
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDIATION_", extra="ignore", frozen=True)
+
+    environment: Environment = Environment.PRODUCTION
+    database_url: str = "sqlite:///mediation.db"
+    database_schema: str = "public"
+    database_pool_size: int = Field(default=5, ge=1, le=100)
+    database_connect_timeout: int = Field(default=5, ge=1, le=120)
+    tokens: Annotated[tuple[Credential, ...], NoDecode] = ()
+    response_days_standard: int = Field(default=15, ge=1, le=365)
+    response_days_urgent: int = Field(default=5, ge=1, le=365)
+
+    @field_validator("tokens", mode="before")
+    @classmethod
+    def _parse_tokens(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_tokens(value)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        store_of(value)
+        return value
+
+    @field_validator("database_schema")
+    @classmethod
+    def _check_schema(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+            raise ValueError("a schema name is lower-case letters, digits and '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        try:
+            ResponseDeadlines(self.response_days_standard, self.response_days_urgent)
+        except InvalidValue as error:
+            raise ValueError(
+                "MEDIATION_RESPONSE_DAYS_URGENT must not exceed MEDIATION_RESPONSE_DAYS_STANDARD"
+            ) from error
+        if self.environment is Environment.PRODUCTION:
+            short = [c for c in self.tokens if len(c.token) < MIN_TOKEN_LENGTH]
+            if short:
+                raise ValueError(
+                    f"MEDIATION_TOKENS: the token of {short[0].actor!r} is shorter than "
+                    f"{MIN_TOKEN_LENGTH} characters (allowed only with "
+                    "MEDIATION_ENVIRONMENT=development)"
+                )
+        return self
+
+    @property
+    def store(self) -> Store:
+        return store_of(self.database_url)
+
+    @property
+    def deadlines(self) -> ResponseDeadlines:
+        return ResponseDeadlines(self.response_days_standard, self.response_days_urgent)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if self.store is not Store.SQLITE:
+            return None
+        return Path(sqlite_file(self.database_url))
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The settings the eventsourcing library reads, for this store."""
+        if self.store is Store.MEMORY:
+            return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        if self.store is Store.SQLITE:
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": sqlite_file(self.database_url),
+                "SQLITE_LOCK_TIMEOUT": str(self.database_connect_timeout),
+                "CREATE_TABLE": "y",
+            }
+        parts = urlsplit(self.database_url)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
+            "POSTGRES_HOST": parts.hostname or "localhost",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_SCHEMA": self.database_schema,
+            "POSTGRES_CONNECT_TIMEOUT": str(self.database_connect_timeout),
+            "POSTGRES_LOCK_TIMEOUT": str(self.database_connect_timeout),
+            # A connection cut by the network is noticed before a request uses it.
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_POOL_SIZE": str(self.database_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.database_pool_size),
+            "CREATE_TABLE": "y",
+        }
+
+    def describe_store(self) -> str:
+        """Where the data lives, without the password."""
+        if self.store is Store.POSTGRES:
+            parts = urlsplit(self.database_url)
+            return (
+                f"PostgreSQL {parts.hostname}:{parts.port or 5432}/"
+                f"{parts.path.lstrip('/')} (schema {self.database_schema})"
+            )
+        if self.store is Store.SQLITE:
+            return f"SQLite {Path(sqlite_file(self.database_url)).resolve()}"
+        return "memory (nothing is kept after the process ends)"
+
+
+def store_of(url: str) -> Store:
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "memory":
+        return Store.MEMORY
+    if scheme == "sqlite":
+        if not url.startswith("sqlite:///") or not sqlite_file(url):
+            raise ValueError("a SQLite URL is sqlite:///relative/path.db or sqlite:////abs/path.db")
+        return Store.SQLITE
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        parts = urlsplit(url)
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ValueError("a PostgreSQL URL is postgresql://user:password@host:port/dbname")
+        try:
+            parts.port  # noqa: B018 (parsing the port is the check)
+        except ValueError as error:
+            raise ValueError("the port of MEDIATION_DATABASE_URL is not a number") from error
+        return Store.POSTGRES
+    raise ValueError(
+        "MEDIATION_DATABASE_URL must start with sqlite:///, postgresql:// or memory:"
+    )
+
+
+def sqlite_file(url: str) -> str:
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    if path in (":memory:", ""):
+        return path
+    return path
+
+
+def parse_tokens(text: str) -> tuple[Credential, ...]:
+    """`token:role:actor` entries separated by commas."""
+    credentials: list[Credential] = []
+    seen: set[str] = set()
+    for number, entry in enumerate(e.strip() for e in text.split(",") if e.strip()):
+        parts = entry.split(":")
+        if len(parts) != 3 or not all(p.strip() for p in parts):
+            raise ValueError(f"entry {number + 1} is not token:role:actor")
+        token, role_name, actor = (p.strip() for p in parts)
+        try:
+            role = Role(role_name)
+        except ValueError:
+            roles = ", ".join(r.value for r in Role)
+            raise ValueError(f"entry {number + 1} has unknown role {role_name!r} ({roles})") from None
+        if token in seen:
+            raise ValueError(f"entry {number + 1} repeats a token already given")
+        if not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", token):
+            raise ValueError(f"entry {number + 1}: a token is letters, digits and ._~+/=-")
+        seen.add(token)
+        credentials.append(Credential(token=token, role=role, actor=actor))
+    return tuple(credentials)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment (and overrides), or SettingsError in one line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        variable = f"MEDIATION_{field.upper()}" if field else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if message.startswith("MEDIATION_"):
+            raise SettingsError(message) from None
+        raise SettingsError(f"{variable}: {message}") from None

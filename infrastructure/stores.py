@@ -1,0 +1,42 @@
+"""What a store needs before the application opens on it."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from infrastructure.settings import Settings, SettingsError, Store
+
+
+def prepare_store(settings: Settings) -> None:
+    """Make sure the SQLite file's folder exists, or the PostgreSQL schema does."""
+    if settings.store is Store.SQLITE:
+        path = settings.sqlite_path
+        assert path is not None
+        if str(path) != ":memory:" and not path.parent.exists():
+            raise SettingsError(
+                f"MEDIATION_DATABASE_URL: the folder {path.parent} does not exist"
+            )
+    elif settings.store is Store.POSTGRES:
+        create_schema(settings)
+
+
+def postgres_conninfo(settings: Settings) -> dict[str, str]:
+    env = settings.eventsourcing_env()
+    return {
+        "dbname": env["POSTGRES_DBNAME"],
+        "host": env["POSTGRES_HOST"],
+        "port": env["POSTGRES_PORT"],
+        "user": env["POSTGRES_USER"],
+        "password": env["POSTGRES_PASSWORD"],
+        "connect_timeout": env["POSTGRES_CONNECT_TIMEOUT"],
+    }
+
+
+def create_schema(settings: Settings) -> None:
+    with psycopg.connect(**postgres_conninfo(settings), autocommit=True) as connection:  # type: ignore[arg-type]
+        connection.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                sql.Identifier(settings.database_schema)
+            )
+        )

@@ -1,0 +1,87 @@
+"""The FastAPI application: `create_app(settings)` builds it, the lifespan opens the store."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from application.access import Credential, Role
+from application.clock import Clock
+from application.mediation import MediationApplication
+from infrastructure.settings import Settings, load_settings
+from interfaces.composition import open_application
+from interfaces.http import cases, operations, tracking
+from interfaces.http.problems import install_problem_handlers
+
+log = logging.getLogger("mediation")
+
+DESCRIPTION = """
+Back office of the mediation programme between small businesses and online platforms
+(Regulation (EU) 2019/1150, "P2B"). Businesses report, caseworkers drive each case from report
+to outcome, auditors replay its history.
+
+Authenticate with `Authorization: Bearer <token>`; errors are `application/problem+json`.
+"""
+
+
+def generated_credentials() -> tuple[Credential, ...]:
+    """One random token per role, for a start with no MEDIATION_TOKENS."""
+    return tuple(
+        Credential(token=secrets.token_urlsafe(24), role=role, actor=f"{role.value}-dev")
+        for role in Role
+    )
+
+
+def announce_generated(credentials: tuple[Credential, ...]) -> str:
+    lines = ["No MEDIATION_TOKENS set: made one random token per role (shown once, valid "
+             "until this process stops):"]
+    lines += [f"  {c.role.value:<11} {c.token}   (actor {c.actor})" for c in credentials]
+    return "\n".join(lines)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    mediation: MediationApplication | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The HTTP app. Given `mediation`, it serves that application and leaves it open."""
+    credentials = settings.tokens
+    if not credentials:
+        credentials = generated_credentials()
+        print(announce_generated(credentials), flush=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = mediation is None
+        app.state.mediation = mediation or open_application(settings, clock)
+        log.info("serving cases from %s", settings.describe_store())
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.mediation.close()
+
+    app = FastAPI(
+        title="p2b-mediation",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.credentials = credentials
+    app.state.metrics = operations.Metrics()
+    install_problem_handlers(app)
+    app.middleware("http")(operations.measure)
+    app.include_router(cases.router)
+    app.include_router(tracking.router)
+    app.include_router(operations.router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """For `uvicorn --factory`: settings from the environment (what `mediation serve` uses)."""
+    return create_app(load_settings())

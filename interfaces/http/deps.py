@@ -1,0 +1,62 @@
+"""Dependencies shared by the routes, as Annotated aliases."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from application.access import Credential, Role
+from application.mediation import MediationApplication
+from interfaces.http.auth import require
+from interfaces.http.problems import ProblemError
+
+
+def get_mediation(request: Request) -> MediationApplication:
+    mediation: MediationApplication = request.app.state.mediation
+    return mediation
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='the case\'s ETag, e.g. "3": refused with 412 if the case moved on'),
+    ] = None,
+) -> int | None:
+    """The version an If-Match header expects; None when absent or `*`."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = re.fullmatch(r'\s*"?(\d{1,9})"?\s*', if_match)
+    if match is None:
+        raise ProblemError(
+            "precondition-failed",
+            'If-Match must be the ETag of the case, such as "3"; nothing was recorded',
+        )
+    return int(match.group(1))
+
+
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="the same key and body answer the first case"),
+    ] = None,
+) -> str | None:
+    if key is None:
+        return None
+    if not re.fullmatch(r"[\x21-\x7e]{1,255}", key):
+        raise ProblemError(
+            "invalid-request",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            errors=[{"field": "Idempotency-Key", "in": "header",
+                     "message": "1 to 255 visible ASCII characters"}],
+        )
+    return key
+
+
+MediationDep = Annotated[MediationApplication, Depends(get_mediation)]
+IfMatch = Annotated[int | None, Depends(expected_version)]
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
+Reporter = Annotated[Credential, Depends(require(Role.REPORTER, Role.CASEWORKER))]
+Caseworker = Annotated[Credential, Depends(require(Role.CASEWORKER))]
+CaseReader = Annotated[Credential, Depends(require(Role.CASEWORKER, Role.AUDITOR))]

@@ -1,0 +1,95 @@
+"""Operations: liveness, readiness, metrics, and the pages problem types point to."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from interfaces.http.deps import MediationDep
+from interfaces.http.problems import PROBLEM_TYPES, ProblemError, problem_response
+
+router = APIRouter(tags=["operations"])
+
+
+class Metrics:
+    """Request counts and latencies, and what the store says; no personal data, no ids."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "mediation_http_requests", "HTTP requests answered",
+            ["method", "route", "status"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "mediation_http_request_seconds", "Time to answer an HTTP request",
+            ["method", "route"], registry=self.registry,
+        )
+        self.log_position = Gauge(
+            "mediation_event_log_position", "Position of the newest event in the log",
+            registry=self.registry,
+        )
+        self.store_up = Gauge(
+            "mediation_store_up", "1 when the event store answered the last probe",
+            registry=self.registry,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+
+async def measure(request: Request, call_next: Any) -> Any:
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    path = getattr(route, "path", "unmatched")
+    request.app.state.metrics.observe(request.method, path, response.status_code,
+                                      time.perf_counter() - started)
+    return response
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive (says nothing of the database)."""
+    return {"status": "alive"}
+
+
+@router.get("/readyz")
+def readyz(mediation: MediationDep, request: Request) -> Any:
+    """Ready when the database answers; with the log position and the projections' lag."""
+    metrics: Metrics = request.app.state.metrics
+    try:
+        position = mediation.log_position()
+    except Exception:
+        metrics.store_up.set(0)
+        return problem_response(
+            "store-unavailable", "the case store cannot be reached",
+            headers={"Retry-After": "5"}, checks={"database": "unreachable"},
+        )
+    metrics.store_up.set(1)
+    metrics.log_position.set(position)
+    return JSONResponse(
+        {"status": "ready", "checks": {"database": "ok"}, "position": position,
+         "projections": []}
+    )
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/problems/{slug}", include_in_schema=False)
+def problem_type(slug: str) -> dict[str, Any]:
+    """What a problem `type` means; problem+json bodies point here."""
+    kind = PROBLEM_TYPES.get(slug)
+    if kind is None:
+        raise ProblemError("not-found", f"no problem type {slug!r}")
+    return {"type": kind.uri, "title": kind.title, "status": kind.status,
+            "description": kind.description}

@@ -1,0 +1,227 @@
+"""Errors as application/problem+json (RFC 9457): one table from errors to answers.
+
+Routes never catch; every error the application or the store raises is answered here, and a
+5xx never carries a stack trace, a SQL statement or a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
+from domain.errors import CommandNotAllowed, InvalidCaseCommand, InvalidValue
+
+log = logging.getLogger("mediation.http")
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    slug: str
+    title: str
+    status: int
+    description: str
+
+    @property
+    def uri(self) -> str:
+        return f"/problems/{self.slug}"
+
+
+PROBLEM_TYPES: dict[str, ProblemType] = {
+    p.slug: p
+    for p in (
+        ProblemType("unauthenticated", "Authentication required", 401,
+                    "Send Authorization: Bearer <token> with a token the service knows."),
+        ProblemType("forbidden", "Not allowed for your role", 403,
+                    "Your token's role may not use this endpoint (see the role table)."),
+        ProblemType("not-found", "Not found", 404, "No such case, version or resource."),
+        ProblemType("method-not-allowed", "Method not allowed", 405,
+                    "This path does not take this method."),
+        ProblemType("command-not-allowed", "Command not allowed in this status", 409,
+                    "The case's status does not allow this command; `allowed` lists those "
+                    "it does. Nothing was recorded."),
+        ProblemType("version-conflict", "The case changed meanwhile", 409,
+                    "Another command changed the case while yours ran; nothing was recorded. "
+                    "Reload the case and decide again."),
+        ProblemType("precondition-failed", "The case has moved on", 412,
+                    "If-Match named a version that is no longer the case's current one; "
+                    "nothing was recorded."),
+        ProblemType("invalid-request", "Invalid request", 422,
+                    "The body, query or a header is invalid; `errors` names each failing "
+                    "field. Nothing was recorded."),
+        ProblemType("idempotency-key-reused", "Idempotency key already used", 422,
+                    "The Idempotency-Key was first used with a different report."),
+        ProblemType("store-unavailable", "Case store unavailable", 503,
+                    "The database cannot be reached. Retry later: a command sent again with "
+                    "If-Match or Idempotency-Key cannot be recorded twice."),
+        ProblemType("internal-error", "Internal error", 500,
+                    "An unexpected error; it was logged with its details."),
+    )
+}
+
+
+def problem_response(
+    slug: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    kind = PROBLEM_TYPES[slug]
+    body = {
+        "type": kind.uri,
+        "title": kind.title,
+        "status": status or kind.status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status or kind.status, media_type=PROBLEM_JSON,
+                        headers=headers)
+
+
+class ProblemError(Exception):
+    """Raised by the HTTP layer itself (authentication, headers) to answer a problem."""
+
+    def __init__(self, slug: str, detail: str, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(detail)
+        self.slug = slug
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic's errors as [{field, message}], the field a dotted path ("company.siren")."""
+    described = []
+    for error in errors:
+        location = [str(p) for p in error.get("loc", ())]
+        if location and location[0] in ("body", "query", "path", "header"):
+            where, location = location[0], location[1:]
+        else:
+            where = "body"
+        field = ".".join(location) or where
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            field, message = "body", f"malformed JSON ({error.get('ctx', {}).get('error', '')})"
+        described.append({"field": field, "in": where, "message": message})
+    return described
+
+
+Handler = Callable[[Request, Any], JSONResponse]
+
+
+def _problem_error(_: Request, error: ProblemError) -> JSONResponse:
+    return problem_response(error.slug, error.detail, headers=error.headers, **error.extra)
+
+
+def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+    errors = field_errors(error.errors())
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
+    return problem_response("invalid-request", summary or "invalid request", errors=errors)
+
+
+def _invalid_value(_: Request, error: InvalidValue) -> JSONResponse:
+    return problem_response(
+        "invalid-request",
+        error.message,
+        errors=[{"field": error.field, "in": "body", "message": error.message}],
+    )
+
+
+def _invalid_case_command(_: Request, error: InvalidCaseCommand) -> JSONResponse:
+    return problem_response(
+        "invalid-request",
+        str(error),
+        errors=[{"field": error.field, "in": "body", "message": str(error)}],
+        current_status=error.status,
+    )
+
+
+def _not_found(_: Request, error: CaseNotFound) -> JSONResponse:
+    return problem_response("not-found", str(error))
+
+
+def _command_not_allowed(_: Request, error: CommandNotAllowed) -> JSONResponse:
+    return problem_response(
+        "command-not-allowed",
+        str(error),
+        current_status=error.status,
+        allowed=list(error.allowed),
+    )
+
+
+def _stale_version(_: Request, error: StaleVersion) -> JSONResponse:
+    return problem_response(
+        "precondition-failed",
+        str(error),
+        current_version=error.current,
+        headers={"ETag": f'"{error.current}"'},
+    )
+
+
+def _version_conflict(_: Request, error: VersionConflict) -> JSONResponse:
+    return problem_response("version-conflict", str(error))
+
+
+def _idempotency_key_reused(_: Request, error: IdempotencyKeyReused) -> JSONResponse:
+    return problem_response("idempotency-key-reused", str(error))
+
+
+def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    log.warning("store unavailable during %s %s: %s", request.method, request.url.path,
+                type(error).__name__)
+    return problem_response(
+        "store-unavailable",
+        "the case store cannot be reached; retry later",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _http_exception(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    slug = {401: "unauthenticated", 403: "forbidden", 404: "not-found",
+            405: "method-not-allowed"}.get(error.status_code)
+    if slug is None:
+        slug = "invalid-request" if error.status_code < 500 else "internal-error"
+    detail = error.detail if isinstance(error.detail, str) else PROBLEM_TYPES[slug].title
+    headers = dict(error.headers) if error.headers else None
+    return problem_response(slug, detail, status=error.status_code, headers=headers)
+
+
+def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.error("unexpected error during %s %s", request.method, request.url.path,
+              exc_info=error)
+    return problem_response("internal-error", "an unexpected error occurred; it was logged")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    handlers: list[tuple[type[Exception], Handler]] = [
+        (ProblemError, _problem_error),
+        (RequestValidationError, _validation),
+        (InvalidValue, _invalid_value),
+        (InvalidCaseCommand, _invalid_case_command),
+        (CaseNotFound, _not_found),
+        (CommandNotAllowed, _command_not_allowed),
+        (StaleVersion, _stale_version),
+        (VersionConflict, _version_conflict),
+        (IdempotencyKeyReused, _idempotency_key_reused),
+        (OperationalError, _store_unavailable),
+        (InterfaceError, _store_unavailable),
+        (PersistenceError, _store_unavailable),
+        (StarletteHTTPException, _http_exception),
+        (Exception, _unexpected),
+    ]
+    for error_type, handler in handlers:
+        app.add_exception_handler(error_type, handler)  # type: ignore[arg-type]

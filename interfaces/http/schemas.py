@@ -1,0 +1,306 @@
+"""Request and response bodies of the HTTP API, named by role.
+
+Requests validate with the domain's own parsers, so a bad SIREN or an unknown platform spelling
+is refused with the same words everywhere; unknown fields are refused, not ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from application.mediation import CommandResult, ReportRequest
+from domain.case import Case
+from domain.platforms import Platform
+from domain.values import (
+    MAX_ACTOR_LENGTH,
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    Category,
+    Channel,
+    Company,
+    CompanySize,
+    EscalationReason,
+    Outcome,
+    PersonalText,
+    Priority,
+    Siren,
+    Stance,
+    Status,
+    clean_text,
+    parse_email,
+    parse_p2b_article,
+    personal_text,
+)
+
+# Lengths are checked twice on purpose: here, before anything is parsed, and in the domain.
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH),
+                 AfterValidator(lambda v: clean_text("name", v, max_length=MAX_NAME_LENGTH))]
+FreeText = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH),
+                     AfterValidator(lambda v: clean_text("text", v))]
+ActorName = Annotated[str, StringConstraints(max_length=MAX_ACTOR_LENGTH),
+                      AfterValidator(lambda v: clean_text("assignee", v,
+                                                          max_length=MAX_ACTOR_LENGTH))]
+SirenText = Annotated[str, StringConstraints(max_length=32),
+                     AfterValidator(lambda v: Siren.parse(v).value)]
+EmailText = Annotated[str, StringConstraints(max_length=MAX_EMAIL_LENGTH),
+                      AfterValidator(lambda v: parse_email(v).text)]
+PlatformText = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH),
+                         AfterValidator(lambda v: Platform.parse(v).reported_as)]
+Article = Annotated[str, StringConstraints(max_length=40), AfterValidator(parse_p2b_article)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CompanyRequest(Strict):
+    name: Name
+    siren: SirenText = Field(description="9 digits with a valid Luhn checksum")
+    size: CompanySize
+    contact_name: Name
+    contact_email: EmailText
+
+
+class ReportCaseRequest(Strict):
+    company: CompanyRequest
+    platform: PlatformText = Field(description="as written: 'Amazon', 'amazon.fr'…")
+    description: FreeText
+    occurred_on: date = Field(description="when the platform's measure took effect")
+    category_hint: Category | None = None
+    channel: Channel = Channel.WEB
+
+    def to_report(self) -> ReportRequest:
+        company = self.company
+        return ReportRequest(
+            company=Company(
+                name=company.name,
+                siren=Siren(company.siren),
+                size=company.size,
+                contact_name=PersonalText(company.contact_name),
+                contact_email=PersonalText(company.contact_email),
+            ),
+            platform=Platform.parse(self.platform),
+            description=PersonalText(self.description),
+            occurred_on=self.occurred_on,
+            category_hint=self.category_hint,
+            channel=self.channel,
+        )
+
+
+class QualifyCaseRequest(Strict):
+    category: Category
+    priority: Priority
+    summary: FreeText
+    p2b_articles: list[Article] = Field(default_factory=list, max_length=19)
+    assignee: ActorName | None = None
+
+    def to_command(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "priority": self.priority,
+            "summary": PersonalText(self.summary),
+            "p2b_articles": list(self.p2b_articles),
+            "assignee": self.assignee,
+        }
+
+
+class SendToPlatformRequest(Strict):
+    message: FreeText
+    response_due: date | None = Field(
+        default=None, description="defaults to 15 days from today (5 when urgent)"
+    )
+
+    def to_command(self) -> dict[str, Any]:
+        return {"message": PersonalText(self.message), "response_due": self.response_due}
+
+
+class PlatformResponseRequest(Strict):
+    stance: Stance
+    response: FreeText
+    responded_on: date | None = Field(default=None, description="defaults to today")
+
+    def to_command(self) -> dict[str, Any]:
+        return {
+            "stance": self.stance,
+            "response": PersonalText(self.response),
+            "responded_on": self.responded_on,
+        }
+
+
+class EscalateCaseRequest(Strict):
+    reason: EscalationReason
+    note: FreeText | None = None
+
+    def to_command(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "note": None if self.note is None else personal_text("note", self.note),
+        }
+
+
+class ResolveCaseRequest(Strict):
+    outcome: Outcome
+    summary: FreeText
+
+    def to_command(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "summary": PersonalText(self.summary)}
+
+
+class CommandResponse(BaseModel):
+    id: UUID
+    version: int
+    status: Status
+    position: int = Field(description="log position of the command's last event")
+
+    @classmethod
+    def of(cls, result: CommandResult) -> CommandResponse:
+        return cls(id=result.case_id, version=result.version, status=result.status,
+                   position=result.position)
+
+
+class ReportCaseResponse(CommandResponse):
+    tracking_code: str
+
+    @classmethod
+    def of(cls, result: CommandResult) -> ReportCaseResponse:
+        return cls(id=result.case_id, version=result.version, status=result.status,
+                   position=result.position, tracking_code=str(result.tracking_code))
+
+
+class SendToPlatformResponse(CommandResponse):
+    response_due: date
+
+    @classmethod
+    def of(cls, result: CommandResult) -> SendToPlatformResponse:
+        assert result.response_due is not None
+        return cls(id=result.case_id, version=result.version, status=result.status,
+                   position=result.position, response_due=result.response_due)
+
+
+class EscalateCaseResponse(CommandResponse):
+    mediator_reference: str
+
+    @classmethod
+    def of(cls, result: CommandResult) -> EscalateCaseResponse:
+        assert result.mediator_reference is not None
+        return cls(id=result.case_id, version=result.version, status=result.status,
+                   position=result.position, mediator_reference=result.mediator_reference)
+
+
+class CompanyView(BaseModel):
+    name: str
+    siren: str
+    size: CompanySize
+    contact_name: str
+    contact_email: str
+
+
+def _text(value: PersonalText | None) -> str | None:
+    return None if value is None else value.text
+
+
+class CaseView(BaseModel):
+    """A case as caseworkers and auditors read it: every field its events set."""
+
+    id: UUID
+    version: int
+    status: Status
+    allowed_commands: list[str]
+    tracking_code: str
+    reported_at: datetime
+    updated_at: datetime
+    company: CompanyView
+    platform: str = Field(description="canonical key")
+    platform_name: str = Field(description="the platform as the business wrote it")
+    description: str
+    occurred_on: date
+    category_hint: Category | None
+    channel: Channel
+    category: Category | None
+    priority: Priority | None
+    summary: str | None
+    p2b_articles: list[str]
+    assignee: str | None
+    message: str | None
+    first_sent_on: date | None
+    last_sent_on: date | None
+    response_due: date | None
+    platform_rounds: int
+    stance: Stance | None
+    platform_response: str | None
+    responded_on: date | None
+    escalation_reason: EscalationReason | None
+    escalation_note: str | None
+    mediator_reference: str | None
+    outcome: Outcome | None
+    resolution_summary: str | None
+
+    @classmethod
+    def of(cls, case: Case) -> CaseView:
+        company = case.company
+        return cls(
+            id=case.id,
+            version=case.version,
+            status=case.status,
+            allowed_commands=case.allowed_commands(),
+            tracking_code=str(case.tracking_code),
+            reported_at=case.reported_at,
+            updated_at=case.updated_at,
+            company=CompanyView(
+                name=company.name,
+                siren=company.siren.value,
+                size=company.size,
+                contact_name=company.contact_name.text,
+                contact_email=company.contact_email.text,
+            ),
+            platform=case.platform.key,
+            platform_name=case.platform.reported_as,
+            description=case.description.text,
+            occurred_on=case.occurred_on,
+            category_hint=case.category_hint,
+            channel=case.channel,
+            category=case.category,
+            priority=case.priority,
+            summary=_text(case.summary),
+            p2b_articles=list(case.p2b_articles),
+            assignee=case.assignee,
+            message=_text(case.message),
+            first_sent_on=case.first_sent_on,
+            last_sent_on=case.last_sent_on,
+            response_due=case.response_due,
+            platform_rounds=case.platform_rounds,
+            stance=case.stance,
+            platform_response=_text(case.platform_response),
+            responded_on=case.responded_on,
+            escalation_reason=case.escalation_reason,
+            escalation_note=_text(case.escalation_note),
+            mediator_reference=case.mediator_reference,
+            outcome=case.outcome,
+            resolution_summary=_text(case.resolution_summary),
+        )
+
+
+class HistoryEventView(BaseModel):
+    version: int
+    type: str
+    recorded_at: datetime
+    actor: str
+    data: dict[str, Any]
+
+
+class HistoryView(BaseModel):
+    case_id: UUID
+    events: list[HistoryEventView]
+
+
+class TrackingView(BaseModel):
+    """What a business sees of its case: nothing internal."""
+
+    status: Status
+    reported_at: datetime
+    updated_at: datetime

@@ -1,0 +1,18 @@
+"""Public tracking: a business follows its case with its tracking code, and sees no more."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from interfaces.http.deps import MediationDep
+from interfaces.http.schemas import TrackingView
+
+router = APIRouter(tags=["public tracking"])
+
+
+@router.get("/track/{tracking_code}", response_model=TrackingView)
+def track(tracking_code: str, mediation: MediationDep) -> TrackingView:
+    """The status of the case behind a tracking code. Unknown and malformed codes: the same 404."""
+    case = mediation.case_for_tracking_code(tracking_code[:100])
+    return TrackingView(status=case.status, reported_at=case.reported_at,
+                        updated_at=case.updated_at)
