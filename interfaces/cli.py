@@ -1,0 +1,68 @@
+"""The `mediation` command line."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from infrastructure.settings import SettingsError, Store, load_settings
+from interfaces.http.app import announce_generated, generated_credentials
+
+cli = typer.Typer(
+    name="mediation",
+    help="p2b-mediation: the back office of business-to-platform mediation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"mediation: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+@cli.callback()
+def main_options() -> None:
+    """Settings come from MEDIATION_* environment variables (see README.md)."""
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Run the HTTP API with uvicorn."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise fail(str(error)) from None
+    if settings.store is Store.MEMORY and workers > 1:
+        raise fail("MEDIATION_DATABASE_URL=memory: keeps cases per process; use one worker")
+    if not settings.tokens:
+        # Made here, before the workers start, so that every worker accepts the same tokens.
+        credentials = generated_credentials()
+        typer.echo(announce_generated(credentials))
+        os.environ["MEDIATION_TOKENS"] = ",".join(
+            f"{c.token}:{c.role.value}:{c.actor}" for c in credentials
+        )
+    typer.echo(f"mediation: serving on http://{host}:{port} from {settings.describe_store()}")
+    logging.basicConfig(level=log_level.upper())
+    uvicorn.run(
+        "interfaces.http.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,160 @@
+"""Fixtures shared by every tier: the stores, a settable clock, the application and the HTTP app.
+
+Every test that touches storage runs on each store it is parametrised with. PostgreSQL is the
+server named by MEDIATION_TEST_DATABASE_URL; each test gets a schema of its own, dropped after.
+Without that variable PostgreSQL tests skip with the reason, unless MEDIATION_REQUIRE_POSTGRES=1
+(set by .ci/run), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+from application.clock import SettableClock
+from application.mediation import MediationApplication
+from infrastructure.settings import Settings, load_settings
+from interfaces.composition import open_application
+from interfaces.http.app import create_app
+
+POSTGRES_URL = os.environ.get("MEDIATION_TEST_DATABASE_URL", "")
+REQUIRE_POSTGRES = os.environ.get("MEDIATION_REQUIRE_POSTGRES") == "1"
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+"""Tests run on a clock set to this instant (a Monday), moved on by hand."""
+
+TOKENS = {
+    "reporter": "reporter-token-0123456789",
+    "caseworker": "caseworker-token-0123456789",
+    "auditor": "auditor-token-0123456789",
+    "analyst": "analyst-token-0123456789",
+    "dpo": "dpo-token-0123456789",
+}
+ACTORS = {role: f"{role}-1" for role in TOKENS}
+TOKENS_SETTING = ",".join(f"{TOKENS[r]}:{r}:{ACTORS[r]}" for r in TOKENS)
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+def require_postgres() -> str:
+    if not POSTGRES_URL:
+        reason = "MEDIATION_TEST_DATABASE_URL is not set: no PostgreSQL server to test on"
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"{reason}, and MEDIATION_REQUIRE_POSTGRES=1 forbids skipping it")
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+class PostgresSchema:
+    """A fresh schema on the test server, dropped when the test ends."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = f"t_{uuid.uuid4().hex[:16]}"
+
+    def connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url.replace("postgresql+psycopg", "postgresql"),
+                               autocommit=True)
+
+    def drop(self) -> None:
+        with self.connect() as connection:
+            connection.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.name))
+            )
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock(START)
+
+
+def settings_for(store: str, tmp_path: Path, request: pytest.FixtureRequest,
+                 **overrides: Any) -> Settings:
+    base: dict[str, Any] = {"tokens": TOKENS_SETTING, "database_pool_size": 2}
+    if store == "memory":
+        base["database_url"] = "memory:"
+    elif store == "sqlite":
+        base["database_url"] = f"sqlite:///{tmp_path / 'mediation.db'}"
+    elif store == "postgres":
+        schema = PostgresSchema(require_postgres())
+        request.addfinalizer(schema.drop)
+        base["database_url"] = schema.url
+        base["database_schema"] = schema.name
+    else:
+        raise ValueError(store)
+    base.update(overrides)
+    return load_settings(**base)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_store(request: pytest.FixtureRequest) -> str:
+    """Every store: the in-memory one, a SQLite file and PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def durable_store(request: pytest.FixtureRequest) -> str:
+    """The stores a deployment uses: a SQLite file and PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(any_store: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    return settings_for(any_store, tmp_path, request)
+
+
+@pytest.fixture
+def durable_settings(durable_store: str, tmp_path: Path,
+                     request: pytest.FixtureRequest) -> Settings:
+    return settings_for(durable_store, tmp_path, request)
+
+
+@pytest.fixture
+def mediation(settings: Settings, clock: SettableClock) -> Iterator[MediationApplication]:
+    app = open_application(settings, clock)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def http(durable_settings: Settings, clock: SettableClock) -> Iterator[TestClient]:
+    """The real HTTP app on a SQLite file, then on PostgreSQL."""
+    app = create_app(durable_settings, clock=clock)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def report_body(**changes: Any) -> dict[str, Any]:
+    """A valid report; keyword arguments replace its fields (company fields too)."""
+    company = {
+        "name": "Atelier Dupont",
+        "siren": "732829320",
+        "size": "micro",
+        "contact_name": "Jeanne Dupont",
+        "contact_email": "jeanne@atelier-dupont.fr",
+    }
+    body: dict[str, Any] = {
+        "company": company,
+        "platform": "Amazon Marketplace",
+        "description": "Our shop was delisted overnight without any explanation.",
+        "occurred_on": "2026-02-20",
+        "category_hint": "delisting",
+        "channel": "web",
+    }
+    for key, value in changes.items():
+        if key in company:
+            company[key] = value
+        else:
+            body[key] = value
+    return body
