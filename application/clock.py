@@ -7,7 +7,7 @@ date) can set it. In service it is the system clock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -19,7 +19,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class SettableClock:
@@ -41,4 +41,4 @@ class SettableClock:
 def _require_aware(instant: datetime) -> datetime:
     if instant.tzinfo is None:
         raise ValueError("the clock needs an instant with a UTC offset")
-    return instant.astimezone(timezone.utc)
+    return instant.astimezone(UTC)

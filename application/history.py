@@ -13,7 +13,9 @@ from domain.platforms import Platform
 from domain.values import PersonalText, Siren, TrackingCode
 
 # Attributes every event has, shown beside `data` rather than in it.
-_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "actor", "originator_topic"})
+_ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "actor", "originator_topic"}
+)
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,7 @@ class HistoryEntry:
 
 
 def history_entry(event: Any) -> HistoryEntry:
-    data = {
-        name: plain(value) for name, value in vars(event).items() if name not in _ENVELOPE
-    }
+    data = {name: plain(value) for name, value in vars(event).items() if name not in _ENVELOPE}
     return HistoryEntry(
         version=event.originator_version,
         type=type(event).__name__,

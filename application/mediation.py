@@ -11,7 +11,7 @@ import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -266,7 +266,7 @@ class MediationApplication(Application[UUID]):
         except (InvalidValue, TypeError):
             raise CaseNotFound(None, "no case with this tracking code") from None
         try:
-            index = self.repository.get(tracking_index_id(tracking_code))
+            index: Any = self.repository.get(tracking_index_id(tracking_code))
         except AggregateNotFoundError:
             raise CaseNotFound(None, "no case with this tracking code") from None
         assert isinstance(index, TrackingCodeIndex)
@@ -281,7 +281,7 @@ class MediationApplication(Application[UUID]):
 
     def _get(self, case_id: UUID, version: int | None = None) -> Case:
         try:
-            case = self.repository.get(case_id, version=version)
+            case: Any = self.repository.get(case_id, version=version)
         except AggregateNotFoundError:
             raise CaseNotFound(case_id) from None
         if not isinstance(case, Case):
@@ -310,7 +310,7 @@ class MediationApplication(Application[UUID]):
     def _version_at(self, case_id: UUID, at: datetime) -> int:
         if at.tzinfo is None:
             raise InvalidValue("at", "an instant needs its UTC offset")
-        timestamps = [e.timestamp for e in self.events.get(case_id)]
+        timestamps = [cast(Case.Event, e).timestamp for e in self.events.get(case_id)]
         if not timestamps:
             raise CaseNotFound(case_id)
         count = bisect.bisect_right(timestamps, at)

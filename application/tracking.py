@@ -35,4 +35,6 @@ class TrackingCodeIndex(Aggregate):
 
     @classmethod
     def register(cls, code: TrackingCode, case_id: UUID, now: datetime) -> TrackingCodeIndex:
-        return cls._create(cls.Registered, id=tracking_index_id(code), timestamp=now, case_id=case_id)
+        return cls._create(
+            cls.Registered, id=tracking_index_id(code), timestamp=now, case_id=case_id
+        )

@@ -8,7 +8,7 @@ it happens (`now`), which becomes the event's timestamp: the clock belongs to th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID, uuid4
 
@@ -88,11 +88,16 @@ def check_actor(actor: str) -> str:
     return clean_text("actor", actor, max_length=MAX_ACTOR_LENGTH)
 
 
-def utc_today(now: datetime) -> date:
-    """The UTC date of an instant: every date rule of the domain is judged on it."""
+def check_instant(now: datetime) -> datetime:
+    """An event's instant must be unambiguous: it carries its UTC offset."""
     if now.tzinfo is None:
         raise ValueError("the instant of a command must carry its UTC offset")
-    return now.astimezone(timezone.utc).date()
+    return now
+
+
+def utc_today(now: datetime) -> date:
+    """The UTC date of an instant: every date rule of the domain is judged on it."""
+    return check_instant(now).astimezone(UTC).date()
 
 
 def mediator_reference(case_id: UUID, escalated_on: date) -> str:
@@ -298,7 +303,7 @@ class Case(Aggregate):
         self._require(QUALIFY)
         self.trigger_event(
             self.Qualified,
-            timestamp=now,
+            timestamp=check_instant(now),
             actor=check_actor(actor),
             category=category,
             priority=priority,
@@ -402,7 +407,7 @@ class Case(Aggregate):
         self._require(RESOLVE, outcome=outcome)
         self.trigger_event(
             self.Resolved,
-            timestamp=now,
+            timestamp=check_instant(now),
             actor=check_actor(actor),
             outcome=outcome,
             summary=summary,
@@ -435,4 +440,3 @@ class Case(Aggregate):
                 command=name,
                 allowed=allowed_commands(self.status),
             )
-

@@ -169,13 +169,10 @@ class Siren:
 
     value: str
 
-    # La Poste's SIREN predates the checksum rule and is the one valid number that fails it.
-    LA_POSTE = "356000000"
-
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"\d{9}", self.value):
+        if not re.fullmatch(r"[0-9]{9}", self.value):
             raise InvalidValue("siren", "a SIREN number has exactly 9 digits")
-        if self.value != self.LA_POSTE and not luhn_is_valid(self.value):
+        if not luhn_is_valid(self.value):
             raise InvalidValue("siren", f"{self.value} is not a valid SIREN number (checksum)")
 
     @classmethod
@@ -259,12 +256,17 @@ class TrackingCode:
         return "-".join([v[0:5], v[5:10], v[10:15], v[15:20], v[20:26]])
 
 
-_ARTICLE = re.compile(r"^(?:art(?:icle)?\.?\s*)?(\d{1,2})((?:\(\s*[0-9a-z]{1,2}\s*\))*)$", re.I)
+_ARTICLE = re.compile(
+    r"^(?:art(?:icle)?\.?\s*)?([0-9]{1,2})((?:\s*\(\s*[0-9a-z]{1,2}\s*\))*)$", re.I
+)
 P2B_ARTICLE_COUNT = 19  # Regulation (EU) 2019/1150 has 19 articles.
 
 
 def parse_p2b_article(text: str) -> str:
-    """Normalise a reference to an article of Regulation (EU) 2019/1150: 'art 4(1)' → 'Art. 4(1)'."""
+    """Normalise a reference to an article of Regulation (EU) 2019/1150.
+
+    'art 4(1)', 'Article 4 (1)' and '4(1)' all become 'Art. 4(1)'.
+    """
     cleaned = clean_text("p2b_articles", text, max_length=40)
     match = _ARTICLE.fullmatch(cleaned)
     if not match or not 1 <= int(match.group(1)) <= P2B_ARTICLE_COUNT:

@@ -161,16 +161,12 @@ def store_of(url: str) -> Store:
         except ValueError as error:
             raise ValueError("the port of MEDIATION_DATABASE_URL is not a number") from error
         return Store.POSTGRES
-    raise ValueError(
-        "MEDIATION_DATABASE_URL must start with sqlite:///, postgresql:// or memory:"
-    )
+    raise ValueError("MEDIATION_DATABASE_URL must start with sqlite:///, postgresql:// or memory:")
 
 
 def sqlite_file(url: str) -> str:
-    path = url.removeprefix("sqlite:///").split("?", 1)[0]
-    if path in (":memory:", ""):
-        return path
-    return path
+    """The file of a sqlite:/// URL: relative after three slashes, absolute after four."""
+    return url.removeprefix("sqlite:///").split("?", 1)[0]
 
 
 def parse_tokens(text: str) -> tuple[Credential, ...]:
@@ -186,7 +182,9 @@ def parse_tokens(text: str) -> tuple[Credential, ...]:
             role = Role(role_name)
         except ValueError:
             roles = ", ".join(r.value for r in Role)
-            raise ValueError(f"entry {number + 1} has unknown role {role_name!r} ({roles})") from None
+            raise ValueError(
+                f"entry {number + 1} has unknown role {role_name!r} ({roles})"
+            ) from None
         if token in seen:
             raise ValueError(f"entry {number + 1} repeats a token already given")
         if not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", token):

@@ -14,9 +14,7 @@ def prepare_store(settings: Settings) -> None:
         path = settings.sqlite_path
         assert path is not None
         if str(path) != ":memory:" and not path.parent.exists():
-            raise SettingsError(
-                f"MEDIATION_DATABASE_URL: the folder {path.parent} does not exist"
-            )
+            raise SettingsError(f"MEDIATION_DATABASE_URL: the folder {path.parent} does not exist")
     elif settings.store is Store.POSTGRES:
         create_schema(settings)
 

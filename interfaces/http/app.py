@@ -37,8 +37,10 @@ def generated_credentials() -> tuple[Credential, ...]:
 
 
 def announce_generated(credentials: tuple[Credential, ...]) -> str:
-    lines = ["No MEDIATION_TOKENS set: made one random token per role (shown once, valid "
-             "until this process stops):"]
+    lines = [
+        "No MEDIATION_TOKENS set: made one random token per role (shown once, valid "
+        "until this process stops):"
+    ]
     lines += [f"  {c.role.value:<11} {c.token}   (actor {c.actor})" for c in credentials]
     return "\n".join(lines)
 

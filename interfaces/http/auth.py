@@ -22,8 +22,9 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="p2b-mediation"'}
 
 def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Credential:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ProblemError("unauthenticated", "send Authorization: Bearer <token>",
-                           headers=_CHALLENGE)
+        raise ProblemError(
+            "unauthenticated", "send Authorization: Bearer <token>", headers=_CHALLENGE
+        )
     presented = credentials.credentials.encode()
     known: Iterable[Credential] = request.app.state.credentials
     match = None

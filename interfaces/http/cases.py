@@ -8,7 +8,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from interfaces.http.deps import CaseReader, Caseworker, IdempotencyKey, IfMatch, MediationDep, Reporter
+from interfaces.http.deps import (
+    CaseReader,
+    Caseworker,
+    IdempotencyKey,
+    IfMatch,
+    MediationDep,
+    Reporter,
+)
 from interfaces.http.schemas import (
     CaseView,
     CommandResponse,
@@ -49,32 +56,46 @@ def report_case(
 
 @router.post("/{case_id}/qualify", response_model=CommandResponse)
 def qualify(
-    case_id: UUID, body: QualifyCaseRequest, response: Response, mediation: MediationDep,
-    caseworker: Caseworker, if_match: IfMatch,
+    case_id: UUID,
+    body: QualifyCaseRequest,
+    response: Response,
+    mediation: MediationDep,
+    caseworker: Caseworker,
+    if_match: IfMatch,
 ) -> CommandResponse:
     """Set the category, priority and summary; a reported or qualified case only."""
-    result = mediation.qualify_case(case_id, **body.to_command(), actor=caseworker.actor,
-                                    expected_version=if_match)
+    result = mediation.qualify_case(
+        case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
+    )
     _etag(response, result.version)
     return CommandResponse.of(result)
 
 
 @router.post("/{case_id}/send-to-platform", response_model=SendToPlatformResponse)
 def send_to_platform(
-    case_id: UUID, body: SendToPlatformRequest, response: Response, mediation: MediationDep,
-    caseworker: Caseworker, if_match: IfMatch,
+    case_id: UUID,
+    body: SendToPlatformRequest,
+    response: Response,
+    mediation: MediationDep,
+    caseworker: Caseworker,
+    if_match: IfMatch,
 ) -> SendToPlatformResponse:
     """Send the case to the platform; answers the date its response is due."""
-    result = mediation.send_to_platform(case_id, **body.to_command(), actor=caseworker.actor,
-                                        expected_version=if_match)
+    result = mediation.send_to_platform(
+        case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
+    )
     _etag(response, result.version)
     return SendToPlatformResponse.of(result)
 
 
 @router.post("/{case_id}/platform-response", response_model=CommandResponse)
 def platform_response(
-    case_id: UUID, body: PlatformResponseRequest, response: Response, mediation: MediationDep,
-    caseworker: Caseworker, if_match: IfMatch,
+    case_id: UUID,
+    body: PlatformResponseRequest,
+    response: Response,
+    mediation: MediationDep,
+    caseworker: Caseworker,
+    if_match: IfMatch,
 ) -> CommandResponse:
     """Record the platform's answer to a case awaiting it."""
     result = mediation.record_platform_response(
@@ -86,24 +107,34 @@ def platform_response(
 
 @router.post("/{case_id}/escalate", response_model=EscalateCaseResponse)
 def escalate(
-    case_id: UUID, body: EscalateCaseRequest, response: Response, mediation: MediationDep,
-    caseworker: Caseworker, if_match: IfMatch,
+    case_id: UUID,
+    body: EscalateCaseRequest,
+    response: Response,
+    mediation: MediationDep,
+    caseworker: Caseworker,
+    if_match: IfMatch,
 ) -> EscalateCaseResponse:
     """Escalate to the business mediator; answers the mediator's file reference."""
-    result = mediation.escalate_case(case_id, **body.to_command(), actor=caseworker.actor,
-                                     expected_version=if_match)
+    result = mediation.escalate_case(
+        case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
+    )
     _etag(response, result.version)
     return EscalateCaseResponse.of(result)
 
 
 @router.post("/{case_id}/resolve", response_model=CommandResponse)
 def resolve(
-    case_id: UUID, body: ResolveCaseRequest, response: Response, mediation: MediationDep,
-    caseworker: Caseworker, if_match: IfMatch,
+    case_id: UUID,
+    body: ResolveCaseRequest,
+    response: Response,
+    mediation: MediationDep,
+    caseworker: Caseworker,
+    if_match: IfMatch,
 ) -> CommandResponse:
     """Close the case with an outcome its status allows."""
-    result = mediation.resolve_case(case_id, **body.to_command(), actor=caseworker.actor,
-                                    expected_version=if_match)
+    result = mediation.resolve_case(
+        case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
+    )
     _etag(response, result.version)
     return CommandResponse.of(result)
 
@@ -114,8 +145,9 @@ def get_case(
     response: Response,
     mediation: MediationDep,
     _: CaseReader,
-    version: Annotated[int | None, Query(ge=1, le=10**9,
-                                         description="the state right after event N")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=10**9, description="the state right after event N")
+    ] = None,
     at: Annotated[datetime | None, Query(description="the state at this instant")] = None,
 ) -> CaseView:
     """The case now, or as it was at a version or an instant."""
@@ -130,6 +162,14 @@ def history(case_id: UUID, mediation: MediationDep, _: CaseReader) -> HistoryVie
     entries = mediation.case_history(case_id)
     return HistoryView(
         case_id=case_id,
-        events=[HistoryEventView(version=e.version, type=e.type, recorded_at=e.recorded_at,
-                                 actor=e.actor, data=e.data) for e in entries],
+        events=[
+            HistoryEventView(
+                version=e.version,
+                type=e.type,
+                recorded_at=e.recorded_at,
+                actor=e.actor,
+                data=e.data,
+            )
+            for e in entries
+        ],
     )

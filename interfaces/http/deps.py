@@ -48,8 +48,13 @@ def idempotency_key(
         raise ProblemError(
             "invalid-request",
             "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            errors=[{"field": "Idempotency-Key", "in": "header",
-                     "message": "1 to 255 visible ASCII characters"}],
+            errors=[
+                {
+                    "field": "Idempotency-Key",
+                    "in": "header",
+                    "message": "1 to 255 visible ASCII characters",
+                }
+            ],
         )
     return key
 

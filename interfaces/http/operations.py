@@ -7,7 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 from interfaces.http.deps import MediationDep
 from interfaces.http.problems import PROBLEM_TYPES, ProblemError, problem_response
@@ -21,19 +28,25 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "mediation_http_requests", "HTTP requests answered",
-            ["method", "route", "status"], registry=self.registry,
+            "mediation_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "mediation_http_request_seconds", "Time to answer an HTTP request",
-            ["method", "route"], registry=self.registry,
+            "mediation_http_request_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            registry=self.registry,
         )
         self.log_position = Gauge(
-            "mediation_event_log_position", "Position of the newest event in the log",
+            "mediation_event_log_position",
+            "Position of the newest event in the log",
             registry=self.registry,
         )
         self.store_up = Gauge(
-            "mediation_store_up", "1 when the event store answered the last probe",
+            "mediation_store_up",
+            "1 when the event store answered the last probe",
             registry=self.registry,
         )
 
@@ -47,8 +60,9 @@ async def measure(request: Request, call_next: Any) -> Any:
     response = await call_next(request)
     route = request.scope.get("route")
     path = getattr(route, "path", "unmatched")
-    request.app.state.metrics.observe(request.method, path, response.status_code,
-                                      time.perf_counter() - started)
+    request.app.state.metrics.observe(
+        request.method, path, response.status_code, time.perf_counter() - started
+    )
     return response
 
 
@@ -67,14 +81,15 @@ def readyz(mediation: MediationDep, request: Request) -> Any:
     except Exception:
         metrics.store_up.set(0)
         return problem_response(
-            "store-unavailable", "the case store cannot be reached",
-            headers={"Retry-After": "5"}, checks={"database": "unreachable"},
+            "store-unavailable",
+            "the case store cannot be reached",
+            headers={"Retry-After": "5"},
+            checks={"database": "unreachable"},
         )
     metrics.store_up.set(1)
     metrics.log_position.set(position)
     return JSONResponse(
-        {"status": "ready", "checks": {"database": "ok"}, "position": position,
-         "projections": []}
+        {"status": "ready", "checks": {"database": "ok"}, "position": position, "projections": []}
     )
 
 
@@ -91,5 +106,9 @@ def problem_type(slug: str) -> dict[str, Any]:
     kind = PROBLEM_TYPES.get(slug)
     if kind is None:
         raise ProblemError("not-found", f"no problem type {slug!r}")
-    return {"type": kind.uri, "title": kind.title, "status": kind.status,
-            "description": kind.description}
+    return {
+        "type": kind.uri,
+        "title": kind.title,
+        "status": kind.status,
+        "description": kind.description,
+    }

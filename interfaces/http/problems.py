@@ -41,32 +41,69 @@ class ProblemType:
 PROBLEM_TYPES: dict[str, ProblemType] = {
     p.slug: p
     for p in (
-        ProblemType("unauthenticated", "Authentication required", 401,
-                    "Send Authorization: Bearer <token> with a token the service knows."),
-        ProblemType("forbidden", "Not allowed for your role", 403,
-                    "Your token's role may not use this endpoint (see the role table)."),
+        ProblemType(
+            "unauthenticated",
+            "Authentication required",
+            401,
+            "Send Authorization: Bearer <token> with a token the service knows.",
+        ),
+        ProblemType(
+            "forbidden",
+            "Not allowed for your role",
+            403,
+            "Your token's role may not use this endpoint (see the role table).",
+        ),
         ProblemType("not-found", "Not found", 404, "No such case, version or resource."),
-        ProblemType("method-not-allowed", "Method not allowed", 405,
-                    "This path does not take this method."),
-        ProblemType("command-not-allowed", "Command not allowed in this status", 409,
-                    "The case's status does not allow this command; `allowed` lists those "
-                    "it does. Nothing was recorded."),
-        ProblemType("version-conflict", "The case changed meanwhile", 409,
-                    "Another command changed the case while yours ran; nothing was recorded. "
-                    "Reload the case and decide again."),
-        ProblemType("precondition-failed", "The case has moved on", 412,
-                    "If-Match named a version that is no longer the case's current one; "
-                    "nothing was recorded."),
-        ProblemType("invalid-request", "Invalid request", 422,
-                    "The body, query or a header is invalid; `errors` names each failing "
-                    "field. Nothing was recorded."),
-        ProblemType("idempotency-key-reused", "Idempotency key already used", 422,
-                    "The Idempotency-Key was first used with a different report."),
-        ProblemType("store-unavailable", "Case store unavailable", 503,
-                    "The database cannot be reached. Retry later: a command sent again with "
-                    "If-Match or Idempotency-Key cannot be recorded twice."),
-        ProblemType("internal-error", "Internal error", 500,
-                    "An unexpected error; it was logged with its details."),
+        ProblemType(
+            "method-not-allowed", "Method not allowed", 405, "This path does not take this method."
+        ),
+        ProblemType(
+            "command-not-allowed",
+            "Command not allowed in this status",
+            409,
+            "The case's status does not allow this command; `allowed` lists those "
+            "it does. Nothing was recorded.",
+        ),
+        ProblemType(
+            "version-conflict",
+            "The case changed meanwhile",
+            409,
+            "Another command changed the case while yours ran; nothing was recorded. "
+            "Reload the case and decide again.",
+        ),
+        ProblemType(
+            "precondition-failed",
+            "The case has moved on",
+            412,
+            "If-Match named a version that is no longer the case's current one; "
+            "nothing was recorded.",
+        ),
+        ProblemType(
+            "invalid-request",
+            "Invalid request",
+            422,
+            "The body, query or a header is invalid; `errors` names each failing "
+            "field. Nothing was recorded.",
+        ),
+        ProblemType(
+            "idempotency-key-reused",
+            "Idempotency key already used",
+            422,
+            "The Idempotency-Key was first used with a different report.",
+        ),
+        ProblemType(
+            "store-unavailable",
+            "Case store unavailable",
+            503,
+            "The database cannot be reached. Retry later: a command sent again with "
+            "If-Match or Idempotency-Key cannot be recorded twice.",
+        ),
+        ProblemType(
+            "internal-error",
+            "Internal error",
+            500,
+            "An unexpected error; it was logged with its details.",
+        ),
     )
 }
 
@@ -87,15 +124,17 @@ def problem_response(
         "detail": detail,
         **extra,
     }
-    return JSONResponse(body, status_code=status or kind.status, media_type=PROBLEM_JSON,
-                        headers=headers)
+    return JSONResponse(
+        body, status_code=status or kind.status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 class ProblemError(Exception):
     """Raised by the HTTP layer itself (authentication, headers) to answer a problem."""
 
-    def __init__(self, slug: str, detail: str, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self, slug: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.slug = slug
         self.detail = detail
@@ -181,8 +220,9 @@ def _idempotency_key_reused(_: Request, error: IdempotencyKeyReused) -> JSONResp
 
 
 def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
-    log.warning("store unavailable during %s %s: %s", request.method, request.url.path,
-                type(error).__name__)
+    log.warning(
+        "store unavailable during %s %s: %s", request.method, request.url.path, type(error).__name__
+    )
     return problem_response(
         "store-unavailable",
         "the case store cannot be reached; retry later",
@@ -191,8 +231,12 @@ def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
 
 
 def _http_exception(_: Request, error: StarletteHTTPException) -> JSONResponse:
-    slug = {401: "unauthenticated", 403: "forbidden", 404: "not-found",
-            405: "method-not-allowed"}.get(error.status_code)
+    slug = {
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+    }.get(error.status_code)
     if slug is None:
         slug = "invalid-request" if error.status_code < 500 else "internal-error"
     detail = error.detail if isinstance(error.detail, str) else PROBLEM_TYPES[slug].title
@@ -201,8 +245,7 @@ def _http_exception(_: Request, error: StarletteHTTPException) -> JSONResponse:
 
 
 def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.error("unexpected error during %s %s", request.method, request.url.path,
-              exc_info=error)
+    log.error("unexpected error during %s %s", request.method, request.url.path, exc_info=error)
     return problem_response("internal-error", "an unexpected error occurred; it was logged")
 
 
@@ -224,4 +267,4 @@ def install_problem_handlers(app: FastAPI) -> None:
         (Exception, _unexpected),
     ]
     for error_type, handler in handlers:
-        app.add_exception_handler(error_type, handler)  # type: ignore[arg-type]
+        app.add_exception_handler(error_type, handler)

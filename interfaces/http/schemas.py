@@ -38,19 +38,34 @@ from domain.values import (
 )
 
 # Lengths are checked twice on purpose: here, before anything is parsed, and in the domain.
-Name = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH),
-                 AfterValidator(lambda v: clean_text("name", v, max_length=MAX_NAME_LENGTH))]
-FreeText = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH),
-                     AfterValidator(lambda v: clean_text("text", v))]
-ActorName = Annotated[str, StringConstraints(max_length=MAX_ACTOR_LENGTH),
-                      AfterValidator(lambda v: clean_text("assignee", v,
-                                                          max_length=MAX_ACTOR_LENGTH))]
-SirenText = Annotated[str, StringConstraints(max_length=32),
-                     AfterValidator(lambda v: Siren.parse(v).value)]
-EmailText = Annotated[str, StringConstraints(max_length=MAX_EMAIL_LENGTH),
-                      AfterValidator(lambda v: parse_email(v).text)]
-PlatformText = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH),
-                         AfterValidator(lambda v: Platform.parse(v).reported_as)]
+Name = Annotated[
+    str,
+    StringConstraints(max_length=MAX_NAME_LENGTH),
+    AfterValidator(lambda v: clean_text("name", v, max_length=MAX_NAME_LENGTH)),
+]
+FreeText = Annotated[
+    str,
+    StringConstraints(max_length=MAX_TEXT_LENGTH),
+    AfterValidator(lambda v: clean_text("text", v)),
+]
+ActorName = Annotated[
+    str,
+    StringConstraints(max_length=MAX_ACTOR_LENGTH),
+    AfterValidator(lambda v: clean_text("assignee", v, max_length=MAX_ACTOR_LENGTH)),
+]
+SirenText = Annotated[
+    str, StringConstraints(max_length=32), AfterValidator(lambda v: Siren.parse(v).value)
+]
+EmailText = Annotated[
+    str,
+    StringConstraints(max_length=MAX_EMAIL_LENGTH),
+    AfterValidator(lambda v: parse_email(v).text),
+]
+PlatformText = Annotated[
+    str,
+    StringConstraints(max_length=MAX_NAME_LENGTH),
+    AfterValidator(lambda v: Platform.parse(v).reported_as),
+]
 Article = Annotated[str, StringConstraints(max_length=40), AfterValidator(parse_p2b_article)]
 
 
@@ -159,8 +174,12 @@ class CommandResponse(BaseModel):
 
     @classmethod
     def of(cls, result: CommandResult) -> CommandResponse:
-        return cls(id=result.case_id, version=result.version, status=result.status,
-                   position=result.position)
+        return cls(
+            id=result.case_id,
+            version=result.version,
+            status=result.status,
+            position=result.position,
+        )
 
 
 class ReportCaseResponse(CommandResponse):
@@ -168,8 +187,13 @@ class ReportCaseResponse(CommandResponse):
 
     @classmethod
     def of(cls, result: CommandResult) -> ReportCaseResponse:
-        return cls(id=result.case_id, version=result.version, status=result.status,
-                   position=result.position, tracking_code=str(result.tracking_code))
+        return cls(
+            id=result.case_id,
+            version=result.version,
+            status=result.status,
+            position=result.position,
+            tracking_code=str(result.tracking_code),
+        )
 
 
 class SendToPlatformResponse(CommandResponse):
@@ -178,8 +202,13 @@ class SendToPlatformResponse(CommandResponse):
     @classmethod
     def of(cls, result: CommandResult) -> SendToPlatformResponse:
         assert result.response_due is not None
-        return cls(id=result.case_id, version=result.version, status=result.status,
-                   position=result.position, response_due=result.response_due)
+        return cls(
+            id=result.case_id,
+            version=result.version,
+            status=result.status,
+            position=result.position,
+            response_due=result.response_due,
+        )
 
 
 class EscalateCaseResponse(CommandResponse):
@@ -188,8 +217,13 @@ class EscalateCaseResponse(CommandResponse):
     @classmethod
     def of(cls, result: CommandResult) -> EscalateCaseResponse:
         assert result.mediator_reference is not None
-        return cls(id=result.case_id, version=result.version, status=result.status,
-                   position=result.position, mediator_reference=result.mediator_reference)
+        return cls(
+            id=result.case_id,
+            version=result.version,
+            status=result.status,
+            position=result.position,
+            mediator_reference=result.mediator_reference,
+        )
 
 
 class CompanyView(BaseModel):

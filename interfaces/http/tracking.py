@@ -14,5 +14,6 @@ router = APIRouter(tags=["public tracking"])
 def track(tracking_code: str, mediation: MediationDep) -> TrackingView:
     """The status of the case behind a tracking code. Unknown and malformed codes: the same 404."""
     case = mediation.case_for_tracking_code(tracking_code[:100])
-    return TrackingView(status=case.status, reported_at=case.reported_at,
-                        updated_at=case.updated_at)
+    return TrackingView(
+        status=case.status, reported_at=case.reported_at, updated_at=case.updated_at
+    )

@@ -1,0 +1,148 @@
+"""Random command sequences against a tiny model of the transition table (Hypothesis).
+
+The model is DOMAIN.md's table in a few lines; the machine checks after every step that the
+aggregate agrees with it, records exactly one event per accepted command and none per refused
+one, and that replaying the recorded events rebuilds the very same state.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from domain.case import Case
+from domain.errors import CommandNotAllowed
+from domain.values import (
+    Category,
+    EscalationReason,
+    Outcome,
+    PersonalText,
+    Priority,
+    Stance,
+)
+from tests.domain.factories import DEADLINES, NOW, reported_case
+
+ANY_BUT_INADMISSIBLE = {o.value for o in Outcome} - {"inadmissible"}
+MODEL: dict[str, dict[str, str]] = {
+    # status -> command -> next status
+    "reported": {"qualify": "qualified", "resolve": "resolved"},
+    "qualified": {"qualify": "qualified", "send": "awaiting_platform", "resolve": "resolved"},
+    "awaiting_platform": {
+        "respond": "platform_responded", "escalate": "with_mediator", "resolve": "resolved",
+    },
+    "platform_responded": {
+        "send": "awaiting_platform", "escalate": "with_mediator", "resolve": "resolved",
+    },
+    "with_mediator": {"resolve": "resolved"},
+    "resolved": {},
+}
+RESOLVABLE = {
+    "reported": {"withdrawn", "inadmissible"},
+    "qualified": {"withdrawn", "inadmissible"},
+    "awaiting_platform": {"withdrawn"},
+    "platform_responded": ANY_BUT_INADMISSIBLE,
+    "with_mediator": ANY_BUT_INADMISSIBLE,
+    "resolved": set(),
+}
+
+texts = st.text(alphabet="abc xyz", min_size=1, max_size=12).filter(str.strip).map(PersonalText)
+
+
+class CaseWorkflow(RuleBasedStateMachine):
+    @initialize()
+    def report(self) -> None:
+        self.now = NOW
+        self.case = reported_case(self.now)
+        self.events: list[Any] = list(self.case.collect_events())
+        self.status = "reported"
+
+    def attempt(self, command: str, allowed: bool, act: Any) -> None:
+        before = self.case.version
+        if allowed:
+            act()
+            new = self.case.collect_events()
+            assert len(new) == 1
+            self.events.extend(new)
+            self.status = MODEL[self.status][command]
+        else:
+            try:
+                act()
+            except CommandNotAllowed as refused:
+                assert refused.status == self.status
+            else:
+                raise AssertionError(f"{command} was accepted in {self.status}")
+            assert self.case.collect_events() == []
+            assert self.case.version == before
+
+    @rule(days=st.integers(min_value=0, max_value=20))
+    def time_passes(self, days: int) -> None:
+        self.now += timedelta(days=days, minutes=1)
+
+    @rule(category=st.sampled_from(Category), priority=st.sampled_from(Priority), summary=texts)
+    def qualify(self, category: Category, priority: Priority, summary: PersonalText) -> None:
+        self.attempt(
+            "qualify",
+            "qualify" in MODEL[self.status],
+            lambda: self.case.qualify(
+                category=category, priority=priority, summary=summary, actor="a", now=self.now
+            ),
+        )
+
+    @rule(message=texts)
+    def send(self, message: PersonalText) -> None:
+        self.attempt(
+            "send",
+            "send" in MODEL[self.status],
+            lambda: self.case.send_to_platform(
+                message=message, deadlines=DEADLINES, actor="a", now=self.now
+            ),
+        )
+
+    @rule(stance=st.sampled_from(Stance), response=texts)
+    def respond(self, stance: Stance, response: PersonalText) -> None:
+        self.attempt(
+            "respond",
+            "respond" in MODEL[self.status],
+            lambda: self.case.record_platform_response(
+                stance=stance, response=response, actor="a", now=self.now
+            ),
+        )
+
+    @rule(reason=st.sampled_from(EscalationReason))
+    def escalate(self, reason: EscalationReason) -> None:
+        self.attempt(
+            "escalate",
+            "escalate" in MODEL[self.status],
+            lambda: self.case.escalate(reason=reason, actor="a", now=self.now),
+        )
+
+    @rule(outcome=st.sampled_from(Outcome), summary=texts)
+    def resolve(self, outcome: Outcome, summary: PersonalText) -> None:
+        self.attempt(
+            "resolve",
+            outcome.value in RESOLVABLE[self.status],
+            lambda: self.case.resolve(outcome=outcome, summary=summary, actor="a", now=self.now),
+        )
+
+    @invariant()
+    def agrees_with_the_model(self) -> None:
+        assert self.case.status.value == self.status
+        assert self.case.version == len(self.events)
+        assert [e.originator_version for e in self.events] == list(range(1, len(self.events) + 1))
+
+    @invariant()
+    def replaying_the_events_rebuilds_the_same_state(self) -> None:
+        replayed: Case | None = None
+        for event in self.events:
+            replayed = event.mutate(replayed)
+        assert replayed is not None
+        state = {k: v for k, v in vars(self.case).items() if k != "_pending_events"}
+        assert {k: v for k, v in vars(replayed).items() if k != "_pending_events"} == state
+
+
+TestCaseWorkflow = CaseWorkflow.TestCase
+TestCaseWorkflow.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)

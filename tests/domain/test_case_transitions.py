@@ -1,0 +1,219 @@
+"""The transition table of DOMAIN.md, binding: every allowed transition and every refused one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+
+from domain.case import Case
+from domain.errors import CommandNotAllowed, InvalidCaseCommand, InvalidValue
+from domain.values import Category, Outcome, PersonalText, Priority, Status
+from tests.domain.factories import (
+    DEADLINES,
+    NOW,
+    TODAY,
+    case_in,
+    escalate,
+    qualify,
+    reported_case,
+    resolve,
+    respond,
+    send,
+)
+
+# DOMAIN.md's table, written out by hand so that the test does not read the code's own table.
+EXPECTED: dict[Status, dict[str, set[Outcome] | None]] = {
+    Status.REPORTED: {"qualify": None, "resolve": {Outcome.WITHDRAWN, Outcome.INADMISSIBLE}},
+    Status.QUALIFIED: {
+        "qualify": None,
+        "send-to-platform": None,
+        "resolve": {Outcome.WITHDRAWN, Outcome.INADMISSIBLE},
+    },
+    Status.AWAITING_PLATFORM: {
+        "platform-response": None,
+        "escalate": None,
+        "resolve": {Outcome.WITHDRAWN},
+    },
+    Status.PLATFORM_RESPONDED: {
+        "send-to-platform": None,
+        "escalate": None,
+        "resolve": set(Outcome) - {Outcome.INADMISSIBLE},
+    },
+    Status.WITH_MEDIATOR: {"resolve": set(Outcome) - {Outcome.INADMISSIBLE}},
+    Status.RESOLVED: {},
+}
+
+REACHES = {
+    "qualify": Status.QUALIFIED,
+    "send-to-platform": Status.AWAITING_PLATFORM,
+    "platform-response": Status.PLATFORM_RESPONDED,
+    "escalate": Status.WITH_MEDIATOR,
+}
+
+COMMANDS: dict[str, Callable[[Case], None]] = {
+    "qualify": qualify,
+    "send-to-platform": send,
+    "platform-response": respond,
+    "escalate": escalate,
+}
+
+
+def attempts() -> list[tuple[Status, str, Outcome | None, bool]]:
+    """Every (status, command, outcome) and whether DOMAIN.md allows it."""
+    rows = []
+    for status, allowed in EXPECTED.items():
+        for command in COMMANDS:
+            rows.append((status, command, None, command in allowed))
+        for outcome in Outcome:
+            outcomes = allowed.get("resolve") or set()
+            rows.append((status, "resolve", outcome, outcome in outcomes))
+    return rows
+
+
+def run(case: Case, command: str, outcome: Outcome | None) -> None:
+    if command == "resolve":
+        assert outcome is not None
+        resolve(case, outcome)
+    else:
+        COMMANDS[command](case)
+
+
+@pytest.mark.parametrize(
+    ("status", "command", "outcome"),
+    [(s, c, o) for s, c, o, ok in attempts() if ok],
+    ids=lambda v: getattr(v, "value", v),
+)
+def test_an_allowed_command_records_one_event_and_moves_the_case(
+    status: Status, command: str, outcome: Outcome | None
+) -> None:
+    case = case_in(status)
+    version = case.version
+    run(case, command, outcome)
+    events = case.collect_events()
+    assert len(events) == 1
+    assert case.version == version + 1
+    assert events[0].actor == "alice"  # type: ignore[attr-defined]
+    assert case.status == (Status.RESOLVED if command == "resolve" else REACHES[command])
+
+
+@pytest.mark.parametrize(
+    ("status", "command", "outcome"),
+    [(s, c, o) for s, c, o, ok in attempts() if not ok],
+    ids=lambda v: getattr(v, "value", v),
+)
+def test_a_refused_command_names_the_status_and_the_allowed_commands_and_records_nothing(
+    status: Status, command: str, outcome: Outcome | None
+) -> None:
+    case = case_in(status)
+    version = case.version
+    with pytest.raises(CommandNotAllowed) as raised:
+        run(case, command, outcome)
+    error = raised.value
+    assert error.status == status.value
+    assert status.value in str(error)
+    assert {a.split(" ")[0] for a in error.allowed} == set(EXPECTED[status])
+    for allowed in error.allowed:
+        assert allowed in str(error)
+    assert case.collect_events() == []
+    assert case.version == version
+    assert case.status == status
+
+
+def test_a_resolved_case_refuses_every_command() -> None:
+    case = case_in(Status.RESOLVED)
+    for command in [*COMMANDS, "resolve"]:
+        with pytest.raises(CommandNotAllowed, match="the case is closed"):
+            run(case, command, Outcome.RESOLVED)
+
+
+def test_a_case_is_reported_with_its_actor_and_a_tracking_code() -> None:
+    case = reported_case()
+    (event,) = case.collect_events()
+    assert isinstance(event, Case.Reported)
+    assert event.actor == "reporter-1"
+    assert event.timestamp == NOW
+    assert case.status is Status.REPORTED
+    assert case.reported_at == NOW
+
+
+def test_a_report_of_a_measure_in_the_future_is_refused() -> None:
+    with pytest.raises(InvalidValue, match="future"):
+        Case.report(
+            company=reported_case().company,
+            platform=reported_case().platform,
+            description=PersonalText("x"),
+            occurred_on=TODAY + timedelta(days=1),
+            actor="r",
+            now=NOW,
+        )
+
+
+@pytest.mark.parametrize(("priority", "days"), [(Priority.NORMAL, 15), (Priority.URGENT, 5)])
+def test_the_response_due_date_is_computed_when_sent_and_stored_in_the_event(
+    priority: Priority, days: int
+) -> None:
+    case = case_in(Status.REPORTED)
+    qualify(case, priority=priority)
+    send(case)
+    event = case.collect_events()[-1]
+    assert isinstance(event, Case.SentToPlatform)
+    assert event.response_due == TODAY + timedelta(days=days)
+    assert case.response_due == event.response_due
+
+
+@pytest.mark.parametrize("due", [TODAY, TODAY - timedelta(days=1), TODAY + timedelta(days=400)])
+def test_a_response_due_date_given_by_hand_must_be_after_today_and_near(due: date) -> None:
+    case = case_in(Status.QUALIFIED)
+    with pytest.raises(InvalidValue):
+        case.send_to_platform(
+            message=PersonalText("m"), deadlines=DEADLINES, response_due=due, actor="a", now=NOW
+        )
+    assert case.collect_events() == []
+
+
+def test_an_answer_cannot_predate_the_sending_nor_be_in_the_future() -> None:
+    case = case_in(Status.AWAITING_PLATFORM)
+    with pytest.raises(InvalidCaseCommand, match="before"):
+        respond(case, responded_on=TODAY - timedelta(days=1))
+    with pytest.raises(InvalidValue, match="future"):
+        respond(case, responded_on=TODAY + timedelta(days=1))
+    respond(case, responded_on=TODAY)
+    assert case.status is Status.PLATFORM_RESPONDED
+
+
+def test_an_answer_may_be_recorded_days_after_it_was_given() -> None:
+    case = case_in(Status.AWAITING_PLATFORM)
+    later = NOW + timedelta(days=9)
+    respond(case, now=later, responded_on=TODAY + timedelta(days=4))
+    assert case.responded_on == TODAY + timedelta(days=4)
+
+
+def test_escalation_makes_the_mediator_file_reference() -> None:
+    case = case_in(Status.AWAITING_PLATFORM)
+    escalate(case)
+    assert case.mediator_reference is not None
+    assert case.mediator_reference.startswith(f"MED-{TODAY.year}-")
+    assert case.response_due is None
+
+
+def test_a_follow_up_round_sets_a_new_due_date_and_keeps_the_first_sending_date() -> None:
+    case = case_in(Status.PLATFORM_RESPONDED)
+    later = NOW + timedelta(days=20)
+    send(case, now=later)
+    assert case.platform_rounds == 2
+    assert case.first_sent_on == TODAY
+    assert case.response_due == later.date() + timedelta(days=15)
+
+
+def test_a_command_needs_an_aware_instant_and_an_actor() -> None:
+    case = case_in(Status.REPORTED)
+    with pytest.raises(ValueError, match="UTC offset"):
+        qualify(case, now=NOW.replace(tzinfo=None))
+    with pytest.raises(InvalidValue):
+        case.qualify(
+            category=Category.OTHER, priority=Priority.LOW, summary=PersonalText("s"), actor=" ",
+            now=NOW,
+        )
+    assert case.collect_events() == []

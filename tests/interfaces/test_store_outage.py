@@ -1,0 +1,343 @@
+"""A PostgreSQL outage seen through the real HTTP app.
+
+A TCP proxy on the loopback sits between the app and the test server; cutting it drops every
+connection the pool holds and refuses new ones. While it is cut, every request that needs the
+store is answered a 503 problem quickly and without internals; once it is restored, the same
+app (no restart) serves again, and what was recorded is exactly what was answered 2xx.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+from application.clock import SettableClock
+from infrastructure.settings import load_settings
+from interfaces.http.app import create_app
+from tests.conftest import TOKENS_SETTING, PostgresSchema, auth, report_body, require_postgres
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+LOOPBACK = "127.0.0.1"
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
+POLL_SECONDS = 0.1
+"""How often the proxy's threads look whether they should stop."""
+OUTAGE_ANSWER_BOUND_SECONDS = 15.0
+"""A request during an outage must be answered within this, or clients hang."""
+RECOVERY_POLLS = 60
+RECOVERY_POLL_WAIT_SECONDS = 0.5
+RECOVERY_BUDGET_SECONDS = 90.0
+"""The pool reconnects with an exponential backoff: allow it this long after the restore."""
+LEAKS = ("Traceback", "SELECT", "INSERT", "psycopg", 'File "', "postgresql://", "password")
+
+
+def _drop(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
+class TcpProxy:
+    """Forwards connections made to 127.0.0.1:`port` to `target`, on the loopback only.
+
+    `cut()` closes every forwarded connection and closes new ones on arrival; `restore()`
+    forwards again; `stop()` ends every thread (bounded by `POLL_SECONDS` each).
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self._listener = socket.create_server((LOOPBACK, 0))
+        self._listener.settimeout(POLL_SECONDS)
+        self.port: int = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+        self._cut = threading.Event()
+        self._stopping = threading.Event()
+        self.forwarded = 0
+        self.refused = 0
+        self._spawn(self._accept_loop)
+
+    def cut(self) -> None:
+        self._cut.set()
+        with self._lock:
+            dropped, self._open = self._open, set()
+        for sock in dropped:
+            _drop(sock)
+
+    def restore(self) -> None:
+        self._cut.clear()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.cut()
+        _drop(self._listener)
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=5)
+        alive = [t.name for t in threads if t.is_alive()]
+        assert not alive, f"proxy threads did not stop: {alive}"
+
+    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def _accept_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if self._cut.is_set():
+                self.refused += 1
+                _drop(client)
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=2)
+            except OSError:
+                _drop(client)
+                continue
+            client.settimeout(None)
+            upstream.settimeout(None)
+            with self._lock:
+                if self._cut.is_set():
+                    self.refused += 1
+                    _drop(client)
+                    _drop(upstream)
+                    continue
+                self._open |= {client, upstream}
+                self.forwarded += 1
+            self._spawn(self._pump, client, upstream)
+            self._spawn(self._pump, upstream, client)
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        while not self._stopping.is_set():
+            try:
+                readable, _, _ = select.select([source], [], [], POLL_SECONDS)
+                if not readable:
+                    continue
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+            except (OSError, ValueError):
+                break
+        with self._lock:
+            self._open -= {source, sink}
+        _drop(source)
+        _drop(sink)
+
+
+@pytest.fixture
+def schema(request: pytest.FixtureRequest) -> PostgresSchema:
+    """A fresh schema, made directly on the test server (not through the proxy)."""
+    created = PostgresSchema(require_postgres())
+    request.addfinalizer(created.drop)
+    with created.connect() as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(created.name)))
+    return created
+
+
+@pytest.fixture
+def proxy(schema: PostgresSchema) -> Iterator[TcpProxy]:
+    parts = urlsplit(schema.url)
+    host, port = parts.hostname or "localhost", parts.port or 5432
+    if host not in LOOPBACK_NAMES:
+        pytest.skip(f"the outage proxy forwards on the loopback only, not to {host}")
+    started = TcpProxy((LOOPBACK, port))
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def http(schema: PostgresSchema, proxy: TcpProxy, clock: SettableClock) -> Iterator[TestClient]:
+    """The real app, its store reached through the proxy."""
+    parts = urlsplit(schema.url.replace("postgresql+psycopg", "postgresql"))
+    user_info = parts.netloc.rpartition("@")[0]
+    netloc = f"{user_info}@{LOOPBACK}:{proxy.port}" if user_info else f"{LOOPBACK}:{proxy.port}"
+    settings = load_settings(
+        database_url=urlunsplit(parts._replace(netloc=netloc)),
+        database_schema=schema.name,
+        database_pool_size=2,
+        database_connect_timeout=2,
+        tokens=TOKENS_SETTING,
+    )
+    app = create_app(settings, clock=clock)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    answer = call()
+    return answer, time.monotonic() - started
+
+
+def assert_store_unavailable(answer: httpx.Response, secrets: tuple[str, ...]) -> None:
+    where = f"{answer.request.method} {answer.request.url.path}"
+    assert answer.status_code == 503, f"{where}: {answer.status_code} {answer.text}"
+    assert answer.headers["content-type"].startswith("application/problem+json"), where
+    assert int(answer.headers["Retry-After"]) > 0, where
+    problem = answer.json()
+    assert problem["status"] == 503, where
+    assert problem["type"].endswith("/store-unavailable"), where
+    assert problem["title"] and problem["detail"], where
+    for leak in (*LEAKS, *secrets):
+        assert leak not in answer.text, f"{where} shows {leak!r}: {answer.text}"
+        assert not any(leak in value for value in answer.headers.values()), where
+
+
+def wait_until_ready(http: TestClient) -> tuple[httpx.Response, int, float]:
+    """Polls /readyz until it answers 200; returns the answer, the polls and the seconds."""
+    started = time.monotonic()
+    answer = http.get("/readyz")
+    polls = 1
+    while (
+        answer.status_code != 200
+        and polls < RECOVERY_POLLS
+        and time.monotonic() - started < RECOVERY_BUDGET_SECONDS
+    ):
+        time.sleep(RECOVERY_POLL_WAIT_SECONDS)
+        answer = http.get("/readyz")
+        polls += 1
+    return answer, polls, time.monotonic() - started
+
+
+def qualify_body() -> dict[str, Any]:
+    return {"category": "delisting", "priority": "high", "summary": "Delisted without reasons."}
+
+
+def secrets_of(schema: PostgresSchema, proxy: TcpProxy) -> tuple[str, ...]:
+    parts = urlsplit(schema.url)
+    shown = (str(proxy.port), str(parts.port or 5432), schema.name, parts.path.strip("/"))
+    return (*shown, *([parts.password] if parts.password else []))
+
+
+def test_during_an_outage_every_store_request_gets_a_quick_503_problem(
+    http: TestClient, proxy: TcpProxy, schema: PostgresSchema
+) -> None:
+    reported = http.post("/cases", json=report_body(), headers=auth("reporter"))
+    assert reported.status_code == 201, reported.text
+    case_id = reported.json()["id"]
+
+    proxy.cut()
+    answers = {
+        "report": timed(
+            lambda: http.post(
+                "/cases", json=report_body(name="Boutique Martin"), headers=auth("reporter")
+            )
+        ),
+        "qualify": timed(
+            lambda: http.post(
+                f"/cases/{case_id}/qualify", json=qualify_body(), headers=auth("caseworker")
+            )
+        ),
+        "read": timed(lambda: http.get(f"/cases/{case_id}", headers=auth("caseworker"))),
+        "readyz": timed(lambda: http.get("/readyz")),
+    }
+
+    observed = {name: (a.status_code, round(s, 1)) for name, (a, s) in answers.items()}
+    for answer, _ in answers.values():
+        assert_store_unavailable(answer, secrets_of(schema, proxy))
+    assert answers["readyz"][0].json()["checks"] == {"database": "unreachable"}
+    slow = {n: s for n, (_, s) in answers.items() if s >= OUTAGE_ANSWER_BOUND_SECONDS}
+    assert not slow, f"503s took too long (status, seconds): {observed}"
+    assert proxy.refused > 0, "the app never tried to reconnect during the outage"
+    metrics = http.get("/metrics")
+    assert metrics.status_code == 200
+    assert "mediation_store_up 0.0" in metrics.text
+
+
+def test_after_an_outage_the_app_recovers_by_itself_and_loses_nothing(
+    http: TestClient, proxy: TcpProxy, schema: PostgresSchema
+) -> None:
+    reported = http.post("/cases", json=report_body(), headers=auth("reporter"))
+    assert reported.status_code == 201, reported.text
+    case_id, tracking_code = reported.json()["id"], reported.json()["tracking_code"]
+    before = http.get(f"/cases/{case_id}", headers=auth("caseworker"))
+    assert before.status_code == 200, before.text
+    ready = http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    position_before = ready.json()["position"]
+    assert position_before == reported.json()["position"]
+
+    proxy.cut()
+    second_report = report_body(name="Boutique Martin")
+    refused_report = http.post(
+        "/cases",
+        json=second_report,
+        headers={**auth("reporter"), "Idempotency-Key": "outage-report-1"},
+    )
+    assert_store_unavailable(refused_report, secrets_of(schema, proxy))
+    refused_qualify = http.post(
+        f"/cases/{case_id}/qualify",
+        json=qualify_body(),
+        headers={**auth("caseworker"), "If-Match": '"1"'},
+    )
+    assert_store_unavailable(refused_qualify, secrets_of(schema, proxy))
+
+    proxy.restore()
+    ready, polls, seconds = wait_until_ready(http)
+    assert ready.status_code == 200, (
+        f"not ready {seconds:.1f} s ({polls} polls) after the restore: "
+        f"{ready.status_code} {ready.text}"
+    )
+    assert ready.json()["position"] == position_before, "an answered-503 request wrote events"
+
+    after = http.get(f"/cases/{case_id}", headers=auth("caseworker"))
+    assert after.status_code == 200, after.text
+    assert after.json() == before.json()
+    tracked = http.get(f"/track/{tracking_code}")
+    assert tracked.status_code == 200, tracked.text
+    assert tracked.json()["status"] == "reported"
+
+    qualified = http.post(
+        f"/cases/{case_id}/qualify",
+        json=qualify_body(),
+        headers={**auth("caseworker"), "If-Match": '"1"'},
+    )
+    assert qualified.status_code == 200, qualified.text
+    assert qualified.json()["version"] == 2
+    assert qualified.json()["status"] == "qualified"
+    assert qualified.json()["position"] == position_before + 1
+
+    retried_report = http.post(
+        "/cases",
+        json=second_report,
+        headers={**auth("reporter"), "Idempotency-Key": "outage-report-1"},
+    )
+    assert retried_report.status_code == 201, retried_report.text
+    assert retried_report.json()["version"] == 1
+
+    history = http.get(f"/cases/{case_id}/history", headers=auth("auditor"))
+    assert history.status_code == 200, history.text
+    assert [(e["version"], e["type"]) for e in history.json()["events"]] == [
+        (1, "Reported"),
+        (2, "Qualified"),
+    ]
+    second_id = retried_report.json()["id"]
+    second_history = http.get(f"/cases/{second_id}/history", headers=auth("auditor"))
+    assert second_history.status_code == 200, second_history.text
+    assert [e["type"] for e in second_history.json()["events"]] == ["Reported"]
+    final = http.get("/readyz")
+    assert final.status_code == 200, final.text
+    assert final.json()["position"] == retried_report.json()["position"]
+    assert "mediation_store_up 1.0" in http.get("/metrics").text
