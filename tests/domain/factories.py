@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from domain.case import Case
 from domain.platforms import Platform
@@ -20,7 +20,7 @@ from domain.values import (
     Status,
 )
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()
 DEADLINES = ResponseDeadlines(standard_days=15, urgent_days=5)
 

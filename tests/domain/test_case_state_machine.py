@@ -32,10 +32,14 @@ MODEL: dict[str, dict[str, str]] = {
     "reported": {"qualify": "qualified", "resolve": "resolved"},
     "qualified": {"qualify": "qualified", "send": "awaiting_platform", "resolve": "resolved"},
     "awaiting_platform": {
-        "respond": "platform_responded", "escalate": "with_mediator", "resolve": "resolved",
+        "respond": "platform_responded",
+        "escalate": "with_mediator",
+        "resolve": "resolved",
     },
     "platform_responded": {
-        "send": "awaiting_platform", "escalate": "with_mediator", "resolve": "resolved",
+        "send": "awaiting_platform",
+        "escalate": "with_mediator",
+        "resolve": "resolved",
     },
     "with_mediator": {"resolve": "resolved"},
     "resolved": {},

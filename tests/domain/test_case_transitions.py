@@ -213,7 +213,10 @@ def test_a_command_needs_an_aware_instant_and_an_actor() -> None:
         qualify(case, now=NOW.replace(tzinfo=None))
     with pytest.raises(InvalidValue):
         case.qualify(
-            category=Category.OTHER, priority=Priority.LOW, summary=PersonalText("s"), actor=" ",
+            category=Category.OTHER,
+            priority=Priority.LOW,
+            summary=PersonalText("s"),
+            actor=" ",
             now=NOW,
         )
     assert case.collect_events() == []

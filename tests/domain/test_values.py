@@ -15,8 +15,8 @@ from domain.values import (
     MAX_TEXT_LENGTH,
     Category,
     PersonalText,
-    ResponseDeadlines,
     Priority,
+    ResponseDeadlines,
     Siren,
     TrackingCode,
     check_past_date,
@@ -52,7 +52,9 @@ class TestSiren:
             Siren.parse(text)
         assert raised.value.field == "siren"
 
-    @pytest.mark.parametrize("text", ["", "73282932", "7328293200", "73282932a", "７３２８２９３２０"])
+    @pytest.mark.parametrize(
+        "text", ["", "73282932", "7328293200", "73282932a", "７３２８２９３２０"]
+    )
     def test_anything_but_nine_digits_is_refused(self, text: str) -> None:
         with pytest.raises(InvalidValue, match="9 digits"):
             Siren.parse(text)
@@ -88,9 +90,18 @@ class TestEmail:
 
     @pytest.mark.parametrize(
         "text",
-        ["", "jeanne", "jeanne@", "@atelier.fr", "jeanne@atelier", "je anne@atelier.fr",
-         "jeanne@@atelier.fr", "jeanne..d@atelier.fr", "a" * 65 + "@atelier.fr",
-         "jeanne@" + "a" * 250 + ".fr"],
+        [
+            "",
+            "jeanne",
+            "jeanne@",
+            "@atelier.fr",
+            "jeanne@atelier",
+            "je anne@atelier.fr",
+            "jeanne@@atelier.fr",
+            "jeanne..d@atelier.fr",
+            "a" * 65 + "@atelier.fr",
+            "jeanne@" + "a" * 250 + ".fr",
+        ],
     )
     def test_an_invalid_address_is_refused(self, text: str) -> None:
         with pytest.raises(InvalidValue) as raised:
@@ -105,20 +116,37 @@ class TestPlatform:
     @pytest.mark.parametrize(
         ("written", "key"),
         [
-            ("Amazon", "amazon"), ("amazon.fr", "amazon"), ("Amazon Marketplace", "amazon"),
-            ("https://www.amazon.fr/sp?seller=1", "amazon"), ("AMAZON.COM", "amazon"),
-            ("Cdiscount", "cdiscount"), ("cdiscount.com", "cdiscount"),
-            ("eBay", "ebay"), ("ebay.fr", "ebay"),
-            ("Fnac", "fnac_darty"), ("Darty", "fnac_darty"), ("Fnac Darty", "fnac_darty"),
-            ("Rakuten", "rakuten"), ("PriceMinister", "rakuten"),
-            ("ManoMano", "manomano"), ("Mano Mano", "manomano"),
-            ("Leboncoin", "leboncoin"), ("Le Bon Coin", "leboncoin"), ("leboncoin.fr", "leboncoin"),
-            ("Etsy", "etsy"), ("Google Shopping", "google_shopping"),
+            ("Amazon", "amazon"),
+            ("amazon.fr", "amazon"),
+            ("Amazon Marketplace", "amazon"),
+            ("https://www.amazon.fr/sp?seller=1", "amazon"),
+            ("AMAZON.COM", "amazon"),
+            ("Cdiscount", "cdiscount"),
+            ("cdiscount.com", "cdiscount"),
+            ("eBay", "ebay"),
+            ("ebay.fr", "ebay"),
+            ("Fnac", "fnac_darty"),
+            ("Darty", "fnac_darty"),
+            ("Fnac Darty", "fnac_darty"),
+            ("Rakuten", "rakuten"),
+            ("PriceMinister", "rakuten"),
+            ("ManoMano", "manomano"),
+            ("Mano Mano", "manomano"),
+            ("Leboncoin", "leboncoin"),
+            ("Le Bon Coin", "leboncoin"),
+            ("leboncoin.fr", "leboncoin"),
+            ("Etsy", "etsy"),
+            ("Google Shopping", "google_shopping"),
             ("Google Merchant Center", "google_shopping"),
-            ("Apple App Store", "apple_app_store"), ("App Store", "apple_app_store"),
-            ("Google Play", "google_play"), ("Play Store", "google_play"),
-            ("Booking.com", "booking_com"), ("Booking", "booking_com"),
-            ("Airbnb", "airbnb"), ("Uber Eats", "uber_eats"), ("UberEats", "uber_eats"),
+            ("Apple App Store", "apple_app_store"),
+            ("App Store", "apple_app_store"),
+            ("Google Play", "google_play"),
+            ("Play Store", "google_play"),
+            ("Booking.com", "booking_com"),
+            ("Booking", "booking_com"),
+            ("Airbnb", "airbnb"),
+            ("Uber Eats", "uber_eats"),
+            ("UberEats", "uber_eats"),
             ("Deliveroo", "deliveroo"),
         ],
     )
@@ -127,8 +155,11 @@ class TestPlatform:
 
     @pytest.mark.parametrize(
         ("written", "key"),
-        [("Ma Place de Marché", "ma_place_de_marche"), ("  Shöp-Pro!! ", "shop_pro"),
-         ("kiosque.example", "kiosque_example")],
+        [
+            ("Ma Place de Marché", "ma_place_de_marche"),
+            ("  Shöp-Pro!! ", "shop_pro"),
+            ("kiosque.example", "kiosque_example"),
+        ],
     )
     def test_an_unknown_platform_is_kept_as_a_clean_slug(self, written: str, key: str) -> None:
         assert platform_key(written) == key
@@ -141,7 +172,9 @@ class TestPlatform:
     def test_the_reported_spelling_is_kept_beside_the_key(self) -> None:
         platform = Platform.parse(" amazon.fr ")
         assert (platform.key, platform.reported_as, platform.display_name) == (
-            "amazon", "amazon.fr", "Amazon"
+            "amazon",
+            "amazon.fr",
+            "Amazon",
         )
 
     def test_every_known_key_is_its_own_alias_target(self) -> None:
@@ -175,8 +208,13 @@ class TestCategoriesAndArticles:
 
     @pytest.mark.parametrize(
         ("text", "kept"),
-        [("Art. 4(1)", "Art. 4(1)"), ("art 4 (1)", "Art. 4(1)"), ("Article 11", "Art. 11"),
-         ("4(2)", "Art. 4(2)"), ("art. 11(1)(b)", "Art. 11(1)(b)")],
+        [
+            ("Art. 4(1)", "Art. 4(1)"),
+            ("art 4 (1)", "Art. 4(1)"),
+            ("Article 11", "Art. 11"),
+            ("4(2)", "Art. 4(2)"),
+            ("art. 11(1)(b)", "Art. 11(1)(b)"),
+        ],
     )
     def test_p2b_articles_are_normalised(self, text: str, kept: str) -> None:
         assert parse_p2b_article(text) == kept
