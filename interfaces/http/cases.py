@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
+from domain.errors import InvalidValue
 from interfaces.http.deps import (
     CaseReader,
     Caseworker,
@@ -33,6 +34,14 @@ from interfaces.http.schemas import (
 )
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+def instant(text: str) -> datetime:
+    """An ISO 8601 instant from a query string, where an unencoded '+' arrives as a space."""
+    try:
+        return datetime.fromisoformat(text.strip().replace(" ", "+"))
+    except ValueError:
+        raise InvalidValue("at", f"{text!r} is not an ISO 8601 instant") from None
 
 
 def _etag(response: Response, version: int) -> None:
@@ -148,10 +157,13 @@ def get_case(
     version: Annotated[
         int | None, Query(ge=1, le=10**9, description="the state right after event N")
     ] = None,
-    at: Annotated[datetime | None, Query(description="the state at this instant")] = None,
+    at: Annotated[
+        str | None,
+        Query(max_length=64, description="the state at this instant (ISO 8601, with offset)"),
+    ] = None,
 ) -> CaseView:
     """The case now, or as it was at a version or an instant."""
-    case = mediation.get_case(case_id, version=version, at=at)
+    case = mediation.get_case(case_id, version=version, at=None if at is None else instant(at))
     _etag(response, case.version)
     return CaseView.of(case)
 
