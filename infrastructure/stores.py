@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+from eventsourcing.persistence import OperationalError
 from psycopg import sql
 
 from infrastructure.settings import Settings, SettingsError, Store
@@ -32,9 +33,13 @@ def postgres_conninfo(settings: Settings) -> dict[str, str]:
 
 
 def create_schema(settings: Settings) -> None:
-    with psycopg.connect(**postgres_conninfo(settings), autocommit=True) as connection:  # type: ignore[arg-type]
-        connection.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                sql.Identifier(settings.database_schema)
-            )
-        )
+    """Create the configured schema; an unreachable server raises the library's own
+    OperationalError, like every other store failure."""
+    statement = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+        sql.Identifier(settings.database_schema)
+    )
+    try:
+        with psycopg.connect(**postgres_conninfo(settings), autocommit=True) as connection:  # type: ignore[arg-type]
+            connection.execute(statement)
+    except psycopg.OperationalError as error:
+        raise OperationalError(str(error)) from error

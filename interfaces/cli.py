@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from eventsourcing.persistence import PersistenceError
 
 from infrastructure.settings import SettingsError, Store, load_settings
+from interfaces.composition import open_application
 from interfaces.http.app import announce_generated, generated_credentials
 
 cli = typer.Typer(
@@ -45,6 +47,16 @@ def serve(
         raise fail(str(error)) from None
     if settings.store is Store.MEMORY and workers > 1:
         raise fail("MEDIATION_DATABASE_URL=memory: keeps cases per process; use one worker")
+    try:
+        # Create the tables once, here, rather than racing to in every worker; and say plainly
+        # when the database cannot be reached instead of starting workers that cannot serve.
+        open_application(settings).close()
+    except SettingsError as error:
+        raise fail(str(error)) from None
+    except (PersistenceError, OSError) as error:
+        raise fail(
+            f"cannot open the store ({settings.describe_store()}): {one_line(error)}"
+        ) from None
     if not settings.tokens:
         # Made here, before the workers start, so that every worker accepts the same tokens.
         credentials = generated_credentials()
@@ -62,6 +74,10 @@ def serve(
         workers=workers,
         log_level=log_level,
     )
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def main() -> None:
