@@ -254,10 +254,10 @@ class MediationApplication(Application[UUID]):
 
     def case_history(self, case_id: UUID) -> list[HistoryEntry]:
         """Every event of the case, oldest first, with who caused it and when."""
-        entries = [history_entry(e) for e in self.events.get(case_id)]
-        if not entries or entries[0].type != "Reported":
+        events = list(self.events.get(case_id))
+        if not events or not isinstance(events[0], Case.Reported):
             raise CaseNotFound(case_id)
-        return entries
+        return [history_entry(e) for e in events]
 
     def case_for_tracking_code(self, code: str) -> Case:
         """The case behind a tracking code; a malformed code is just another unknown one."""

@@ -1,16 +1,22 @@
 """Bearer tokens and the role table of API.md.
 
 Each route names the roles it admits through one dependency; the actor recorded in events is
-the token's, never something the client sends.
+the token's, never something the client sends. Routes are built by `AuthorizedRoute`, which
+checks the token before the body is read, so a caller without the right token learns nothing
+about what its body would have done (not even that its JSON is malformed).
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from application.access import Credential, Role
 from interfaces.http.problems import ProblemError
@@ -37,22 +43,57 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     return match
 
 
+def authorize(request: Request, roles: frozenset[Role]) -> Credential:
+    """The caller's credential if its role is one of `roles`: else 401 or 403."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    credentials = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if scheme and token else None
+    )
+    credential = authenticate(request, credentials)
+    if credential.role not in roles:
+        names = ", ".join(sorted(r.value for r in roles))
+        raise ProblemError(
+            "forbidden",
+            f"the role {credential.role.value} may not do this (allowed: {names})",
+        )
+    return credential
+
+
 def require(*roles: Role) -> Callable[..., Credential]:
     """A dependency that admits only `roles`: 401 without a known token, 403 for other roles."""
-
     allowed = frozenset(roles)
-    names = ", ".join(r.value for r in roles)
 
     def dependency(
         request: Request,
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+        _: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008 (documents the scheme)
     ) -> Credential:
-        credential = authenticate(request, credentials)
-        if credential.role not in allowed:
-            raise ProblemError(
-                "forbidden",
-                f"the role {credential.role.value} may not do this (allowed: {names})",
-            )
-        return credential
+        return authorize(request, allowed)
 
+    dependency.admits = allowed  # type: ignore[attr-defined]
     return dependency
+
+
+def admitted_roles(dependant: Dependant) -> list[frozenset[Role]]:
+    """The role sets that `require` dependencies of a route (at any depth) admit."""
+    found = []
+    for sub in dependant.dependencies:
+        admits = getattr(sub.call, "admits", None)
+        if admits is not None:
+            found.append(admits)
+        found.extend(admitted_roles(sub))
+    return found
+
+
+class AuthorizedRoute(APIRoute):
+    """A route that checks its `require` roles before FastAPI reads and validates the body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        role_sets = admitted_roles(self.dependant)
+
+        async def authorized(request: Request) -> Response:
+            for roles in role_sets:
+                authorize(request, roles)
+            return await handle(request)
+
+        return authorized

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from domain.errors import InvalidValue
+from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import (
     CaseReader,
     Caseworker,
@@ -33,7 +34,7 @@ from interfaces.http.schemas import (
     SendToPlatformResponse,
 )
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+router = APIRouter(prefix="/cases", tags=["cases"], route_class=AuthorizedRoute)
 
 
 def instant(text: str) -> datetime:
