@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from interfaces.http.app import create_app
 POSTGRES_URL = os.environ.get("MEDIATION_TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("MEDIATION_REQUIRE_POSTGRES") == "1"
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """Tests run on a clock set to this instant (a Monday), moved on by hand."""
 
 TOKENS = {
@@ -64,8 +64,9 @@ class PostgresSchema:
         self.name = f"t_{uuid.uuid4().hex[:16]}"
 
     def connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self.url.replace("postgresql+psycopg", "postgresql"),
-                               autocommit=True)
+        return psycopg.connect(
+            self.url.replace("postgresql+psycopg", "postgresql"), autocommit=True
+        )
 
     def drop(self) -> None:
         with self.connect() as connection:
@@ -79,8 +80,9 @@ def clock() -> SettableClock:
     return SettableClock(START)
 
 
-def settings_for(store: str, tmp_path: Path, request: pytest.FixtureRequest,
-                 **overrides: Any) -> Settings:
+def settings_for(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: Any
+) -> Settings:
     base: dict[str, Any] = {"tokens": TOKENS_SETTING, "database_pool_size": 2}
     if store == "memory":
         base["database_url"] = "memory:"
@@ -115,8 +117,9 @@ def settings(any_store: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 
 
 @pytest.fixture
-def durable_settings(durable_store: str, tmp_path: Path,
-                     request: pytest.FixtureRequest) -> Settings:
+def durable_settings(
+    durable_store: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Settings:
     return settings_for(durable_store, tmp_path, request)
 
 

@@ -269,9 +269,7 @@ def test_operations_and_documentation_need_no_token(http: TestClient, path: str)
 
 
 def test_tracking_needs_no_token(http: TestClient) -> None:
-    code = http.post("/cases", json=report_body(), headers=auth("reporter")).json()[
-        "tracking_code"
-    ]
+    code = http.post("/cases", json=report_body(), headers=auth("reporter")).json()["tracking_code"]
     answer = http.get(f"/track/{code}")
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "reported"

@@ -394,3 +394,46 @@ def test_unknown_and_malformed_tracking_codes_get_the_same_404(http: TestClient)
         assert {"type", "title", "status", "detail"} <= set(body)
         assert body["status"] == 404
         assert body == answers[0].json()
+
+
+def test_instants_are_read_in_any_utc_offset_notation(
+    http: TestClient, clock: SettableClock
+) -> None:
+    case_id = http.post("/cases", json=report_body(), headers=auth("caseworker")).json()["id"]
+    clock.advance(timedelta(hours=1))
+    qualified_at = clock.now()
+    command(http, case_id, "qualify", {"category": "other", "priority": "low", "summary": "Minor."})
+    zulu = qualified_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert read(http, case_id, at=zulu)["version"] == 2
+    just_before = (qualified_at - timedelta(microseconds=1)).isoformat()
+    assert read(http, case_id, at=just_before)["version"] == 1
+    new_york = qualified_at.astimezone(timezone(timedelta(hours=-5))).isoformat()
+    assert read(http, case_id, at=new_york)["version"] == 2
+
+
+def test_a_long_case_reads_the_same_at_every_version(
+    http: TestClient, clock: SettableClock
+) -> None:
+    """Many requalifications: every past version still reads as it was, history in full."""
+    case_id = http.post("/cases", json=report_body(), headers=auth("caseworker")).json()["id"]
+    rounds = 60
+    for n in range(rounds):
+        clock.advance(timedelta(minutes=1))
+        command(
+            http,
+            case_id,
+            "qualify",
+            {"category": "ranking", "priority": "normal", "summary": f"Review number {n}."},
+        )
+    latest = read(http, case_id)
+    assert latest["version"] == rounds + 1
+    assert latest["summary"] == f"Review number {rounds - 1}."
+    for version in (2, 25, 49, 50, 51, 52, rounds, rounds + 1):
+        then = read(http, case_id, version=version)
+        assert then["version"] == version
+        assert then["summary"] == f"Review number {version - 2}."
+    events = http.get(f"/cases/{case_id}/history", headers=auth("auditor")).json()["events"]
+    assert [e["version"] for e in events] == list(range(1, rounds + 2))
+    sent = command(http, case_id, "send-to-platform", {"message": "After many reviews."})
+    assert sent["version"] == rounds + 2
+    assert date.fromisoformat(sent["response_due"]) == clock.now().date() + timedelta(days=15)

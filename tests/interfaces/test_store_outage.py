@@ -147,13 +147,13 @@ class TcpProxy:
 
 
 @pytest.fixture
-def schema(request: pytest.FixtureRequest) -> PostgresSchema:
+def schema() -> Iterator[PostgresSchema]:
     """A fresh schema, made directly on the test server (not through the proxy)."""
     created = PostgresSchema(require_postgres())
-    request.addfinalizer(created.drop)
     with created.connect() as connection:
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(created.name)))
-    return created
+    yield created
+    created.drop()
 
 
 @pytest.fixture
@@ -199,7 +199,8 @@ def assert_store_unavailable(answer: httpx.Response, secrets: tuple[str, ...]) -
     problem = answer.json()
     assert problem["status"] == 503, where
     assert problem["type"].endswith("/store-unavailable"), where
-    assert problem["title"] and problem["detail"], where
+    assert problem["title"], where
+    assert problem["detail"], where
     for leak in (*LEAKS, *secrets):
         assert leak not in answer.text, f"{where} shows {leak!r}: {answer.text}"
         assert not any(leak in value for value in answer.headers.values()), where
