@@ -7,10 +7,17 @@ is refused with the same words everywhere; unknown fields are refused, not ignor
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from application.mediation import CommandResult, ReportRequest
 from domain.case import Case
@@ -173,57 +180,37 @@ class CommandResponse(BaseModel):
     position: int = Field(description="log position of the command's last event")
 
     @classmethod
-    def of(cls, result: CommandResult) -> CommandResponse:
+    def of(cls, result: CommandResult) -> Self:
+        """The answer to a command; subclasses add what their command made (a tracking code,
+        a due date, a mediator reference), which the result then carries."""
+        extra = {name: getattr(result, name) for name in cls.model_fields if name not in _BASE}
         return cls(
             id=result.case_id,
             version=result.version,
             status=result.status,
             position=result.position,
+            **extra,
         )
+
+
+_BASE = frozenset(CommandResponse.model_fields)
 
 
 class ReportCaseResponse(CommandResponse):
     tracking_code: str
 
+    @field_validator("tracking_code", mode="before")
     @classmethod
-    def of(cls, result: CommandResult) -> ReportCaseResponse:
-        return cls(
-            id=result.case_id,
-            version=result.version,
-            status=result.status,
-            position=result.position,
-            tracking_code=str(result.tracking_code),
-        )
+    def _written(cls, code: object) -> str:
+        return str(code)
 
 
 class SendToPlatformResponse(CommandResponse):
     response_due: date
 
-    @classmethod
-    def of(cls, result: CommandResult) -> SendToPlatformResponse:
-        assert result.response_due is not None
-        return cls(
-            id=result.case_id,
-            version=result.version,
-            status=result.status,
-            position=result.position,
-            response_due=result.response_due,
-        )
-
 
 class EscalateCaseResponse(CommandResponse):
     mediator_reference: str
-
-    @classmethod
-    def of(cls, result: CommandResult) -> EscalateCaseResponse:
-        assert result.mediator_reference is not None
-        return cls(
-            id=result.case_id,
-            version=result.version,
-            status=result.status,
-            position=result.position,
-            mediator_reference=result.mediator_reference,
-        )
 
 
 class CompanyView(BaseModel):

@@ -22,8 +22,8 @@ from domain.values import TrackingCode
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from tests.conftest import auth, report_body
+from tests.interfaces.problems import assert_problem
 
-PROBLEM_JSON = "application/problem+json"
 UNKNOWN_CASE = "6b0c1f9e-2a4d-4c8e-9f3a-1d2e3f4a5b6c"
 
 QUALIFY = {"category": "delisting", "priority": "normal", "summary": "Shop delisted."}
@@ -123,20 +123,6 @@ def action_body(action: str) -> tuple[str, dict[str, Any]]:
     if action.startswith("resolve:"):
         return "resolve", {"outcome": action.split(":", 1)[1], "summary": "Closed."}
     return action, BODIES[action]
-
-
-def assert_problem(answer: Any, status: int) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith(PROBLEM_JSON)
-    body: dict[str, Any] = answer.json()
-    for member in ("type", "title", "status", "detail"):
-        assert member in body, f"{member} missing from {body}"
-    assert body["status"] == status
-    assert isinstance(body["type"], str)
-    assert body["type"]
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
 
 
 def assert_invalid(answer: Any, field: str) -> dict[str, Any]:

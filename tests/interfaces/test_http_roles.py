@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import ACTORS, TOKENS, auth, report_body
+from tests.interfaces.problems import assert_problem
 
-PROBLEM_JSON = "application/problem+json"
 ROLES = ("reporter", "caseworker", "auditor", "analyst", "dpo")
 NO_TOKEN = "no token"
 UNKNOWN_TOKEN = "unknown token"
@@ -129,20 +129,6 @@ def prepared_case(http: TestClient, endpoint: Endpoint) -> str:
     for name, body in PREPARATION.get(endpoint.command or "", []):
         caseworker_does(http, case_id, name, body)
     return case_id
-
-
-def assert_problem(answer: Any, status: int) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith(PROBLEM_JSON)
-    body: dict[str, Any] = answer.json()
-    for member in ("type", "title", "status", "detail"):
-        assert member in body, f"{member} missing from {body}"
-    assert body["status"] == status
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
 
 
 TABLE = [

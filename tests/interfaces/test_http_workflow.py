@@ -15,8 +15,7 @@ from fastapi.testclient import TestClient
 
 from application.clock import SettableClock
 from tests.conftest import ACTORS, auth, report_body
-
-PROBLEM_JSON = "application/problem+json"
+from tests.interfaces.problems import PROBLEM_JSON
 
 
 def instant(text: str) -> datetime:

@@ -1,0 +1,100 @@
+"""Settings from the environment: what the library is told, and what stops the start."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.access import Role
+from infrastructure.settings import Settings, SettingsError, Store, load_settings
+
+LONG = "0123456789abcdef"
+
+
+def test_the_default_is_a_sqlite_file_in_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("MEDIATION_DATABASE_URL", "MEDIATION_TOKENS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.store is Store.SQLITE
+    env = settings.eventsourcing_env()
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    assert env["SQLITE_DBNAME"] == "mediation.db"
+
+
+def test_settings_are_read_from_mediation_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDIATION_DATABASE_URL", "sqlite:////var/lib/mediation/cases.db")
+    monkeypatch.setenv("MEDIATION_TOKENS", f"{LONG}:caseworker:alice, {LONG}x:dpo:dora")
+    monkeypatch.setenv("MEDIATION_RESPONSE_DAYS_STANDARD", "20")
+    settings = load_settings()
+    assert settings.eventsourcing_env()["SQLITE_DBNAME"] == "/var/lib/mediation/cases.db"
+    assert [(c.role, c.actor) for c in settings.tokens] == [
+        (Role.CASEWORKER, "alice"),
+        (Role.DPO, "dora"),
+    ]
+    assert settings.deadlines.standard_days == 20
+
+
+def test_a_postgresql_url_is_rendered_for_the_library_with_its_password_decoded() -> None:
+    settings = load_settings(
+        database_url="postgresql://mediation:p%40ss%3Aword@db.internal:6543/cases",
+        database_schema="mediation",
+    )
+    env = settings.eventsourcing_env()
+    assert env["PERSISTENCE_MODULE"].endswith(":MediationPostgresFactory")
+    assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
+        "db.internal",
+        "6543",
+        "cases",
+    )
+    assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("mediation", "p@ss:word")
+    assert env["POSTGRES_SCHEMA"] == "mediation"
+    assert "p@ss" not in settings.describe_store()
+    assert "p%40ss" not in settings.describe_store()
+
+
+def test_a_token_never_shows_in_a_repr() -> None:
+    settings = load_settings(tokens=f"{LONG}:auditor:aude")
+    assert LONG not in repr(settings)
+    assert LONG not in repr(settings.tokens)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"database_url": "mysql://x@y/z"}, "MEDIATION_DATABASE_URL"),
+        ({"database_url": "sqlite://relative.db"}, "MEDIATION_DATABASE_URL"),
+        ({"database_url": "postgresql://user@host"}, "MEDIATION_DATABASE_URL"),
+        ({"database_url": "postgresql://user@host:port/db"}, "MEDIATION_DATABASE_URL"),
+        ({"database_schema": "Drop Table"}, "MEDIATION_DATABASE_SCHEMA"),
+        ({"tokens": f"{LONG}:boss:x"}, "MEDIATION_TOKENS"),
+        ({"tokens": f"{LONG}:caseworker"}, "MEDIATION_TOKENS"),
+        ({"tokens": f"{LONG}:caseworker:alice,{LONG}:auditor:aude"}, "MEDIATION_TOKENS"),
+        ({"tokens": "short:caseworker:alice"}, "MEDIATION_TOKENS"),
+        ({"tokens": f"{LONG} x:caseworker:alice"}, "MEDIATION_TOKENS"),
+        ({"response_days_urgent": 20}, "MEDIATION_RESPONSE_DAYS_URGENT"),
+        ({"response_days_standard": 0}, "MEDIATION_RESPONSE_DAYS_STANDARD"),
+        ({"database_pool_size": 0}, "MEDIATION_DATABASE_POOL_SIZE"),
+        ({"environment": "staging"}, "MEDIATION_ENVIRONMENT"),
+    ],
+)
+def test_unsafe_or_contradictory_settings_stop_with_one_line_naming_the_variable(
+    overrides: dict[str, object], variable: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(**overrides)
+    message = str(raised.value)
+    assert message.startswith(variable)
+    assert "\n" not in message
+
+
+def test_short_tokens_are_allowed_only_in_development() -> None:
+    settings = load_settings(environment="development", tokens="s3cret:caseworker:alice")
+    assert settings.tokens[0].token == "s3cret"
+
+
+def test_settings_are_frozen() -> None:
+    settings = load_settings()
+    with pytest.raises(ValueError, match="frozen"):
+        settings.database_url = "memory:"  # type: ignore[misc]
+    assert isinstance(settings, Settings)
