@@ -15,12 +15,27 @@ from typing import Any, ClassVar, cast
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    EventStore,
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+)
 from eventsourcing.utils import Environment
 
 from application.clock import Clock, SystemClock
 from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
 from application.history import HistoryEntry, history_entry
+from application.keys import Keys
+from application.personal_data import (
+    CaseAwareMapper,
+    CaseKeys,
+    CaseKeyStore,
+    EncryptedPersonalText,
+    keys_per_call,
+)
+from application.sealing import SealedEventStore, SealedSnapshotStore, Sealer
 from application.tracking import TrackingCodeIndex, tracking_index_id
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
@@ -85,9 +100,13 @@ class MediationApplication(Application[UUID]):
         *,
         clock: Clock | None = None,
         deadlines: ResponseDeadlines | None = None,
+        keys: Keys | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.deadlines = deadlines or ResponseDeadlines()
+        self.keys = keys or Keys.generate()
+        self.sealer = Sealer(self.keys.seal)
+        self.case_keys = CaseKeys(self.keys.data)
         super().__init__(env=dict(env or {}))
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
@@ -100,9 +119,31 @@ class MediationApplication(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
+        transcoder.register(EncryptedPersonalText(self.case_keys))
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=CaseAwareMapper
+        )
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        recorder = super().construct_recorder()
+        if not isinstance(recorder, CaseKeyStore):
+            raise TypeError("the store must keep case keys (see infrastructure.recorders)")
+        self.case_keys.store = recorder
+        return recorder
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        self.sealed_events = SealedEventStore(self.mapper, self.recorder, self.sealer)
+        return self.sealed_events
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        recorder = self.factory.aggregate_recorder(purpose="snapshots")
+        return SealedSnapshotStore(self.mapper, recorder, self.sealer, self.sealed_events)
 
     # Commands.
 
+    @keys_per_call
     def report_case(
         self,
         report: ReportRequest,
@@ -123,6 +164,7 @@ class MediationApplication(Application[UUID]):
             if first is not None:
                 return first
         now = self.clock.now()
+        case_key = self.case_keys.new_key(case_id)
         case = Case.report(
             case_id=case_id,
             company=report.company,
@@ -136,8 +178,9 @@ class MediationApplication(Application[UUID]):
         )
         index = TrackingCodeIndex.register(case.tracking_code, case.id, now)
         try:
-            recordings = self.save(case, index)
+            recordings = self.save(case, index, new_case_keys={case.id: case_key})
         except IntegrityError:
+            self.case_keys.forget(case.id)
             if idempotency_key is not None:
                 first = self._first_report(case_id, report, idempotency_key)
                 if first is not None:
@@ -146,6 +189,7 @@ class MediationApplication(Application[UUID]):
         position = max(r.notification.id for r in recordings)
         return self._result(case, position, tracking_code=case.tracking_code)
 
+    @keys_per_call
     def qualify_case(
         self,
         case_id: UUID,
@@ -170,6 +214,7 @@ class MediationApplication(Application[UUID]):
         )
         return self._save(case)
 
+    @keys_per_call
     def send_to_platform(
         self,
         case_id: UUID,
@@ -189,6 +234,7 @@ class MediationApplication(Application[UUID]):
         )
         return self._save(case, response_due=case.response_due)
 
+    @keys_per_call
     def record_platform_response(
         self,
         case_id: UUID,
@@ -209,6 +255,7 @@ class MediationApplication(Application[UUID]):
         )
         return self._save(case)
 
+    @keys_per_call
     def escalate_case(
         self,
         case_id: UUID,
@@ -222,6 +269,7 @@ class MediationApplication(Application[UUID]):
         case.escalate(reason=reason, note=note, actor=actor, now=self.clock.now())
         return self._save(case, mediator_reference=case.mediator_reference)
 
+    @keys_per_call
     def resolve_case(
         self,
         case_id: UUID,
@@ -235,8 +283,29 @@ class MediationApplication(Application[UUID]):
         case.resolve(outcome=outcome, summary=summary, actor=actor, now=self.clock.now())
         return self._save(case)
 
+    @keys_per_call
+    def erase_personal_data(
+        self,
+        case_id: UUID,
+        *,
+        reason: str,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Records the erasure and destroys the case's key, in one transaction: from then on
+        every personal field and free text of the case reads "[effacé]"."""
+        case = self._case_for_command(case_id, expected_version)
+        case.erase_personal_data(reason=reason, actor=actor, now=self.clock.now())
+        try:
+            recordings = self.save(case, destroyed_case_keys=[case_id])
+        except IntegrityError:
+            raise VersionConflict(case.id) from None
+        self.case_keys.forget(case_id)
+        return self._result(case, recordings[-1].notification.id)
+
     # Reads of one case.
 
+    @keys_per_call
     def get_case(
         self, case_id: UUID, *, version: int | None = None, at: datetime | None = None
     ) -> Case:
@@ -252,6 +321,7 @@ class MediationApplication(Application[UUID]):
             raise CaseNotFound(case_id, f"case {case_id} has no version {version}")
         return case
 
+    @keys_per_call
     def case_history(self, case_id: UUID) -> list[HistoryEntry]:
         """Every event of the case, oldest first, with who caused it and when."""
         events = list(self.events.get(case_id))
@@ -259,6 +329,7 @@ class MediationApplication(Application[UUID]):
             raise CaseNotFound(case_id)
         return [history_entry(e) for e in events]
 
+    @keys_per_call
     def case_for_tracking_code(self, code: str) -> Case:
         """The case behind a tracking code; a malformed code is just another unknown one."""
         try:

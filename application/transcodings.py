@@ -1,8 +1,8 @@
 """How the domain's value types are written into stored events and snapshots.
 
 Every transcoding has an explicit, stable name: stored events must keep decoding after a class
-is renamed or moved. PersonalText has a transcoding of its own, the one place where per-case
-encryption of personal data plugs in.
+is renamed or moved. PersonalText is not here: it is encrypted under its case's own key
+(application.personal_data).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from domain.values import (
     CompanySize,
     EscalationReason,
     Outcome,
-    PersonalText,
     Priority,
     Siren,
     Stance,
@@ -76,17 +75,6 @@ class TrackingCodeAsStr(Transcoding):
         return TrackingCode(data)
 
 
-class PersonalTextAsStr(Transcoding):
-    type = PersonalText
-    name = "personal_text"
-
-    def encode(self, obj: PersonalText) -> str:
-        return obj.text
-
-    def decode(self, data: str) -> PersonalText:
-        return PersonalText(data)
-
-
 class PlatformAsDict(Transcoding):
     type = Platform
     name = "platform"
@@ -134,7 +122,6 @@ def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
         DateAsISO(),
         SirenAsStr(),
         TrackingCodeAsStr(),
-        PersonalTextAsStr(),
         PlatformAsDict(),
         CompanyAsDict(),
     ):

@@ -14,11 +14,18 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import CommandNotAllowed, InvalidCaseCommand, InvalidValue
+from domain.errors import (
+    CommandNotAllowed,
+    InvalidCaseCommand,
+    InvalidValue,
+    PersonalDataErasedError,
+)
 from domain.platforms import Platform
 from domain.values import (
+    ERASED,
     LONGEST_RESPONSE_DELAY,
     MAX_ACTOR_LENGTH,
+    MAX_REASON_LENGTH,
     Category,
     Channel,
     Company,
@@ -100,6 +107,16 @@ def utc_today(now: datetime) -> date:
     return check_instant(now).astimezone(UTC).date()
 
 
+# Optional personal fields of the state (besides the contact and the description).
+PERSONAL_FIELDS = (
+    "summary",
+    "message",
+    "platform_response",
+    "escalation_note",
+    "resolution_summary",
+)
+
+
 def mediator_reference(case_id: UUID, escalated_on: date) -> str:
     """The business mediator's file reference: year and 48 bits of the case id."""
     return f"MED-{escalated_on.year}-{case_id.hex[:12].upper()}"
@@ -137,6 +154,7 @@ class Case(Aggregate):
         mediator_reference: str | None
         outcome: Outcome | None
         resolution_summary: PersonalText | None
+        personal_data_erased: bool
 
     class Event(Aggregate.Event):
         actor: str
@@ -178,6 +196,7 @@ class Case(Aggregate):
             case.mediator_reference = None
             case.outcome = None
             case.resolution_summary = None
+            case.personal_data_erased = False
 
     class Qualified(Event):
         category: Category
@@ -246,6 +265,27 @@ class Case(Aggregate):
             case.resolution_summary = self.summary
             case.response_due = None
 
+    class PersonalDataErased(Event):
+        """The case's key was destroyed: every personal field and free text is unreadable."""
+
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            company = case.company
+            case.company = Company(
+                name=company.name,
+                siren=company.siren,
+                size=company.size,
+                contact_name=ERASED,
+                contact_email=ERASED,
+            )
+            case.description = ERASED
+            for name in PERSONAL_FIELDS:
+                if getattr(case, name) is not None:
+                    setattr(case, name, ERASED)
+            case.personal_data_erased = True
+
     WORKFLOW_EVENTS: ClassVar[tuple[str, ...]] = (
         "Reported",
         "Qualified",
@@ -300,7 +340,7 @@ class Case(Aggregate):
         now: datetime,
     ) -> None:
         """Only a reported or qualified case can be (re)qualified."""
-        self._require(QUALIFY)
+        self._require(QUALIFY, adds_personal_data=True)
         self.trigger_event(
             self.Qualified,
             timestamp=check_instant(now),
@@ -325,7 +365,7 @@ class Case(Aggregate):
 
         The due date is computed now and stored, so a replay keeps the rule then in force.
         """
-        self._require(SEND_TO_PLATFORM)
+        self._require(SEND_TO_PLATFORM, adds_personal_data=True)
         today = utc_today(now)
         if response_due is None:
             response_due = deadlines.due(today, self.priority)
@@ -354,7 +394,7 @@ class Case(Aggregate):
         now: datetime,
     ) -> None:
         """Only a case awaiting the platform takes its answer, dated between sending and today."""
-        self._require(RECORD_PLATFORM_RESPONSE)
+        self._require(RECORD_PLATFORM_RESPONSE, adds_personal_data=True)
         today = utc_today(now)
         responded_on = responded_on or today
         check_past_date("responded_on", responded_on, today)
@@ -385,7 +425,7 @@ class Case(Aggregate):
         now: datetime,
     ) -> None:
         """A case the platform has been asked about goes to the business mediator, once."""
-        self._require(ESCALATE)
+        self._require(ESCALATE, adds_personal_data=note is not None)
         self.trigger_event(
             self.EscalatedToMediator,
             timestamp=now,
@@ -404,7 +444,7 @@ class Case(Aggregate):
         now: datetime,
     ) -> None:
         """Closes the case with an outcome the status allows (see TRANSITIONS)."""
-        self._require(RESOLVE, outcome=outcome)
+        self._require(RESOLVE, outcome=outcome, adds_personal_data=True)
         self.trigger_event(
             self.Resolved,
             timestamp=check_instant(now),
@@ -426,7 +466,22 @@ class Case(Aggregate):
     def allowed_commands(self) -> list[str]:
         return allowed_commands(self.status)
 
-    def _require(self, command: str, outcome: Outcome | None = None) -> None:
+    def erase_personal_data(self, *, reason: str, actor: str, now: datetime) -> None:
+        """Any case, open or closed, can have its personal data erased, once."""
+        if self.personal_data_erased:
+            raise PersonalDataErasedError(
+                case_id=self.id, status=self.status.value, command="erase-personal-data"
+            )
+        self.trigger_event(
+            self.PersonalDataErased,
+            timestamp=check_instant(now),
+            actor=check_actor(actor),
+            reason=clean_text("reason", reason, max_length=MAX_REASON_LENGTH),
+        )
+
+    def _require(
+        self, command: str, outcome: Outcome | None = None, *, adds_personal_data: bool = False
+    ) -> None:
         row = TRANSITIONS[self.status]
         allowed = command in row
         if allowed and outcome is not None:
@@ -439,4 +494,8 @@ class Case(Aggregate):
                 status=self.status.value,
                 command=name,
                 allowed=allowed_commands(self.status),
+            )
+        if adds_personal_data and self.personal_data_erased:
+            raise PersonalDataErasedError(
+                case_id=self.id, status=self.status.value, command=command
             )

@@ -52,3 +52,16 @@ class InvalidCaseCommand(CaseError):
     def __init__(self, message: str, *, case_id: UUID, status: str, field: str) -> None:
         super().__init__(message, case_id=case_id, status=status)
         self.field = field
+
+
+class PersonalDataErasedError(CaseError):
+    """The case's personal data was erased: it takes no new personal data or free text."""
+
+    def __init__(self, *, case_id: UUID, status: str, command: str) -> None:
+        super().__init__(
+            f"cannot {command}: the personal data of this case was erased, and {command} "
+            "would record new personal data or free text",
+            case_id=case_id,
+            status=status,
+        )
+        self.command = command

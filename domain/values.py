@@ -120,6 +120,7 @@ MAX_NAME_LENGTH = 200
 MAX_ACTOR_LENGTH = 100
 MAX_TEXT_LENGTH = 10_000
 MAX_EMAIL_LENGTH = 254
+MAX_REASON_LENGTH = 1_000
 
 # No online marketplace measure a business could report predates this day.
 EARLIEST_DATE = date(2000, 1, 1)
@@ -143,6 +144,14 @@ class PersonalText:
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def is_erased(self) -> bool:
+        return self == ERASED
+
+
+ERASED = PersonalText("[effacé]")
+"""What every personal field reads once the case's personal data has been erased."""
 
 
 def clean_text(field: str, value: str, *, max_length: int = MAX_TEXT_LENGTH) -> str:

@@ -7,16 +7,20 @@ message naming the variable.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from application.access import Credential, Role
+from application.keys import KEY_BYTES, KeySet
 from domain.errors import InvalidValue
 from domain.values import ResponseDeadlines
 
@@ -39,7 +43,9 @@ class Store(Enum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MEDIATION_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIATION_", extra="ignore", frozen=True, arbitrary_types_allowed=True
+    )
 
     environment: Environment = Environment.PRODUCTION
     database_url: str = "sqlite:///mediation.db"
@@ -49,6 +55,22 @@ class Settings(BaseSettings):
     tokens: Annotated[tuple[Credential, ...], NoDecode] = ()
     response_days_standard: int = Field(default=15, ge=1, le=365)
     response_days_urgent: int = Field(default=5, ge=1, le=365)
+    seal_keys: Annotated[KeySet | None, NoDecode] = Field(default=None, repr=False)
+    data_keys: Annotated[KeySet | None, NoDecode] = Field(default=None, repr=False)
+    signing_key: Annotated[Ed25519PrivateKey | None, NoDecode] = Field(default=None, repr=False)
+    keys_file: Path | None = None
+    checkpoint_dir: Path = Path("checkpoints")
+    retention_years: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("seal_keys", "data_keys", mode="before")
+    @classmethod
+    def _parse_key_set(cls, value: Any) -> Any:
+        return parse_key_set(value) if isinstance(value, str) else value
+
+    @field_validator("signing_key", mode="before")
+    @classmethod
+    def _parse_signing_key(cls, value: Any) -> Any:
+        return parse_signing_key(value) if isinstance(value, str) else value
 
     @field_validator("tokens", mode="before")
     @classmethod
@@ -78,6 +100,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 "MEDIATION_RESPONSE_DAYS_URGENT must not exceed MEDIATION_RESPONSE_DAYS_STANDARD"
             ) from error
+        given = [k is not None for k in (self.seal_keys, self.data_keys, self.signing_key)]
+        if any(given) and not all(given):
+            raise ValueError(
+                "MEDIATION_SEAL_KEYS, MEDIATION_DATA_KEYS and MEDIATION_SIGNING_KEY go together: "
+                "set all three, or none to use a development key file"
+            )
+        if not any(given) and self.store is Store.POSTGRES:
+            raise ValueError(
+                "MEDIATION_SEAL_KEYS: PostgreSQL needs its keys from outside the database: set "
+                "MEDIATION_SEAL_KEYS, MEDIATION_DATA_KEYS and MEDIATION_SIGNING_KEY "
+                "(`mediation keys generate` prints a set)"
+            )
         if self.environment is Environment.PRODUCTION:
             short = [c for c in self.tokens if len(c.token) < MIN_TOKEN_LENGTH]
             if short:
@@ -105,17 +139,17 @@ class Settings(BaseSettings):
     def eventsourcing_env(self) -> dict[str, str]:
         """The settings the eventsourcing library reads, for this store."""
         if self.store is Store.MEMORY:
-            return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+            return {"PERSISTENCE_MODULE": "infrastructure.recorders:MediationPOPOFactory"}
         if self.store is Store.SQLITE:
             return {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": "infrastructure.recorders:MediationSQLiteFactory",
                 "SQLITE_DBNAME": sqlite_file(self.database_url),
                 "SQLITE_LOCK_TIMEOUT": str(self.database_connect_timeout),
                 "CREATE_TABLE": "y",
             }
         parts = urlsplit(self.database_url)
         return {
-            "PERSISTENCE_MODULE": "infrastructure.postgres_store:MediationPostgresFactory",
+            "PERSISTENCE_MODULE": "infrastructure.recorders:MediationPostgresFactory",
             "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
             "POSTGRES_HOST": parts.hostname or "localhost",
             "POSTGRES_PORT": str(parts.port or 5432),
@@ -192,6 +226,34 @@ def parse_tokens(text: str) -> tuple[Credential, ...]:
         seen.add(token)
         credentials.append(Credential(token=token, role=role, actor=actor))
     return tuple(credentials)
+
+
+def parse_key_set(text: str) -> KeySet:
+    """`id:base64,id:base64`: 32-byte keys by id, the first being the current one."""
+    keys: dict[str, bytes] = {}
+    for number, entry in enumerate(e.strip() for e in text.split(",") if e.strip()):
+        key_id, _, encoded = entry.partition(":")
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except binascii.Error:
+            raise ValueError(f"key {number + 1} is not id:base64") from None
+        if not key_id.strip() or len(key) != KEY_BYTES:
+            raise ValueError(f"key {number + 1} is not id:base64 of {KEY_BYTES} bytes")
+        if key_id.strip() in keys:
+            raise ValueError(f"key id {key_id.strip()!r} is given twice")
+        keys[key_id.strip()] = key
+    if not keys:
+        raise ValueError("no key given")
+    return KeySet(keys, next(iter(keys)))
+
+
+def parse_signing_key(text: str) -> Ed25519PrivateKey:
+    """The base64 of a 32-byte Ed25519 private key."""
+    try:
+        seed = base64.b64decode(text.strip(), validate=True)
+        return Ed25519PrivateKey.from_private_bytes(seed)
+    except (binascii.Error, ValueError):
+        raise ValueError("not the base64 of a 32-byte Ed25519 private key") from None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -50,7 +50,7 @@ def serve(
     try:
         # Create the tables once, here, rather than racing to in every worker; and say plainly
         # when the database cannot be reached instead of starting workers that cannot serve.
-        open_application(settings).close()
+        open_application(settings, announce=typer.echo).close()
     except SettingsError as error:
         raise fail(str(error)) from None
     except (PersistenceError, OSError) as error:

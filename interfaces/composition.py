@@ -1,16 +1,29 @@
-"""Wiring: the application opened on the store the settings name."""
+"""Wiring: the application opened on the store and with the keys the settings name."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from application.clock import Clock
 from application.mediation import MediationApplication
+from infrastructure.keyfiles import keys_for
 from infrastructure.settings import Settings
 from infrastructure.stores import prepare_store
 
+log = logging.getLogger("mediation")
 
-def open_application(settings: Settings, clock: Clock | None = None) -> MediationApplication:
-    """Prepare the store (schema, folder) and open the application on it."""
+
+def open_application(
+    settings: Settings,
+    clock: Clock | None = None,
+    announce: Callable[[str], None] = log.warning,
+) -> MediationApplication:
+    """Prepare the store (schema, folder), find the keys, and open the application."""
     prepare_store(settings)
+    keys, news = keys_for(settings)
+    if news:
+        announce(news)
     return MediationApplication(
-        settings.eventsourcing_env(), clock=clock, deadlines=settings.deadlines
+        settings.eventsourcing_env(), clock=clock, deadlines=settings.deadlines, keys=keys
     )

@@ -21,7 +21,9 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from application.clock import SettableClock
+from application.keys import Keys
 from application.mediation import MediationApplication
+from infrastructure.keyfiles import as_environment
 from infrastructure.settings import Settings, load_settings
 from interfaces.composition import open_application
 from interfaces.http.app import create_app
@@ -41,6 +43,10 @@ TOKENS = {
 }
 ACTORS = {role: f"{role}-1" for role in TOKENS}
 TOKENS_SETTING = ",".join(f"{TOKENS[r]}:{r}:{ACTORS[r]}" for r in TOKENS)
+
+TEST_KEYS = as_environment(Keys.generate())
+"""One set of keys for the whole run, so that every application on one database shares them."""
+KEY_SETTINGS = {name.removeprefix("MEDIATION_").lower(): value for name, value in TEST_KEYS.items()}
 
 
 def auth(role: str) -> dict[str, str]:
@@ -83,7 +89,7 @@ def clock() -> SettableClock:
 def settings_for(
     store: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: Any
 ) -> Settings:
-    base: dict[str, Any] = {"tokens": TOKENS_SETTING, "database_pool_size": 2}
+    base: dict[str, Any] = {"tokens": TOKENS_SETTING, "database_pool_size": 2, **KEY_SETTINGS}
     if store == "memory":
         base["database_url"] = "memory:"
     elif store == "sqlite":

@@ -6,6 +6,7 @@ import pytest
 
 from application.access import Role
 from infrastructure.settings import Settings, SettingsError, Store, load_settings
+from tests.conftest import KEY_SETTINGS
 
 LONG = "0123456789abcdef"
 
@@ -18,7 +19,7 @@ def test_the_default_is_a_sqlite_file_in_the_working_directory(
     settings = load_settings()
     assert settings.store is Store.SQLITE
     env = settings.eventsourcing_env()
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    assert env["PERSISTENCE_MODULE"].endswith(":MediationSQLiteFactory")
     assert env["SQLITE_DBNAME"] == "mediation.db"
 
 
@@ -39,6 +40,7 @@ def test_a_postgresql_url_is_rendered_for_the_library_with_its_password_decoded(
     settings = load_settings(
         database_url="postgresql://mediation:p%40ss%3Aword@db.internal:6543/cases",
         database_schema="mediation",
+        **KEY_SETTINGS,
     )
     env = settings.eventsourcing_env()
     assert env["PERSISTENCE_MODULE"].endswith(":MediationPostgresFactory")

@@ -25,7 +25,14 @@ from psycopg import sql
 from application.clock import SettableClock
 from infrastructure.settings import load_settings
 from interfaces.http.app import create_app
-from tests.conftest import TOKENS_SETTING, PostgresSchema, auth, report_body, require_postgres
+from tests.conftest import (
+    KEY_SETTINGS,
+    TOKENS_SETTING,
+    PostgresSchema,
+    auth,
+    report_body,
+    require_postgres,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -179,6 +186,7 @@ def http(schema: PostgresSchema, proxy: TcpProxy, clock: SettableClock) -> Itera
         database_pool_size=2,
         database_connect_timeout=2,
         tokens=TOKENS_SETTING,
+        **KEY_SETTINGS,
     )
     app = create_app(settings, clock=clock)
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -1,0 +1,194 @@
+"""Personal data, encrypted per case so that it can be erased although events never change.
+
+Every PersonalText (the contact's name and e-mail, every free text) is stored encrypted with
+AES-GCM under its case's own data key; the case's key is stored wrapped by a key-encryption key
+held outside the database, in a table of its own, written in the same transaction as the case's
+first event. Erasing a case destroys its key: its events still load and replay, and every
+personal field then reads "[effacé]".
+
+Which case a PersonalText belongs to is not something the value knows: the mapper says which
+case it is encoding or decoding through a context variable, and the transcoding asks the case
+keys for that case's key. Keys are looked up per application call, never cached across calls,
+so a key destroyed by one process is not used by another.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
+
+from application.errors import ApplicationError
+from application.keys import KeySet, UnknownKey
+from domain.values import ERASED, PersonalText
+
+_current_case: ContextVar[UUID | None] = ContextVar("current_case", default=None)
+_call_keys: ContextVar[dict[UUID, bytes | None] | None] = ContextVar("call_keys", default=None)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_CIPHERTEXT_PREFIX = "v1."
+_ERASED_MARK = "erased"
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    """A case's data key encrypted under the key-encryption key `kek_id`."""
+
+    kek_id: str
+    wrapped: bytes
+
+
+@runtime_checkable
+class CaseKeyStore(Protocol):
+    """Where wrapped case keys live (next to the events, never inside them).
+
+    Keys are added and destroyed in the same transaction as events, through the keyword
+    arguments `new_case_keys` and `destroyed_case_keys` of the recorder's insert_events."""
+
+    def wrapped_case_key(self, case_id: UUID) -> WrappedKey | None: ...
+
+
+class PersonalDataUnreadable(ApplicationError):
+    """Ciphertext that does not decrypt under its case's key: altered, or the wrong key."""
+
+
+class CaseKeys:
+    """Makes, wraps and finds the data key of each case."""
+
+    def __init__(self, keks: KeySet) -> None:
+        self.keks = keks
+        self.store: CaseKeyStore | None = None
+
+    def new_key(self, case_id: UUID) -> WrappedKey:
+        """A fresh key for a new case, remembered for this call, and its wrapped form to store."""
+        key = AESGCM.generate_key(bit_length=256)
+        cache = _call_keys.get()
+        if cache is not None:
+            cache[case_id] = key
+        nonce = secrets.token_bytes(12)
+        wrapped = nonce + AESGCM(self.keks.current_key).encrypt(nonce, key, case_id.bytes)
+        return WrappedKey(self.keks.current, wrapped)
+
+    def forget(self, case_id: UUID) -> None:
+        cache = _call_keys.get()
+        if cache is not None:
+            cache.pop(case_id, None)
+
+    def key_for(self, case_id: UUID) -> bytes | None:
+        """The case's data key, or None when it was destroyed."""
+        cache = _call_keys.get()
+        if cache is not None and case_id in cache:
+            return cache[case_id]
+        assert self.store is not None, "the case key store is set when the application opens"
+        wrapped = self.store.wrapped_case_key(case_id)
+        key = None if wrapped is None else self._unwrap(case_id, wrapped)
+        if cache is not None:
+            cache[case_id] = key
+        return key
+
+    def _unwrap(self, case_id: UUID, wrapped: WrappedKey) -> bytes:
+        try:
+            kek = self.keks.key(wrapped.kek_id)
+            nonce, sealed = wrapped.wrapped[:12], wrapped.wrapped[12:]
+            return AESGCM(kek).decrypt(nonce, sealed, case_id.bytes)
+        except (UnknownKey, InvalidTag):
+            raise PersonalDataUnreadable(
+                f"the data key of case {case_id} cannot be unwrapped"
+            ) from None
+
+    @staticmethod
+    @contextmanager
+    def call() -> Iterator[None]:
+        """One application call: each case's key is read at most once, and forgotten after."""
+        if _call_keys.get() is not None:
+            yield
+            return
+        token = _call_keys.set({})
+        try:
+            yield
+        finally:
+            _call_keys.reset(token)
+
+
+class EncryptedPersonalText(Transcoding):
+    """PersonalText stored as AES-GCM ciphertext under its case's key (the case id is the
+    associated data, so ciphertext moved to another case does not decrypt)."""
+
+    type = PersonalText
+    name = "personal_text"
+
+    def __init__(self, keys: CaseKeys) -> None:
+        self.keys = keys
+
+    def encode(self, obj: PersonalText) -> str:
+        if obj.is_erased:
+            return _ERASED_MARK
+        case_id = _current_case.get()
+        key = None if case_id is None else self.keys.key_for(case_id)
+        if case_id is None or key is None:
+            # Never store personal data in clear, whatever the caller forgot.
+            raise PersonalDataUnreadable("personal data can only be stored under a case key")
+        nonce = secrets.token_bytes(12)
+        ciphertext = AESGCM(key).encrypt(nonce, obj.text.encode(), case_id.bytes)
+        return _CIPHERTEXT_PREFIX + base64.b64encode(nonce + ciphertext).decode("ascii")
+
+    def decode(self, data: Any) -> PersonalText:
+        if data == _ERASED_MARK:
+            return ERASED
+        case_id = _current_case.get()
+        key = None if case_id is None else self.keys.key_for(case_id)
+        if case_id is None or key is None:
+            return ERASED
+        raw = base64.b64decode(str(data).removeprefix(_CIPHERTEXT_PREFIX))
+        try:
+            return PersonalText(AESGCM(key).decrypt(raw[:12], raw[12:], case_id.bytes).decode())
+        except InvalidTag:
+            raise PersonalDataUnreadable(
+                f"personal data of case {case_id} does not decrypt under its key"
+            ) from None
+
+
+class CaseAwareMapper(Mapper[UUID]):
+    """The library's mapper, telling the transcodings which case each record belongs to."""
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        token = _current_case.set(_as_uuid(domain_event.originator_id))
+        try:
+            return super().to_stored_event(domain_event)
+        finally:
+            _current_case.reset(token)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        token = _current_case.set(_as_uuid(stored_event.originator_id))
+        try:
+            return super().to_domain_event(stored_event)
+        finally:
+            _current_case.reset(token)
+
+
+def keys_per_call(method: Callable[P, R]) -> Callable[P, R]:
+    """Run an application method as one call for case keys (see CaseKeys.call)."""
+
+    @functools.wraps(method)
+    def in_one_call(*args: P.args, **kwargs: P.kwargs) -> R:
+        with CaseKeys.call():
+            return method(*args, **kwargs)
+
+    return in_one_call
+
+
+def _as_uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
