@@ -8,6 +8,7 @@ and counts never come from here: they come from read models.
 from __future__ import annotations
 
 import bisect
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,8 +23,9 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
 )
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, get_topic
 
+from application.audit import Auditor, Checkpoint, CheckpointArchive, IntegrityReport
 from application.clock import Clock, SystemClock
 from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
 from application.history import HistoryEntry, history_entry
@@ -35,7 +37,7 @@ from application.personal_data import (
     EncryptedPersonalText,
     keys_per_call,
 )
-from application.sealing import SealedEventStore, SealedSnapshotStore, Sealer
+from application.sealing import IntegrityFailure, SealedEventStore, SealedSnapshotStore, Sealer
 from application.tracking import TrackingCodeIndex, tracking_index_id
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
@@ -54,6 +56,8 @@ from domain.values import (
     Status,
     TrackingCode,
 )
+
+log = logging.getLogger("mediation.integrity")
 
 APPLICATION_NAME = "mediation"
 """Fixed, never the class name: PostgreSQL table names are derived from it."""
@@ -90,6 +94,18 @@ class ReportRequest:
     channel: Channel = Channel.WEB
 
 
+@dataclass(frozen=True)
+class CaseDossier:
+    generated_at: datetime
+    case: Case | None
+    history: list[HistoryEntry] | None
+    integrity: IntegrityReport
+    seal_events: list[dict[str, Any]]
+    statement: dict[str, Any]
+    public_key: str
+    signature: str
+
+
 class MediationApplication(Application[UUID]):
     name = APPLICATION_NAME
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Case: SNAPSHOT_INTERVAL}
@@ -101,13 +117,17 @@ class MediationApplication(Application[UUID]):
         clock: Clock | None = None,
         deadlines: ResponseDeadlines | None = None,
         keys: Keys | None = None,
+        checkpoints: CheckpointArchive | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.deadlines = deadlines or ResponseDeadlines()
         self.keys = keys or Keys.generate()
+        self.checkpoints = checkpoints
         self.sealer = Sealer(self.keys.seal)
         self.case_keys = CaseKeys(self.keys.data)
         super().__init__(env=dict(env or {}))
+        assert self.snapshots is not None
+        self.auditor = Auditor(self.recorder, self.snapshots.recorder, self.keys)
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         """Only the given settings, never the process environment: what configures the store
@@ -303,6 +323,73 @@ class MediationApplication(Application[UUID]):
         self.case_keys.forget(case_id)
         return self._result(case, recordings[-1].notification.id)
 
+    # Trust.
+
+    def integrity_report(self, case_id: UUID) -> IntegrityReport:
+        """Every problem in the case's stored history, its snapshots, and against the latest
+        checkpoint (which alone sees events removed from the end of a case)."""
+        return self.auditor.verify_case(case_id, self.trusted_checkpoint())
+
+    @keys_per_call
+    def dossier(self, case_id: UUID) -> CaseDossier:
+        """The case with everything needed to verify it offline, and a signed statement of its
+        head. A case that fails verification still gets a dossier: its report says why, and
+        its state and history are left out rather than served as if intact."""
+        report = self.integrity_report(case_id)
+        case, history = None, None
+        if report.verified:
+            case, history = self._get(case_id), self.case_history(case_id)
+        generated_at = self.clock.now()
+        statement = {
+            "case_id": str(case_id),
+            "head_version": report.head_version,
+            "head_hash": report.head_hash.hex(),
+            "generated_at": generated_at.isoformat(),
+        }
+        return CaseDossier(
+            generated_at=generated_at,
+            case=case,
+            history=history,
+            integrity=report,
+            seal_events=self.auditor.seal_data(case_id),
+            statement=statement,
+            public_key=self.keys.verifying_key_hex,
+            signature=self.auditor.sign(statement),
+        )
+
+    def trusted_checkpoint(self) -> Checkpoint | None:
+        """The latest checkpoint, if its signature is this service's."""
+        checkpoint = None if self.checkpoints is None else self.checkpoints.latest()
+        if checkpoint is None:
+            return None
+        problem = self.auditor.check_signature(checkpoint)
+        if problem is not None:
+            log.error("ignoring the latest checkpoint: %s", problem.problem)
+            return None
+        return checkpoint
+
+    @keys_per_call
+    def cases_to_erase(self, as_of: date, years: int) -> list[UUID]:
+        """Cases resolved more than `years` years before `as_of` whose personal data is kept."""
+        topics = [get_topic(Case.Resolved), get_topic(Case.PersonalDataErased)]
+        resolved_on: dict[UUID, date] = {}
+        erased: set[UUID] = set()
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start, 1000, topics=topics)
+            for notification in page:
+                event = self.mapper.to_domain_event(self.sealer.open(notification).record)
+                case_id = event.originator_id
+                if isinstance(event, Case.PersonalDataErased):
+                    erased.add(case_id)
+                else:
+                    resolved_on[case_id] = cast(Case.Event, event).timestamp.date()
+            if len(page) < 1000:
+                break
+            start = page[-1].id + 1
+        limit = years_before(as_of, years)
+        return [c for c, day in resolved_on.items() if day < limit and c not in erased]
+
     # Reads of one case.
 
     @keys_per_call
@@ -357,7 +444,21 @@ class MediationApplication(Application[UUID]):
             raise CaseNotFound(case_id) from None
         if not isinstance(case, Case):
             raise CaseNotFound(case_id)
+        if version is None:
+            self._check_against_checkpoint(case)
         return case
+
+    def _check_against_checkpoint(self, case: Case) -> None:
+        """A case whose last events were removed still chains: the checkpoint saw them."""
+        checkpoint = self.trusted_checkpoint()
+        head = None if checkpoint is None else checkpoint.heads.get(case.id)
+        if head is not None and case.version < head.version:
+            problem = (
+                f"the checkpoint saw the case at version {head.version}, the log now ends at "
+                f"{case.version}: events were removed"
+            )
+            log.error("integrity failure: case %s version %s: %s", case.id, head.version, problem)
+            raise IntegrityFailure(case.id, head.version, problem)
 
     def _case_for_command(self, case_id: UUID, expected_version: int | None) -> Case:
         case = self._get(case_id)
@@ -414,3 +515,11 @@ class MediationApplication(Application[UUID]):
             position=self.log_position(),
             tracking_code=first.tracking_code,
         )
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day `years` earlier (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)

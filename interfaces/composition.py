@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from application.clock import Clock
 from application.mediation import MediationApplication
+from infrastructure.checkpoints import CheckpointFolder
 from infrastructure.keyfiles import keys_for
 from infrastructure.settings import Settings
 from infrastructure.stores import prepare_store
@@ -25,5 +26,9 @@ def open_application(
     if news:
         announce(news)
     return MediationApplication(
-        settings.eventsourcing_env(), clock=clock, deadlines=settings.deadlines, keys=keys
+        settings.eventsourcing_env(),
+        clock=clock,
+        deadlines=settings.deadlines,
+        keys=keys,
+        checkpoints=CheckpointFolder(settings.checkpoint_dir),
     )

@@ -89,7 +89,12 @@ def clock() -> SettableClock:
 def settings_for(
     store: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: Any
 ) -> Settings:
-    base: dict[str, Any] = {"tokens": TOKENS_SETTING, "database_pool_size": 2, **KEY_SETTINGS}
+    base: dict[str, Any] = {
+        "tokens": TOKENS_SETTING,
+        "database_pool_size": 2,
+        "checkpoint_dir": tmp_path / "checkpoints",
+        **KEY_SETTINGS,
+    }
     if store == "memory":
         base["database_url"] = "memory:"
     elif store == "sqlite":

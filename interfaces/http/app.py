@@ -14,7 +14,7 @@ from application.clock import Clock
 from application.mediation import MediationApplication
 from infrastructure.settings import Settings, load_settings
 from interfaces.composition import open_application
-from interfaces.http import cases, operations, tracking
+from interfaces.http import cases, operations, tracking, trust
 from interfaces.http.problems import install_problem_handlers
 
 log = logging.getLogger("mediation")
@@ -79,6 +79,7 @@ def create_app(
     install_problem_handlers(app)
     app.middleware("http")(operations.measure)
     app.include_router(cases.router)
+    app.include_router(trust.router)
     app.include_router(tracking.router)
     app.include_router(operations.router)
     return app

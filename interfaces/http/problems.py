@@ -18,7 +18,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
-from domain.errors import CommandNotAllowed, InvalidCaseCommand, InvalidValue
+from application.personal_data import PersonalDataUnreadable
+from application.sealing import IntegrityFailure
+from domain.errors import (
+    CommandNotAllowed,
+    InvalidCaseCommand,
+    InvalidValue,
+    PersonalDataErasedError,
+)
 
 log = logging.getLogger("mediation.http")
 
@@ -77,6 +84,21 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             412,
             "If-Match named a version that is no longer the case's current one; "
             "nothing was recorded.",
+        ),
+        ProblemType(
+            "integrity-failure",
+            "The case's stored history fails verification",
+            409,
+            "The stored events or snapshots of this case do not match their seals, or events "
+            "seen by the latest checkpoint are gone: the case is not served as if intact. "
+            "The log names the case and version; an auditor's GET /cases/{id}/integrity "
+            "says what was found.",
+        ),
+        ProblemType(
+            "personal-data-erased",
+            "The case's personal data was erased",
+            409,
+            "The case takes no new personal data or free text after its erasure.",
         ),
         ProblemType(
             "invalid-request",
@@ -189,6 +211,24 @@ def _invalid_case_command(_: Request, error: InvalidCaseCommand) -> JSONResponse
     )
 
 
+def _integrity_failure(_: Request, error: IntegrityFailure) -> JSONResponse:
+    return problem_response(
+        "integrity-failure",
+        str(error),
+        case_id=str(error.case_id),
+        version=error.version,
+    )
+
+
+def _unreadable(_: Request, error: PersonalDataUnreadable) -> JSONResponse:
+    log.error("integrity failure: %s", error)
+    return problem_response("integrity-failure", str(error))
+
+
+def _personal_data_erased(_: Request, error: PersonalDataErasedError) -> JSONResponse:
+    return problem_response("personal-data-erased", str(error), current_status=error.status)
+
+
 def _not_found(_: Request, error: CaseNotFound) -> JSONResponse:
     return problem_response("not-found", str(error))
 
@@ -256,6 +296,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         (InvalidValue, _invalid_value),
         (InvalidCaseCommand, _invalid_case_command),
         (CaseNotFound, _not_found),
+        (IntegrityFailure, _integrity_failure),
+        (PersonalDataUnreadable, _unreadable),
+        (PersonalDataErasedError, _personal_data_erased),
         (CommandNotAllowed, _command_not_allowed),
         (StaleVersion, _stale_version),
         (VersionConflict, _version_conflict),

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from application.audit import Checkpoint, IntegrityReport
 from application.mediation import CommandResult, ReportRequest
 from domain.case import Case
 from domain.platforms import Platform
@@ -26,6 +27,7 @@ from domain.values import (
     MAX_ACTOR_LENGTH,
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
+    MAX_REASON_LENGTH,
     MAX_TEXT_LENGTH,
     Category,
     Channel,
@@ -325,3 +327,51 @@ class TrackingView(BaseModel):
     status: Status
     reported_at: datetime
     updated_at: datetime
+
+
+class EraseRequest(Strict):
+    reason: Annotated[
+        str,
+        StringConstraints(max_length=MAX_REASON_LENGTH),
+        AfterValidator(lambda v: clean_text("reason", v, max_length=MAX_REASON_LENGTH)),
+    ] = Field(description="why, for the record: a request reference, the retention rule…")
+
+
+class ProblemView(BaseModel):
+    version: int | None
+    problem: str
+
+
+class CheckpointRef(BaseModel):
+    log_position: int
+    created_at: datetime
+
+
+class IntegrityView(BaseModel):
+    case_id: UUID
+    verified: bool
+    events: int
+    head_version: int
+    head_hash: str
+    snapshots: int
+    problems: list[ProblemView]
+    checkpoint: CheckpointRef | None = Field(
+        description="the latest signed checkpoint the history was checked against"
+    )
+
+    @classmethod
+    def of(cls, report: IntegrityReport, checkpoint: Checkpoint | None) -> IntegrityView:
+        return cls(
+            case_id=report.case_id,
+            verified=report.verified,
+            events=report.events,
+            head_version=report.head_version,
+            head_hash=report.head_hash.hex(),
+            snapshots=report.snapshots,
+            problems=[ProblemView(version=p.version, problem=p.problem) for p in report.problems],
+            checkpoint=None
+            if checkpoint is None
+            else CheckpointRef(
+                log_position=checkpoint.log_position, created_at=checkpoint.created_at
+            ),
+        )

@@ -1,0 +1,81 @@
+"""Routes for trust: a case's integrity and its dossier (auditors), and erasure (the DPO)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from application.audit import CHAIN_RULE, DOSSIER_FORMAT
+from interfaces.http.auth import AuthorizedRoute
+from interfaces.http.deps import Auditor, DataProtectionOfficer, IfMatch, MediationDep
+from interfaces.http.schemas import (
+    CaseView,
+    CommandResponse,
+    EraseRequest,
+    HistoryEventView,
+    IntegrityView,
+)
+
+router = APIRouter(prefix="/cases", tags=["trust"], route_class=AuthorizedRoute)
+
+
+@router.get("/{case_id}/integrity", response_model=IntegrityView)
+def integrity(case_id: UUID, mediation: MediationDep, _: Auditor) -> IntegrityView:
+    """Whether the case's stored history is intact: chain, MACs, snapshots, latest checkpoint."""
+    return IntegrityView.of(mediation.integrity_report(case_id), mediation.trusted_checkpoint())
+
+
+@router.get("/{case_id}/dossier")
+def dossier(case_id: UUID, mediation: MediationDep, _: Auditor) -> dict[str, Any]:
+    """The case, its history, its integrity, and what verifies them offline
+    (`mediation audit verify-dossier FILE`)."""
+    made = mediation.dossier(case_id)
+    return {
+        "format": DOSSIER_FORMAT,
+        "generated_at": made.generated_at.isoformat(),
+        "case_id": str(case_id),
+        "state": None if made.case is None else CaseView.of(made.case).model_dump(mode="json"),
+        "history": None
+        if made.history is None
+        else [
+            HistoryEventView(
+                version=e.version,
+                type=e.type,
+                recorded_at=e.recorded_at,
+                actor=e.actor,
+                data=e.data,
+            ).model_dump(mode="json")
+            for e in made.history
+        ],
+        "integrity": IntegrityView.of(made.integrity, mediation.trusted_checkpoint()).model_dump(
+            mode="json"
+        ),
+        "seal": {
+            "chain": CHAIN_RULE,
+            "mac": "HMAC-SHA-256 of b'event' + hash, under the seal key named by key_id "
+            "(verifiable only by the service)",
+            "events": made.seal_events,
+        },
+        "statement": made.statement,
+        "public_key": made.public_key,
+        "signature": made.signature,
+    }
+
+
+@router.post("/{case_id}/erase-personal-data", response_model=CommandResponse)
+def erase_personal_data(
+    case_id: UUID,
+    body: EraseRequest,
+    response: Response,
+    mediation: MediationDep,
+    officer: DataProtectionOfficer,
+    if_match: IfMatch,
+) -> CommandResponse:
+    """Erase the case's personal data: its key is destroyed, its fields read "[effacé]"."""
+    result = mediation.erase_personal_data(
+        case_id, reason=body.reason, actor=officer.actor, expected_version=if_match
+    )
+    response.headers["ETag"] = f'"{result.version}"'
+    return CommandResponse.of(result)
