@@ -13,6 +13,7 @@ from eventsourcing.persistence import PersistenceError
 from infrastructure.settings import SettingsError, Store, load_settings
 from interfaces.composition import open_application
 from interfaces.http.app import announce_generated, generated_credentials
+from interfaces.trust_cli import audit, keys, retention
 
 cli = typer.Typer(
     name="mediation",
@@ -26,6 +27,11 @@ cli = typer.Typer(
 def fail(message: str) -> typer.Exit:
     typer.echo(f"mediation: {message}", err=True)
     return typer.Exit(code=2)
+
+
+cli.add_typer(audit, name="audit")
+cli.add_typer(retention, name="retention")
+cli.add_typer(keys, name="keys")
 
 
 @cli.callback()

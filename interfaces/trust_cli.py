@@ -1,0 +1,205 @@
+"""`mediation audit …`, `mediation retention …` and `mediation keys …`: trust from the shell.
+
+Exit codes scripts can use: 0 all verified (or done), 1 problems found, 2 could not check
+(bad arguments, settings, files or store).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+import typer
+from eventsourcing.persistence import PersistenceError
+
+from application.audit import Checkpoint, Problem, verify_dossier
+from application.errors import CaseNotFound
+from application.keys import Keys
+from application.mediation import MediationApplication
+from infrastructure.checkpoints import CheckpointFolder, read_checkpoint
+from infrastructure.keyfiles import as_environment
+from infrastructure.settings import SettingsError, load_settings
+from interfaces.composition import open_application
+
+audit = typer.Typer(help="Verify sealed histories, write and check checkpoints and dossiers.")
+retention = typer.Typer(help="Erase personal data kept longer than the retention period.")
+keys = typer.Typer(help="Make keys for production.")
+
+INTACT, PROBLEMS, CANNOT_CHECK = 0, 1, 2
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"mediation: {message}", err=True)
+    return typer.Exit(code=CANNOT_CHECK)
+
+
+@contextmanager
+def opened() -> Iterator[tuple[MediationApplication, CheckpointFolder]]:
+    try:
+        settings = load_settings()
+        application = open_application(settings, announce=lambda m: typer.echo(m, err=True))
+    except SettingsError as error:
+        raise fail(str(error)) from None
+    except (PersistenceError, OSError) as error:
+        raise fail(f"cannot open the store: {' '.join(str(error).split())}") from None
+    try:
+        yield application, CheckpointFolder(settings.checkpoint_dir)
+    except PersistenceError as error:
+        raise fail(f"the store failed: {' '.join(str(error).split())}") from None
+    finally:
+        application.close()
+
+
+def describe(problem: Problem) -> str:
+    return (
+        problem.problem
+        if problem.version is None
+        else f"version {problem.version}: {problem.problem}"
+    )
+
+
+@audit.command("verify")
+def verify(
+    case: Annotated[UUID | None, typer.Option(help="verify this case only")] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="check against this checkpoint file (default: the latest written)"),
+    ] = None,
+) -> None:
+    """Check every hash chain, MAC and snapshot, and the log against a checkpoint."""
+    with opened() as (application, folder):
+        against = _checkpoint(application, folder, checkpoint)
+        if against is not None:
+            typer.echo(
+                f"against the checkpoint of {against.created_at:%Y-%m-%d %H:%M:%S} "
+                f"(position {against.log_position}, {against.tree_size} events)"
+            )
+        if case is not None:
+            try:
+                report = application.auditor.verify_case(case, against)
+            except CaseNotFound:
+                raise fail(f"no case {case}") from None
+            problems: list[tuple[UUID | None, Problem]] = [(case, p) for p in report.problems]
+            if against is not None:
+                signature = application.auditor.check_signature(against)
+                problems += [(None, signature)] if signature else []
+            typer.echo(
+                f"case {case}: {report.events} events, head version {report.head_version}, "
+                f"{report.snapshots} snapshots"
+            )
+        else:
+            log_report = application.auditor.verify_log(against)
+            problems = log_report.problems
+            typer.echo(
+                f"log: {log_report.events} events in {log_report.cases} histories, "
+                f"{log_report.snapshots} snapshots"
+            )
+    for case_id, problem in problems:
+        where = "log" if case_id is None else f"case {case_id}"
+        typer.echo(f"PROBLEM {where}: {describe(problem)}")
+    if problems:
+        typer.echo(f"NOT VERIFIED: {len(problems)} problem(s)")
+        raise typer.Exit(code=PROBLEMS)
+    typer.echo("VERIFIED: every history is intact")
+
+
+@audit.command("checkpoint")
+def checkpoint() -> None:
+    """Sign a checkpoint of the whole log, after verifying it, into the checkpoint folder."""
+    with opened() as (application, folder):
+        report = application.auditor.verify_log(application.trusted_checkpoint())
+        if not report.verified:
+            for case_id, problem in report.problems:
+                typer.echo(f"PROBLEM {case_id or 'log'}: {describe(problem)}")
+            typer.echo("no checkpoint written: the log does not verify")
+            raise typer.Exit(code=PROBLEMS)
+        made = application.auditor.checkpoint(application.clock.now())
+        path = folder.write(made)
+    typer.echo(
+        f"checkpoint {path}: position {made.log_position}, {made.tree_size} events, "
+        f"{len(made.heads)} histories, root {made.merkle_root.hex()}"
+    )
+    typer.echo("copy it to write-once storage: it is what proves later that nothing was removed")
+
+
+@audit.command("verify-dossier")
+def verify_dossier_file(
+    file: Annotated[Path, typer.Argument(help="a dossier from GET /cases/{id}/dossier")],
+    public_key: Annotated[
+        str | None, typer.Option(help="the service's public key (hex) the dossier must bear")
+    ] = None,
+) -> None:
+    """Verify a dossier offline: no database, no secret key."""
+    try:
+        dossier = json.loads(file.read_text())
+    except (OSError, ValueError) as error:
+        raise fail(f"cannot read {file}: {error}") from None
+    problems = verify_dossier(dossier, public_key)
+    for problem in problems:
+        typer.echo(f"PROBLEM: {problem}")
+    if problems:
+        typer.echo(f"NOT VERIFIED: {len(problems)} problem(s)")
+        raise typer.Exit(code=PROBLEMS)
+    statement = dossier["statement"]
+    typer.echo(
+        f"VERIFIED: case {statement['case_id']}, {statement['head_version']} events, signed by "
+        f"{dossier['public_key'][:16]}… on {statement['generated_at']}"
+    )
+
+
+@retention.command("run")
+def run_retention(
+    years: Annotated[
+        int | None, typer.Option(min=1, max=100, help="default MEDIATION_RETENTION_YEARS")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="the date to count from (default today)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="list the cases, erase nothing")] = False,
+) -> None:
+    """Erase the personal data of cases resolved more than N years ago."""
+    try:
+        period = years or load_settings().retention_years
+        day = date.fromisoformat(as_of) if as_of else None
+    except (ValueError, SettingsError) as error:
+        raise fail(str(error)) from None
+    with opened() as (application, _):
+        today = day or application.clock.now().date()
+        due = application.cases_to_erase(today, period)
+        for case_id in due:
+            if dry_run:
+                typer.echo(f"would erase {case_id}")
+                continue
+            application.erase_personal_data(
+                case_id,
+                reason=f"retention: resolved more than {period} years before {today}",
+                actor="retention",
+            )
+            typer.echo(f"erased {case_id}")
+    typer.echo(
+        f"{len(due)} case(s) {'to erase' if dry_run else 'erased'} (resolved before "
+        f"{period} years ago)"
+    )
+
+
+@keys.command("generate")
+def generate_keys() -> None:
+    """Print a new set of keys as environment settings (keep them out of the database)."""
+    for name, value in as_environment(Keys.generate()).items():
+        typer.echo(f"{name}={value}")
+
+
+def _checkpoint(
+    application: MediationApplication, folder: CheckpointFolder, path: Path | None
+) -> Checkpoint | None:
+    if path is None:
+        return folder.latest()
+    try:
+        return read_checkpoint(path)
+    except ValueError as error:
+        raise fail(str(error)) from None
