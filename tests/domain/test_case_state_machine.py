@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.case import Case
-from domain.errors import CommandNotAllowed
+from domain.errors import CommandNotAllowed, PersonalDataErasedError
 from domain.values import (
     Category,
     EscalationReason,
@@ -63,10 +63,23 @@ class CaseWorkflow(RuleBasedStateMachine):
         self.case = reported_case(self.now)
         self.events: list[Any] = list(self.case.collect_events())
         self.status = "reported"
+        self.erased = False
 
-    def attempt(self, command: str, allowed: bool, act: Any) -> None:
+    def attempt(
+        self, command: str, allowed: bool, act: Any, adds_personal_data: bool = True
+    ) -> None:
         before = self.case.version
-        if allowed:
+        if allowed and adds_personal_data and self.erased:
+            # The status allows it, but the case takes no new personal data after an erasure.
+            try:
+                act()
+            except PersonalDataErasedError:
+                pass
+            else:
+                raise AssertionError(f"{command} added personal data to an erased case")
+            assert self.case.collect_events() == []
+            assert self.case.version == before
+        elif allowed:
             act()
             new = self.case.collect_events()
             assert len(new) == 1
@@ -116,13 +129,27 @@ class CaseWorkflow(RuleBasedStateMachine):
             ),
         )
 
-    @rule(reason=st.sampled_from(EscalationReason))
-    def escalate(self, reason: EscalationReason) -> None:
+    @rule(reason=st.sampled_from(EscalationReason), note=st.none() | texts)
+    def escalate(self, reason: EscalationReason, note: PersonalText | None) -> None:
         self.attempt(
             "escalate",
             "escalate" in MODEL[self.status],
-            lambda: self.case.escalate(reason=reason, actor="a", now=self.now),
+            lambda: self.case.escalate(reason=reason, note=note, actor="a", now=self.now),
+            adds_personal_data=note is not None,
         )
+
+    @rule()
+    def erase(self) -> None:
+        if self.erased:
+            try:
+                self.case.erase_personal_data(reason="again", actor="dpo", now=self.now)
+            except PersonalDataErasedError:
+                assert self.case.collect_events() == []
+                return
+            raise AssertionError("erased twice")
+        self.case.erase_personal_data(reason="request", actor="dpo", now=self.now)
+        self.events.extend(self.case.collect_events())
+        self.erased = True
 
     @rule(outcome=st.sampled_from(Outcome), summary=texts)
     def resolve(self, outcome: Outcome, summary: PersonalText) -> None:
@@ -135,6 +162,7 @@ class CaseWorkflow(RuleBasedStateMachine):
     @invariant()
     def agrees_with_the_model(self) -> None:
         assert self.case.status.value == self.status
+        assert self.case.personal_data_erased == self.erased
         assert self.case.version == len(self.events)
         assert [e.originator_version for e in self.events] == list(range(1, len(self.events) + 1))
 

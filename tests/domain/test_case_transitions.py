@@ -8,8 +8,13 @@ from datetime import date, timedelta
 import pytest
 
 from domain.case import Case
-from domain.errors import CommandNotAllowed, InvalidCaseCommand, InvalidValue
-from domain.values import Category, Outcome, PersonalText, Priority, Status
+from domain.errors import (
+    CommandNotAllowed,
+    InvalidCaseCommand,
+    InvalidValue,
+    PersonalDataErasedError,
+)
+from domain.values import Category, EscalationReason, Outcome, PersonalText, Priority, Status
 from tests.domain.factories import (
     DEADLINES,
     NOW,
@@ -220,3 +225,53 @@ def test_a_command_needs_an_aware_instant_and_an_actor() -> None:
             now=NOW,
         )
     assert case.collect_events() == []
+
+
+def test_erasure_replaces_every_personal_field_and_keeps_the_rest() -> None:
+    case = case_in(Status.PLATFORM_RESPONDED)
+    escalate(case)
+    case.erase_personal_data(reason="GDPR request 42", actor="dpo", now=NOW)
+    (event,) = case.collect_events()[-1:]
+    assert isinstance(event, Case.PersonalDataErased)
+    assert (event.actor, event.reason) == ("dpo", "GDPR request 42")
+    assert case.company.contact_name.is_erased
+    assert case.company.contact_email.is_erased
+    assert case.company.name == "Atelier Dupont"
+    for field in ("description", "summary", "message", "platform_response"):
+        assert getattr(case, field).is_erased, field
+    assert case.escalation_note is None  # nothing was written: nothing to erase
+    assert case.status is Status.WITH_MEDIATOR
+    assert case.mediator_reference is not None
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_any_case_can_be_erased_once(status: Status) -> None:
+    case = case_in(status)
+    case.erase_personal_data(reason="retention", actor="dpo", now=NOW)
+    with pytest.raises(PersonalDataErasedError):
+        case.erase_personal_data(reason="again", actor="dpo", now=NOW)
+    assert len(case.collect_events()) == 1
+
+
+def test_an_erased_case_takes_no_new_personal_data_but_moves_on_without() -> None:
+    case = case_in(Status.AWAITING_PLATFORM)
+    case.erase_personal_data(reason="request", actor="dpo", now=NOW)
+    case.collect_events()
+    with pytest.raises(PersonalDataErasedError, match="erased"):
+        respond(case)
+    with pytest.raises(PersonalDataErasedError):
+        case.escalate(
+            reason=EscalationReason.COMPLEXITY, note=PersonalText("n"), actor="a", now=NOW
+        )
+    with pytest.raises(PersonalDataErasedError):
+        resolve(case, Outcome.WITHDRAWN)
+    assert case.collect_events() == []
+    case.escalate(reason=EscalationReason.COMPLEXITY, actor="a", now=NOW)
+    assert case.status is Status.WITH_MEDIATOR
+
+
+def test_a_status_rule_is_reported_before_the_erasure_rule() -> None:
+    case = case_in(Status.RESOLVED)
+    case.erase_personal_data(reason="request", actor="dpo", now=NOW)
+    with pytest.raises(CommandNotAllowed):
+        qualify(case)
