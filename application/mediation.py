@@ -129,6 +129,14 @@ class MediationApplication(Application[UUID]):
         assert self.snapshots is not None
         self.auditor = Auditor(self.recorder, self.snapshots.recorder, self.keys)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass keeps the tables of the application (the library would name them after
+        the subclass)."""
+        named = "name" in cls.__dict__
+        super().__init_subclass__(**kwargs)
+        if not named:
+            cls.name = APPLICATION_NAME
+
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         """Only the given settings, never the process environment: what configures the store
         is decided in one place (infrastructure.settings)."""

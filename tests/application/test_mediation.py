@@ -320,3 +320,10 @@ def test_two_databases_do_not_see_each_other(tmp_path: Path, clock: SettableCloc
         two.get_case(case_id)
     one.close()
     two.close()
+
+
+def test_the_store_names_never_depend_on_a_class_name() -> None:
+    class Renamed(MediationApplication):
+        pass
+
+    assert MediationApplication.name == Renamed.name == "mediation"
