@@ -27,10 +27,16 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
+from eventsourcing.persistence import (
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Transcoding,
+)
 
 from application.errors import ApplicationError
 from application.keys import KeySet, UnknownKey
+from application.sealing import integrity_failure
 from domain.values import ERASED, PersonalText
 
 _current_case: ContextVar[UUID | None] = ContextVar("current_case", default=None)
@@ -172,9 +178,18 @@ class CaseAwareMapper(Mapper[UUID]):
             _current_case.reset(token)
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        token = _current_case.set(_as_uuid(stored_event.originator_id))
+        case_id = _as_uuid(stored_event.originator_id)
+        token = _current_case.set(case_id)
         try:
             return super().to_domain_event(stored_event)
+        except MapperDeserialisationError as error:
+            if isinstance(error.__cause__, PersonalDataUnreadable):
+                # Sealed bytes that do not decrypt: the case's key row was tampered with, or
+                # the data keys are not the ones it was written with.
+                raise integrity_failure(
+                    case_id, stored_event.originator_version, str(error.__cause__)
+                ) from None
+            raise
         finally:
             _current_case.reset(token)
 

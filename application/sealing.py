@@ -281,13 +281,15 @@ class SealedEventStore(EventStore[UUID]):
         try:
             return self.sealer.open(record)
         except BrokenSeal as broken:
-            raise _failure(case_id, record.originator_version, broken.problem) from None
+            raise integrity_failure(case_id, record.originator_version, broken.problem) from None
 
     def _check(self, case_id: UUID, opened: Opened, previous: bytes | None) -> None:
         try:
             self.sealer.check_event(opened, previous)
         except BrokenSeal as broken:
-            raise _failure(case_id, opened.record.originator_version, broken.problem) from None
+            raise integrity_failure(
+                case_id, opened.record.originator_version, broken.problem
+            ) from None
 
 
 class SealedSnapshotStore(EventStore[UUID]):
@@ -333,14 +335,18 @@ class SealedSnapshotStore(EventStore[UUID]):
                 opened = self.sealer.open(record, SNAPSHOT_SEAL)
                 self.sealer.check_snapshot(opened)
             except BrokenSeal as broken:
-                raise _failure(originator_id, version, f"snapshot: {broken.problem}") from None
+                raise integrity_failure(
+                    originator_id, version, f"snapshot: {broken.problem}"
+                ) from None
             if not hmac.compare_digest(opened.digest, self.events.hash_at(originator_id, version)):
-                raise _failure(originator_id, version, "snapshot: not bound to the stored event")
+                raise integrity_failure(
+                    originator_id, version, "snapshot: not bound to the stored event"
+                )
             snapshots.append(self.mapper.to_domain_event(opened.record))
         return iter(snapshots)
 
 
-def _failure(case_id: UUID | str, version: int, problem: str) -> IntegrityFailure:
+def integrity_failure(case_id: UUID | str, version: int, problem: str) -> IntegrityFailure:
     failure = IntegrityFailure(_uuid(case_id), version, problem)
     log.error("integrity failure: case %s version %s: %s", case_id, version, problem)
     return failure
