@@ -37,7 +37,7 @@ from application.personal_data import (
     EncryptedPersonalText,
     keys_per_call,
 )
-from application.sealing import IntegrityFailure, SealedEventStore, SealedSnapshotStore, Sealer
+from application.sealing import SealedEventStore, SealedSnapshotStore, Sealer, integrity_failure
 from application.tracking import TrackingCodeIndex, tracking_index_id
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
@@ -422,6 +422,9 @@ class MediationApplication(Application[UUID]):
         events = list(self.events.get(case_id))
         if not events or not isinstance(events[0], Case.Reported):
             raise CaseNotFound(case_id)
+        # The events are verified from the first; the current load also checks the latest
+        # snapshot and checkpoint, so the history is never served where the case would not be.
+        self._get(case_id)
         return [history_entry(e) for e in events]
 
     @keys_per_call
@@ -465,8 +468,7 @@ class MediationApplication(Application[UUID]):
                 f"the checkpoint saw the case at version {head.version}, the log now ends at "
                 f"{case.version}: events were removed"
             )
-            log.error("integrity failure: case %s version %s: %s", case.id, head.version, problem)
-            raise IntegrityFailure(case.id, head.version, problem)
+            raise integrity_failure(case.id, head.version, problem)
 
     def _case_for_command(self, case_id: UUID, expected_version: int | None) -> Case:
         case = self._get(case_id)

@@ -159,7 +159,10 @@ class Sealer:
         """Check the MAC; with `previous`, also that the stored bytes hash to the seal."""
         self.check_mac(opened, b"event", opened.digest)
         if previous is not None and chain_hash(previous, opened.record) != opened.digest:
-            raise BrokenSeal("the stored event does not match its seal: it was altered")
+            raise BrokenSeal(
+                "the stored event does not match its seal, or does not chain to the event "
+                "before it: it was altered, replaced or moved"
+            )
 
     def check_snapshot(self, opened: Opened) -> None:
         self.check_mac(opened, b"snapshot", _snapshot_digest(opened.digest, opened.record))
@@ -231,7 +234,7 @@ class SealedEventStore(EventStore[UUID]):
             return known
         records = self.recorder.select_events(case_id, gt=version - 1, lte=version)
         if not records:
-            raise IntegrityFailure(case_id, version, "the event is missing")
+            raise integrity_failure(case_id, version, "the event is missing")
         opened = self._open(case_id, records[0])
         self._check(case_id, opened, previous=None)
         self.heads.put(case_id, version, opened.digest)
@@ -257,14 +260,14 @@ class SealedEventStore(EventStore[UUID]):
         expected = 1
         if anchor:
             if not records or records[0].originator_version != anchor:
-                raise IntegrityFailure(originator_id, anchor, "the event is missing")
+                raise integrity_failure(originator_id, anchor, "the event is missing")
             previous = self.hash_at(originator_id, anchor)
             records = records[1:]
             expected = anchor + 1
         events = []
         for record in records:
             if record.originator_version != expected:
-                raise IntegrityFailure(originator_id, expected, "the event is missing")
+                raise integrity_failure(originator_id, expected, "the event is missing")
             opened = self._open(originator_id, record)
             self._check(originator_id, opened, previous)
             self.heads.put(_uuid(originator_id), expected, opened.digest)
