@@ -365,6 +365,10 @@ class MediationApplication(Application[UUID]):
             signature=self.auditor.sign(statement),
         )
 
+    def rewrap_case_keys(self) -> int:
+        """Wrap every case key under the current data key (see CaseKeys.rewrap_all)."""
+        return self.case_keys.rewrap_all()
+
     def trusted_checkpoint(self) -> Checkpoint | None:
         """The latest checkpoint, if its signature is this service's."""
         checkpoint = None if self.checkpoints is None else self.checkpoints.latest()

@@ -66,6 +66,14 @@ class CaseKeyStore(Protocol):
 
     def wrapped_case_key(self, case_id: UUID) -> WrappedKey | None: ...
 
+    def case_keys_not_wrapped_by(self, kek_id: str, limit: int) -> list[tuple[UUID, WrappedKey]]:
+        """Up to `limit` case keys wrapped by another key-encryption key than `kek_id`."""
+        ...
+
+    def replace_wrapped_case_key(self, case_id: UUID, old: WrappedKey, new: WrappedKey) -> bool:
+        """Swap a case's wrapped key if it is still `old` (not erased meanwhile)."""
+        ...
+
 
 class PersonalDataUnreadable(ApplicationError):
     """Ciphertext that does not decrypt under its case's key: altered, or the wrong key."""
@@ -84,9 +92,26 @@ class CaseKeys:
         cache = _call_keys.get()
         if cache is not None:
             cache[case_id] = key
+        return self._wrap(case_id, key)
+
+    def _wrap(self, case_id: UUID, key: bytes) -> WrappedKey:
         nonce = secrets.token_bytes(12)
         wrapped = nonce + AESGCM(self.keks.current_key).encrypt(nonce, key, case_id.bytes)
         return WrappedKey(self.keks.current, wrapped)
+
+    def rewrap_all(self) -> int:
+        """Wrap every case key under the current key-encryption key, so that older ones can be
+        retired: once an old one is destroyed, every copy of a key it wrapped (backups,
+        PostgreSQL's dead rows and WAL) is unreadable too. Returns how many were rewrapped."""
+        assert self.store is not None
+        done = 0
+        while True:
+            batch = self.store.case_keys_not_wrapped_by(self.keks.current, 500)
+            if not batch:
+                return done
+            for case_id, old in batch:
+                new = self._wrap(case_id, self._unwrap(case_id, old))
+                done += self.store.replace_wrapped_case_key(case_id, old, new)
 
     def forget(self, case_id: UUID) -> None:
         cache = _call_keys.get()

@@ -26,7 +26,7 @@ from infrastructure.settings import (
 )
 
 
-def keys_for(settings: Settings) -> tuple[Keys, str | None]:
+def keys_for(settings: Settings, *, create: bool = True) -> tuple[Keys, str | None]:
     """The keys, and a message to show when they were just made."""
     if settings.seal_keys and settings.data_keys and settings.signing_key:
         return Keys(settings.seal_keys, settings.data_keys, settings.signing_key), None
@@ -35,6 +35,8 @@ def keys_for(settings: Settings) -> tuple[Keys, str | None]:
     path = key_file_path(settings)
     if path.exists():
         return read_key_file(path), None
+    if not create:
+        raise SettingsError(f"MEDIATION_KEYS_FILE: no keys yet ({path} does not exist)")
     keys = Keys.generate()
     write_key_file(path, keys)
     return keys, (

@@ -77,6 +77,26 @@ class SQLiteMediationRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
         return None if row is None else WrappedKey(row["kek_id"], bytes(row["wrapped"]))
 
+    def case_keys_not_wrapped_by(self, kek_id: str, limit: int) -> list[tuple[UUID, WrappedKey]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT case_id, kek_id, wrapped FROM case_keys WHERE kek_id != ? LIMIT ?",
+                (kek_id, limit),
+            )
+            rows = c.fetchall()
+        return [(UUID(r["case_id"]), WrappedKey(r["kek_id"], bytes(r["wrapped"]))) for r in rows]
+
+    def replace_wrapped_case_key(self, case_id: UUID, old: WrappedKey, new: WrappedKey) -> bool:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete = ON")
+            c.execute(
+                "UPDATE case_keys SET kek_id = ?, wrapped = ? "
+                "WHERE case_id = ? AND kek_id = ? AND wrapped = ?",
+                (new.kek_id, new.wrapped, case_id.hex, old.kek_id, old.wrapped),
+            )
+            c.execute("SELECT changes() AS changed")
+            return bool(c.fetchone()["changed"])
+
 
 class MediationSQLiteFactory(SQLiteFactory):
     application_recorder_class = SQLiteMediationRecorder
@@ -157,6 +177,28 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
             row = curs.fetchone()
         return None if row is None else WrappedKey(row["kek_id"], bytes(row["wrapped"]))
 
+    def case_keys_not_wrapped_by(self, kek_id: str, limit: int) -> list[tuple[UUID, WrappedKey]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT case_id, kek_id, wrapped FROM {table} WHERE kek_id != %s LIMIT %s"
+                ).format(table=self.case_keys_table),
+                (kek_id, limit),
+            )
+            rows = curs.fetchall()
+        return [(r["case_id"], WrappedKey(r["kek_id"], bytes(r["wrapped"]))) for r in rows]
+
+    def replace_wrapped_case_key(self, case_id: UUID, old: WrappedKey, new: WrappedKey) -> bool:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "UPDATE {table} SET kek_id = %s, wrapped = %s "
+                    "WHERE case_id = %s AND kek_id = %s AND wrapped = %s"
+                ).format(table=self.case_keys_table),
+                (new.kek_id, new.wrapped, case_id, old.kek_id, old.wrapped),
+            )
+            return bool(curs.rowcount)
+
 
 class MediationPostgresFactory(PostgresFactory):
     aggregate_recorder_class = OneAttemptAggregateRecorder
@@ -189,6 +231,18 @@ class POPOMediationRecorder(POPOApplicationRecorder):
     def wrapped_case_key(self, case_id: UUID) -> WrappedKey | None:
         with self._database_lock:
             return self._case_keys.get(case_id)
+
+    def case_keys_not_wrapped_by(self, kek_id: str, limit: int) -> list[tuple[UUID, WrappedKey]]:
+        with self._database_lock:
+            found = [(c, k) for c, k in self._case_keys.items() if k.kek_id != kek_id]
+            return found[:limit]
+
+    def replace_wrapped_case_key(self, case_id: UUID, old: WrappedKey, new: WrappedKey) -> bool:
+        with self._database_lock:
+            if self._case_keys.get(case_id) != old:
+                return False
+            self._case_keys[case_id] = new
+            return True
 
 
 class MediationPOPOFactory(POPOFactory):

@@ -22,7 +22,7 @@ from application.errors import CaseNotFound
 from application.keys import Keys
 from application.mediation import MediationApplication
 from infrastructure.checkpoints import CheckpointFolder, read_checkpoint
-from infrastructure.keyfiles import as_environment
+from infrastructure.keyfiles import as_environment, keys_for
 from infrastructure.settings import SettingsError, load_settings
 from interfaces.composition import open_application
 
@@ -192,6 +192,28 @@ def generate_keys() -> None:
     """Print a new set of keys as environment settings (keep them out of the database)."""
     for name, value in as_environment(Keys.generate()).items():
         typer.echo(f"{name}={value}")
+
+
+@keys.command("public")
+def public_key() -> None:
+    """Print the service's public key (hex): what dossiers and checkpoints are checked with."""
+    try:
+        settings = load_settings()
+        found, _ = keys_for(settings, create=False)
+    except SettingsError as error:
+        raise fail(str(error)) from None
+    typer.echo(found.verifying_key_hex)
+
+
+@keys.command("rewrap")
+def rewrap() -> None:
+    """Wrap every case key under the current data key (the first of MEDIATION_DATA_KEYS).
+
+    Run it after putting a new data key first; once it is done, the old data keys can be
+    removed from MEDIATION_DATA_KEYS and destroyed."""
+    with opened() as (application, _):
+        count = application.rewrap_case_keys()
+    typer.echo(f"{count} case key(s) rewrapped under {application.keys.data.current!r}")
 
 
 def _checkpoint(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import sqlite3
 import stat
 import subprocess
@@ -35,11 +36,13 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from application.clock import SettableClock
-from application.mediation import MediationApplication
+from application.mediation import MediationApplication, ReportRequest
 from application.personal_data import PersonalDataUnreadable
 from application.sealing import Sealer
 from domain.case import Case
-from infrastructure.settings import Settings, SettingsError, Store, load_settings
+from domain.platforms import Platform
+from domain.values import Company, CompanySize, PersonalText, Siren
+from infrastructure.settings import Settings, SettingsError, Store, load_settings, parse_key_set
 from interfaces.composition import open_application
 from interfaces.http.schemas import ReportCaseRequest
 from tests.conftest import (
@@ -931,3 +934,41 @@ def test_each_case_encrypts_under_a_key_of_its_own(mediation: MediationApplicati
     # And each case reads back its own text.
     assert mediation.get_case(case_a).description.text == texts.text("description")
     assert mediation.get_case(case_b).company.contact_email.text == texts.contact_email
+
+
+def test_case_keys_rewrap_under_a_new_data_key_and_the_old_one_can_go(
+    durable_settings: Settings, clock: SettableClock
+) -> None:
+    """Rotation of the key-encryption key: after `rewrap`, the old data key is not needed."""
+    old = TEST_KEYS["MEDIATION_DATA_KEYS"]
+    settings = durable_settings
+    before = open_application(settings, clock)
+    case_id = before.report_case(a_rotation_report(), actor="r").case_id
+    before.close()
+
+    new_key = "data-2:" + base64.b64encode(secrets.token_bytes(32)).decode()
+    both = settings.model_copy(update={"data_keys": parse_key_set(f"{new_key},{old}")})
+    rotating = open_application(both, clock)
+    assert rotating.rewrap_case_keys() >= 1
+    assert rotating.rewrap_case_keys() == 0
+    rotating.close()
+
+    only_new = settings.model_copy(update={"data_keys": parse_key_set(new_key)})
+    after = open_application(only_new, clock)
+    assert after.get_case(case_id).description.text == "Rotated description"
+    after.close()
+
+
+def a_rotation_report() -> ReportRequest:
+    return ReportRequest(
+        company=Company(
+            "Atelier",
+            Siren("732829320"),
+            CompanySize.MICRO,
+            PersonalText("Jeanne"),
+            PersonalText("jeanne@atelier.fr"),
+        ),
+        platform=Platform.parse("Etsy"),
+        description=PersonalText("Rotated description"),
+        occurred_on=date(2026, 2, 1),
+    )

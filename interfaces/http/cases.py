@@ -175,14 +175,5 @@ def history(case_id: UUID, mediation: MediationDep, _: CaseReader) -> HistoryVie
     entries = mediation.case_history(case_id)
     return HistoryView(
         case_id=case_id,
-        events=[
-            HistoryEventView(
-                version=e.version,
-                type=e.type,
-                recorded_at=e.recorded_at,
-                actor=e.actor,
-                data=e.data,
-            )
-            for e in entries
-        ],
+        events=[HistoryEventView.of(e) for e in entries],
     )

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from application.audit import Checkpoint, IntegrityReport
+from application.history import HistoryEntry
 from application.mediation import CommandResult, ReportRequest
 from domain.case import Case
 from domain.platforms import Platform
@@ -314,6 +315,16 @@ class HistoryEventView(BaseModel):
     recorded_at: datetime
     actor: str
     data: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryEventView:
+        return cls(
+            version=entry.version,
+            type=entry.type,
+            recorded_at=entry.recorded_at,
+            actor=entry.actor,
+            data=entry.data,
+        )
 
 
 class HistoryView(BaseModel):

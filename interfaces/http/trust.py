@@ -39,16 +39,7 @@ def dossier(case_id: UUID, mediation: MediationDep, _: Auditor) -> dict[str, Any
         "state": None if made.case is None else CaseView.of(made.case).model_dump(mode="json"),
         "history": None
         if made.history is None
-        else [
-            HistoryEventView(
-                version=e.version,
-                type=e.type,
-                recorded_at=e.recorded_at,
-                actor=e.actor,
-                data=e.data,
-            ).model_dump(mode="json")
-            for e in made.history
-        ],
+        else [HistoryEventView.of(e).model_dump(mode="json") for e in made.history],
         "integrity": IntegrityView.of(made.integrity, mediation.trusted_checkpoint()).model_dump(
             mode="json"
         ),
