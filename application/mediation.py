@@ -37,7 +37,13 @@ from application.personal_data import (
     EncryptedPersonalText,
     keys_per_call,
 )
-from application.sealing import SealedEventStore, SealedSnapshotStore, Sealer, integrity_failure
+from application.sealing import (
+    BrokenSeal,
+    SealedEventStore,
+    SealedSnapshotStore,
+    Sealer,
+    integrity_failure,
+)
 from application.tracking import TrackingCodeIndex, tracking_index_id
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
@@ -390,7 +396,13 @@ class MediationApplication(Application[UUID]):
         while True:
             page = self.recorder.select_notifications(start, 1000, topics=topics)
             for notification in page:
-                event = self.mapper.to_domain_event(self.sealer.open(notification).record)
+                try:
+                    record = self.sealer.open(notification).record
+                except BrokenSeal as broken:
+                    raise integrity_failure(
+                        notification.originator_id, notification.originator_version, broken.problem
+                    ) from None
+                event = self.mapper.to_domain_event(record)
                 case_id = event.originator_id
                 if isinstance(event, Case.PersonalDataErased):
                     erased.add(case_id)

@@ -18,7 +18,7 @@ import typer
 from eventsourcing.persistence import PersistenceError
 
 from application.audit import Checkpoint, Problem, verify_dossier
-from application.errors import CaseNotFound
+from application.errors import ApplicationError, CaseNotFound
 from application.keys import Keys
 from application.mediation import MediationApplication
 from infrastructure.checkpoints import CheckpointFolder, read_checkpoint
@@ -51,6 +51,8 @@ def opened() -> Iterator[tuple[MediationApplication, CheckpointFolder]]:
         yield application, CheckpointFolder(settings.checkpoint_dir)
     except PersistenceError as error:
         raise fail(f"the store failed: {' '.join(str(error).split())}") from None
+    except ApplicationError as error:
+        raise fail(str(error)) from None
     finally:
         application.close()
 
