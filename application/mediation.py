@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, cast
@@ -22,6 +22,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
     Mapper,
+    Recording,
 )
 from eventsourcing.utils import Environment, get_topic
 
@@ -35,8 +36,10 @@ from application.personal_data import (
     CaseKeys,
     CaseKeyStore,
     EncryptedPersonalText,
+    UnreadPersonalText,
     keys_per_call,
 )
+from application.projections import EventLog, open_seal
 from application.sealing import (
     BrokenSeal,
     SealedEventStore,
@@ -134,6 +137,8 @@ class MediationApplication(Application[UUID]):
         super().__init__(env=dict(env or {}))
         assert self.snapshots is not None
         self.auditor = Auditor(self.recorder, self.snapshots.recorder, self.keys)
+        self.saved_listeners: list[Callable[[], None]] = []
+        self.projection_mapper = self._construct_projection_mapper()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A subclass keeps the tables of the application (the library would name them after
@@ -174,6 +179,29 @@ class MediationApplication(Application[UUID]):
     def construct_snapshot_store(self) -> EventStore[UUID]:
         recorder = self.factory.aggregate_recorder(purpose="snapshots")
         return SealedSnapshotStore(self.mapper, recorder, self.sealer, self.sealed_events)
+
+    def _construct_projection_mapper(self) -> Mapper[UUID]:
+        transcoder = JSONTranscoder()
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+        transcoder.register(UnreadPersonalText())
+        return Mapper(transcoder=transcoder)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        super()._notify(recordings)
+        for listener in self.saved_listeners:
+            listener()
+
+    def event_log(self) -> EventLog:
+        """The log as projections read it: sealed records checked, personal data not read."""
+
+        def read(start: int, limit: int) -> list[tuple[int, Any]]:
+            return [
+                (n.id, self.projection_mapper.to_domain_event(open_seal(self.sealer, n)))
+                for n in self.recorder.select_notifications(start, limit)
+            ]
+
+        return EventLog(head=self.log_position, read=read)
 
     # Commands.
 

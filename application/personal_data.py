@@ -192,6 +192,23 @@ class EncryptedPersonalText(Transcoding):
             ) from None
 
 
+NOT_READ = PersonalText("[non lu]")
+"""What personal data reads as where it is never needed: in the read models' projections."""
+
+
+class UnreadPersonalText(Transcoding):
+    """Decodes PersonalText without its key: read models never see personal data."""
+
+    type = PersonalText
+    name = "personal_text"
+
+    def encode(self, obj: PersonalText) -> str:
+        raise PersonalDataUnreadable("this mapper only reads, for projections")
+
+    def decode(self, data: Any) -> PersonalText:
+        return ERASED if data == _ERASED_MARK else NOT_READ
+
+
 class CaseAwareMapper(Mapper[UUID]):
     """The library's mapper, telling the transcodings which case each record belongs to."""
 

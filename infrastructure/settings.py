@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     keys_file: Path | None = None
     checkpoint_dir: Path = Path("checkpoints")
     retention_years: int = Field(default=5, ge=1, le=100)
+    run_projections: bool = True
+    read_model_wait_seconds: float = Field(default=3.0, ge=0, le=30)
 
     @field_validator("seal_keys", "data_keys", mode="before")
     @classmethod

@@ -7,8 +7,10 @@ from collections.abc import Callable
 
 from application.clock import Clock
 from application.mediation import MediationApplication
+from application.projections import ProjectionRunner, QueueProjection
 from infrastructure.checkpoints import CheckpointFolder
 from infrastructure.keyfiles import keys_for
+from infrastructure.queue_stores import case_queues_for
 from infrastructure.settings import Settings
 from infrastructure.stores import prepare_store
 
@@ -32,3 +34,11 @@ def open_application(
         keys=keys,
         checkpoints=CheckpointFolder(settings.checkpoint_dir),
     )
+
+
+def projection_runner(settings: Settings, application: MediationApplication) -> ProjectionRunner:
+    """The read models of this store, fed from the application's event log."""
+    queues = QueueProjection(case_queues_for(application.recorder))
+    runner = ProjectionRunner(application.event_log(), [queues])
+    application.saved_listeners.append(runner.wake.set)
+    return runner

@@ -13,8 +13,8 @@ from application.access import Credential, Role
 from application.clock import Clock
 from application.mediation import MediationApplication
 from infrastructure.settings import Settings, load_settings
-from interfaces.composition import open_application
-from interfaces.http import cases, operations, tracking, trust
+from interfaces.composition import open_application, projection_runner
+from interfaces.http import cases, operations, queues, tracking, trust
 from interfaces.http.problems import install_problem_handlers
 
 log = logging.getLogger("mediation")
@@ -61,10 +61,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = mediation is None
         app.state.mediation = mediation or open_application(settings, clock)
+        app.state.runner = projection_runner(settings, app.state.mediation)
+        if settings.run_projections:
+            app.state.runner.start()
         log.info("serving cases from %s", settings.describe_store())
         try:
             yield
         finally:
+            app.state.runner.stop()
             if owned:
                 app.state.mediation.close()
 
@@ -75,11 +79,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.credentials = credentials
+    app.state.settings = settings
     app.state.metrics = operations.Metrics()
     install_problem_handlers(app)
     app.middleware("http")(operations.measure)
     app.include_router(cases.router)
     app.include_router(trust.router)
+    app.include_router(queues.router)
     app.include_router(tracking.router)
     app.include_router(operations.router)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 
 from application.access import Credential, Role
 from application.mediation import MediationApplication
@@ -36,6 +36,26 @@ def expected_version(
     return int(match.group(1))
 
 
+def read_model_at(
+    request: Request,
+    min_position: Annotated[
+        int | None,
+        Query(ge=0, description="wait (a few seconds at most) until the read model reflects it"),
+    ] = None,
+) -> int | None:
+    """Read-your-writes: wait for the read models to reach `min_position`, or answer 503."""
+    if min_position is None:
+        return None
+    settings = request.app.state.settings
+    if not request.app.state.runner.wait_for(min_position, settings.read_model_wait_seconds):
+        raise ProblemError(
+            "read-model-behind",
+            f"the read models have not reached position {min_position} yet; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    return min_position
+
+
 def idempotency_key(
     key: Annotated[
         str | None,
@@ -61,6 +81,7 @@ def idempotency_key(
 
 MediationDep = Annotated[MediationApplication, Depends(get_mediation)]
 IfMatch = Annotated[int | None, Depends(expected_version)]
+ReadModelAt = Annotated[int | None, Depends(read_model_at)]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 Reporter = Annotated[Credential, Depends(require(Role.REPORTER, Role.CASEWORKER))]
 Caseworker = Annotated[Credential, Depends(require(Role.CASEWORKER))]

@@ -88,8 +88,17 @@ def readyz(mediation: MediationDep, request: Request) -> Any:
         )
     metrics.store_up.set(1)
     metrics.log_position.set(position)
+    projections = [
+        {"name": s.name, "position": s.position, "lag": s.lag, "error": s.error}
+        for s in request.app.state.runner.status()
+    ]
     return JSONResponse(
-        {"status": "ready", "checks": {"database": "ok"}, "position": position, "projections": []}
+        {
+            "status": "ready",
+            "checks": {"database": "ok"},
+            "position": position,
+            "projections": projections,
+        }
     )
 
 

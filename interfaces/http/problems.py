@@ -114,6 +114,13 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "The Idempotency-Key was first used with a different report.",
         ),
         ProblemType(
+            "read-model-behind",
+            "The read models are behind",
+            503,
+            "The read models have not yet reached the position asked for with min_position; "
+            "retry after the delay in Retry-After.",
+        ),
+        ProblemType(
             "store-unavailable",
             "Case store unavailable",
             503,

@@ -1,0 +1,160 @@
+"""Following the event log into the read models: exactly once, from any process, never stalled.
+
+The runner reads the log by position and hands each read model the events it has not applied
+yet; the read model commits their effect with the new position in one transaction. It polls
+(the library's PostgreSQL subscription relies on LISTEN/NOTIFY alone, which can lose a
+notification, and its SQLite recorder cannot subscribe) and is also woken at once by saves
+made in its own process. Events are decoded without decrypting: read models never see
+personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from application.case_queues import CaseQueues, queue_updates
+from application.sealing import BrokenSeal, integrity_failure
+
+log = logging.getLogger("mediation.projections")
+
+BATCH = 500
+
+
+class EventLog:
+    """What the runner needs of the application: the log's head, and decoded pages of it."""
+
+    def __init__(
+        self,
+        head: Callable[[], int],
+        read: Callable[[int, int], Sequence[tuple[int, Any]]],
+    ) -> None:
+        self.head = head
+        self.read = read
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    log_position: int
+    error: str | None
+
+    @property
+    def lag(self) -> int:
+        return max(self.log_position - self.position, 0)
+
+
+class QueueProjection:
+    """The queue read model and the handlers that feed it."""
+
+    def __init__(self, view: CaseQueues) -> None:
+        self.view = view
+        self.name = view.name
+
+    def position(self) -> int:
+        return self.view.position()
+
+    def apply(self, events: Sequence[tuple[int, Any]]) -> None:
+        if events:
+            self.view.apply(queue_updates(e for _, e in events), events[-1][0])
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        log_: EventLog,
+        projections: Sequence[QueueProjection],
+        *,
+        poll_seconds: float = 0.5,
+        batch: int = BATCH,
+    ) -> None:
+        self.log = log_
+        self.projections = list(projections)
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.errors: dict[str, str] = {}
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def catch_up(self) -> int:
+        """Apply every event not yet applied; the number of events applied."""
+        with self._lock:
+            done = 0
+            for projection in self.projections:
+                try:
+                    done += self._catch_up(projection)
+                    self.errors.pop(projection.name, None)
+                except Exception as error:
+                    self.errors[projection.name] = f"{type(error).__name__}: {error}"
+                    raise
+            return done
+
+    def _catch_up(self, projection: QueueProjection) -> int:
+        done = 0
+        while not self.stopping.is_set():
+            events = self.log.read(projection.position() + 1, self.batch)
+            if not events:
+                return done
+            projection.apply(events)
+            done += len(events)
+        return done
+
+    def status(self) -> list[ProjectionStatus]:
+        head = self.log.head()
+        return [
+            ProjectionStatus(p.name, p.position(), head, self.errors.get(p.name))
+            for p in self.projections
+        ]
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="projections", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def run(self) -> None:
+        """Until stopped: catch up, then wait for a save in this process or the next poll."""
+        failures = 0
+        while not self.stopping.is_set():
+            try:
+                self.catch_up()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("projections failed; retrying")
+            self.wake.wait(self.poll_seconds * min(2**failures, 60))
+            self.wake.clear()
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Whether every read model reaches `position` within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if all(p.position() >= position for p in self.projections):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            self.wake.set()
+            time.sleep(0.02)
+
+
+def open_seal(sealer: Any, notification: Any) -> Any:
+    """The record inside a notification's seal, its MAC checked (the chain is checked on load)."""
+    try:
+        opened = sealer.open(notification)
+        sealer.check_event(opened, None)
+    except BrokenSeal as broken:
+        raise integrity_failure(
+            notification.originator_id, notification.originator_version, broken.problem
+        ) from None
+    return opened.record

@@ -1,0 +1,90 @@
+"""GET /queues/{queue}: the caseworkers' work lists, from the queue read model."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from application.case_queues import QUEUES, Cursor, Queue, QueueFilters, sort_value
+from domain.values import Status
+from interfaces.http.auth import AuthorizedRoute
+from interfaces.http.deps import Caseworker, MediationDep, ReadModelAt
+
+router = APIRouter(tags=["queues"], route_class=AuthorizedRoute)
+
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+class QueueItemView(BaseModel):
+    id: UUID
+    status: Status
+    platform: str
+    category: str
+    priority: str | None
+    assignee: str | None
+    company_name: str
+    reported_at: datetime
+    response_due: date | None
+
+
+class QueueView(BaseModel):
+    queue: Queue
+    items: list[QueueItemView]
+    next_cursor: str | None
+    position: int
+
+
+@router.get("/queues/{queue}", response_model=QueueView)
+def queue_page(
+    queue: Queue,
+    request: Request,
+    mediation: MediationDep,
+    _: Caseworker,
+    position: ReadModelAt,
+    platform: Text = None,
+    category: Text = None,
+    priority: Text = None,
+    assignee: Text = None,
+    as_of: Annotated[
+        date | None, Query(description="decides what is overdue; default today")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> QueueView:
+    """A page of a queue, in its order; `next_cursor` fetches the next page."""
+    queues = request.app.state.runner.projections[0].view
+    after = None if cursor is None else Cursor.decode(cursor)
+    filters = QueueFilters(
+        platform=platform, category=category, priority=priority, assignee=assignee
+    )
+    today = as_of or mediation.clock.now().date()
+    items, reached = queues.page(queue, filters, today, limit + 1, after)
+    more = len(items) > limit
+    items = items[:limit]
+    next_cursor = None
+    if more:
+        last = items[-1]
+        next_cursor = Cursor(sort_value(last, QUEUES[queue].order), last.id).encode()
+    return QueueView(
+        queue=queue,
+        items=[
+            QueueItemView(
+                id=i.id,
+                status=i.status,
+                platform=i.platform,
+                category=i.category,
+                priority=i.priority,
+                assignee=i.assignee,
+                company_name=i.company_name,
+                reported_at=i.reported_at,
+                response_due=i.response_due,
+            )
+            for i in items
+        ],
+        next_cursor=next_cursor,
+        position=reached,
+    )
