@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 from eventsourcing.persistence import OperationalError
 from psycopg import sql
@@ -18,6 +21,29 @@ def prepare_store(settings: Settings) -> None:
             raise SettingsError(f"MEDIATION_DATABASE_URL: the folder {path.parent} does not exist")
     elif settings.store is Store.POSTGRES:
         create_schema(settings)
+
+
+# Any constant shared by every process of the service: the key of its advisory lock.
+SCHEMA_LOCK_KEY = 0x6D656469  # "medi"
+
+
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """Hold a lock while tables are created: processes starting at once on a new PostgreSQL
+    database would otherwise race on CREATE TABLE IF NOT EXISTS (which is not atomic there)."""
+    if settings.store is not Store.POSTGRES:
+        yield
+        return
+    try:
+        connection = psycopg.connect(**postgres_conninfo(settings), autocommit=True)  # type: ignore[arg-type]
+    except psycopg.OperationalError as error:
+        raise OperationalError(str(error)) from error
+    with connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
 
 def postgres_conninfo(settings: Settings) -> dict[str, str]:

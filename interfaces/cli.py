@@ -11,8 +11,9 @@ import uvicorn
 from eventsourcing.persistence import PersistenceError
 
 from infrastructure.settings import SettingsError, Store, load_settings
-from interfaces.composition import open_application
+from interfaces.composition import open_application, projection_runner
 from interfaces.http.app import announce_generated, generated_credentials
+from interfaces.projections_cli import projections, worker
 from interfaces.trust_cli import audit, keys, retention
 
 cli = typer.Typer(
@@ -32,6 +33,8 @@ def fail(message: str) -> typer.Exit:
 cli.add_typer(audit, name="audit")
 cli.add_typer(retention, name="retention")
 cli.add_typer(keys, name="keys")
+cli.add_typer(projections, name="projections")
+cli.command()(worker)
 
 
 @cli.callback()
@@ -45,6 +48,13 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    projections: Annotated[
+        bool,
+        typer.Option(
+            "--projections/--no-projections",
+            help="keep the read models up to date in this process (off: run `mediation worker`)",
+        ),
+    ] = True,
 ) -> None:
     """Run the HTTP API with uvicorn."""
     try:
@@ -56,7 +66,9 @@ def serve(
     try:
         # Create the tables once, here, rather than racing to in every worker; and say plainly
         # when the database cannot be reached instead of starting workers that cannot serve.
-        open_application(settings, announce=typer.echo).close()
+        application = open_application(settings, announce=typer.echo)
+        projection_runner(application)  # creates the read models' tables
+        application.close()
     except SettingsError as error:
         raise fail(str(error)) from None
     except (PersistenceError, OSError) as error:
@@ -70,6 +82,8 @@ def serve(
         os.environ["MEDIATION_TOKENS"] = ",".join(
             f"{c.token}:{c.role.value}:{c.actor}" for c in credentials
         )
+    if not projections:
+        os.environ["MEDIATION_RUN_PROJECTIONS"] = "false"
     typer.echo(f"mediation: serving on http://{host}:{port} from {settings.describe_store()}")
     logging.basicConfig(level=log_level.upper())
     uvicorn.run(

@@ -12,7 +12,7 @@ from infrastructure.checkpoints import CheckpointFolder
 from infrastructure.keyfiles import keys_for
 from infrastructure.queue_stores import case_queues_for
 from infrastructure.settings import Settings
-from infrastructure.stores import prepare_store
+from infrastructure.stores import prepare_store, schema_lock
 
 log = logging.getLogger("mediation")
 
@@ -23,20 +23,23 @@ def open_application(
     announce: Callable[[str], None] = log.warning,
 ) -> MediationApplication:
     """Prepare the store (schema, folder), find the keys, and open the application."""
-    prepare_store(settings)
     keys, news = keys_for(settings)
     if news:
         announce(news)
-    return MediationApplication(
-        settings.eventsourcing_env(),
-        clock=clock,
-        deadlines=settings.deadlines,
-        keys=keys,
-        checkpoints=CheckpointFolder(settings.checkpoint_dir),
-    )
+    with schema_lock(settings):
+        prepare_store(settings)
+        application = MediationApplication(
+            settings.eventsourcing_env(),
+            clock=clock,
+            deadlines=settings.deadlines,
+            keys=keys,
+            checkpoints=CheckpointFolder(settings.checkpoint_dir),
+        )
+        case_queues_for(application.recorder)  # the read models' tables, created once
+    return application
 
 
-def projection_runner(settings: Settings, application: MediationApplication) -> ProjectionRunner:
+def projection_runner(application: MediationApplication) -> ProjectionRunner:
     """The read models of this store, fed from the application's event log."""
     queues = QueueProjection(case_queues_for(application.recorder))
     runner = ProjectionRunner(application.event_log(), [queues])
