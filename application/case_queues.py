@@ -148,6 +148,16 @@ class CaseQueues(ABC):
     def clear(self) -> None:
         """Forget everything (for a rebuild from the start of the log)."""
 
+    @abstractmethod
+    def standby(self) -> CaseQueues:
+        """The second copy, which a rebuild fills while this one keeps answering; an
+        interrupted rebuild resumes where it stopped."""
+
+    @abstractmethod
+    def switch_to(self, standby: CaseQueues) -> bool:
+        """Make the standby copy the one that answers, atomically, if it has caught up with
+        this one (else False: apply more and try again)."""
+
 
 def queue_updates(events: Iterable[Any]) -> RowUpdates:
     """The row updates that a run of events makes, merged per case in log order."""

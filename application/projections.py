@@ -63,6 +63,32 @@ class QueueProjection:
         if events:
             self.view.apply(queue_updates(e for _, e in events), events[-1][0])
 
+    def standby(self) -> QueueProjection:
+        return QueueProjection(self.view.standby())
+
+    def switch_to(self, standby: QueueProjection) -> bool:
+        return self.view.switch_to(standby.view)
+
+
+def rebuild(
+    projection: QueueProjection,
+    log_: EventLog,
+    *,
+    batch: int = 2_000,
+    progress: Callable[[int, int], None] = lambda done, head: None,
+) -> int:
+    """Rebuild a read model from the whole log into its standby copy, in batches (one
+    transaction each), while the live copy keeps answering; then switch, once the copy has
+    caught up. An interrupted rebuild resumes where it stopped. Returns the position reached."""
+    standby = projection.standby()
+    while True:
+        events = log_.read(standby.position() + 1, batch)
+        if events:
+            standby.apply(events)
+            progress(events[-1][0], max(log_.head(), events[-1][0]))
+        elif projection.switch_to(standby):
+            return projection.position()
+
 
 class ProjectionRunner:
     def __init__(

@@ -9,7 +9,19 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
+from application.projections import rebuild
 from interfaces.composition import projection_runner
 from interfaces.trust_cli import opened
 
@@ -55,3 +67,47 @@ def status() -> None:
                 f"{found.name}: position {found.position} of {found.log_position}, "
                 f"{found.lag} event(s) behind"
             )
+
+
+class EventRate(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:,.0f} events/s")
+
+
+@projections.command("rebuild")
+def rebuild_command(
+    projection: Annotated[
+        str | None, typer.Option(help="rebuild this read model only (default: all)")
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, max=100_000, help="events per transaction")] = 2_000,
+) -> None:
+    """Rebuild read models from the whole event log; the service keeps answering from the old
+    copy until the new one has caught up, then switches to it."""
+    with opened() as (application, _):
+        runner = projection_runner(application)
+        chosen = [p for p in runner.projections if projection in (None, p.name)]
+        if not chosen:
+            names = ", ".join(p.name for p in runner.projections)
+            raise typer.Exit(code=fail_with(f"no read model {projection!r} ({names})"))
+        log_ = application.event_log()
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            EventRate(),
+            TimeRemainingColumn(),
+        )
+        for each in chosen:
+            with Progress(*columns) as bar:
+                task = bar.add_task(each.name, total=log_.head())
+
+                def advance(done: int, head: int, bar: Progress = bar, task: TaskID = task) -> None:
+                    bar.update(task, completed=done, total=head)
+
+                position = rebuild(each, log_, batch=batch, progress=advance)
+            typer.echo(f"{each.name}: rebuilt up to position {position}, now answering")
+
+
+def fail_with(message: str) -> int:
+    typer.echo(f"mediation: {message}", err=True)
+    return 2
