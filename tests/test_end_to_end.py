@@ -50,14 +50,16 @@ def server_env(**settings: str) -> dict[str, str]:
 class Server:
     """One `mediation serve` process, its output kept in files."""
 
-    def __init__(self, folder: Path, env: dict[str, str], name: str) -> None:
+    def __init__(
+        self, folder: Path, env: dict[str, str], name: str, arguments: tuple[str, ...] = ()
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.stdout_path = folder / f"{name}.stdout"
         self.stderr_path = folder / f"{name}.stderr"
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                [*SERVE, "--port", str(self.port), "--log-level", "info"],
+                [*SERVE, "--port", str(self.port), "--log-level", "info", *arguments],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -116,8 +118,14 @@ def servers(tmp_path: Path) -> Iterator[list[Server]]:
         server.kill()
 
 
-def start(servers: list[Server], folder: Path, env: dict[str, str], name: str) -> Server:
-    server = Server(folder, env, name)
+def start(
+    servers: list[Server],
+    folder: Path,
+    env: dict[str, str],
+    name: str,
+    arguments: tuple[str, ...] = (),
+) -> Server:
+    server = Server(folder, env, name, arguments)
     servers.append(server)
     server.wait_until_alive()
     return server
