@@ -106,13 +106,22 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, text: str) -> Cursor:
+    def decode(cls, text: str, order: Order) -> Cursor:
+        """The cursor in `text`, checked to be one a page of a queue in `order` could give."""
         try:
             padded = text + "=" * (-len(text) % 4)
             value, case_id = json.loads(base64.urlsafe_b64decode(padded))
-            return cls(str(value), UUID(case_id))
-        except (ValueError, TypeError):
-            raise InvalidValue("cursor", "not a cursor this service gave") from None
+            if not isinstance(value, str) or not isinstance(case_id, str):
+                raise ValueError("not text")
+            if order is Order.DUE_FIRST:
+                date.fromisoformat(value)
+            elif datetime.fromisoformat(value).tzinfo is None:
+                raise ValueError("no offset")
+            return cls(value, UUID(case_id))
+        except (ValueError, TypeError, AttributeError):
+            raise InvalidValue(
+                "cursor", "not a cursor this service gave for this queue", where="query"
+            ) from None
 
 
 # Field updates per case, as the handlers produce them: case id -> column -> value.

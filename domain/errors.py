@@ -16,10 +16,11 @@ class InvalidValue(DomainError, ValueError):
     It subclasses ValueError so that validation layers (pydantic) report it as a field error.
     """
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, where: str = "body") -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.where = where  # where the value came from: "body", "query"…
 
 
 class CaseError(DomainError):

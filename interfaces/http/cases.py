@@ -42,7 +42,7 @@ def instant(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text.strip().replace(" ", "+"))
     except ValueError:
-        raise InvalidValue("at", f"{text!r} is not an ISO 8601 instant") from None
+        raise InvalidValue("at", f"{text!r} is not an ISO 8601 instant", where="query") from None
 
 
 def _etag(response: Response, version: int) -> None:

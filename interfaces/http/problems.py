@@ -205,7 +205,7 @@ def _invalid_value(_: Request, error: InvalidValue) -> JSONResponse:
     return problem_response(
         "invalid-request",
         error.message,
-        errors=[{"field": error.field, "in": "body", "message": error.message}],
+        errors=[{"field": error.field, "in": error.where, "message": error.message}],
     )
 
 

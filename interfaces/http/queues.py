@@ -57,7 +57,7 @@ def queue_page(
 ) -> QueueView:
     """A page of a queue, in its order; `next_cursor` fetches the next page."""
     queues = request.app.state.runner.projections[0].view
-    after = None if cursor is None else Cursor.decode(cursor)
+    after = None if cursor is None else Cursor.decode(cursor, QUEUES[queue].order)
     filters = QueueFilters(
         platform=platform, category=category, priority=priority, assignee=assignee
     )
