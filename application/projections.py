@@ -15,9 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from application.case_queues import CaseQueues, queue_updates
+from application.case_statistics import CaseStatistics, changes
 from application.sealing import BrokenSeal, integrity_failure
 
 log = logging.getLogger("mediation.projections")
@@ -49,6 +50,20 @@ class ProjectionStatus:
         return max(self.log_position - self.position, 0)
 
 
+class Projection(Protocol):
+    """A read model and the handlers that feed it, as the runner drives them."""
+
+    name: str
+
+    def position(self) -> int: ...
+
+    def apply(self, events: Sequence[tuple[int, Any]]) -> None: ...
+
+    def standby(self) -> Projection: ...
+
+    def switch_to(self, standby: Projection) -> bool: ...
+
+
 class QueueProjection:
     """The queue read model and the handlers that feed it."""
 
@@ -66,12 +81,36 @@ class QueueProjection:
     def standby(self) -> QueueProjection:
         return QueueProjection(self.view.standby())
 
-    def switch_to(self, standby: QueueProjection) -> bool:
+    def switch_to(self, standby: Projection) -> bool:
+        assert isinstance(standby, QueueProjection)
+        return self.view.switch_to(standby.view)
+
+
+class StatisticsProjection:
+    """The statistics read model and the handlers that feed it."""
+
+    def __init__(self, view: CaseStatistics) -> None:
+        self.view = view
+        self.name = view.name
+
+    def position(self) -> int:
+        return self.view.position()
+
+    def apply(self, events: Sequence[tuple[int, Any]]) -> None:
+        if events:
+            decoded = [e for _, e in events]
+            self.view.apply(events[-1][0], lambda known: changes(decoded, known))
+
+    def standby(self) -> StatisticsProjection:
+        return StatisticsProjection(self.view.standby())
+
+    def switch_to(self, standby: Projection) -> bool:
+        assert isinstance(standby, StatisticsProjection)
         return self.view.switch_to(standby.view)
 
 
 def rebuild(
-    projection: QueueProjection,
+    projection: Projection,
     log_: EventLog,
     *,
     batch: int = 2_000,
@@ -94,7 +133,7 @@ class ProjectionRunner:
     def __init__(
         self,
         log_: EventLog,
-        projections: Sequence[QueueProjection],
+        projections: Sequence[Projection],
         *,
         poll_seconds: float = 0.5,
         batch: int = BATCH,
@@ -122,7 +161,7 @@ class ProjectionRunner:
                     raise
             return done
 
-    def _catch_up(self, projection: QueueProjection) -> int:
+    def _catch_up(self, projection: Projection) -> int:
         done = 0
         while not self.stopping.is_set():
             events = self.log.read(projection.position() + 1, self.batch)

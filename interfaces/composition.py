@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 from application.clock import Clock
 from application.mediation import MediationApplication
-from application.projections import ProjectionRunner, QueueProjection
+from application.projections import ProjectionRunner, QueueProjection, StatisticsProjection
 from infrastructure.checkpoints import CheckpointFolder
 from infrastructure.keyfiles import keys_for
 from infrastructure.queue_stores import case_queues_for
 from infrastructure.settings import Settings
+from infrastructure.statistics_stores import case_statistics_for
 from infrastructure.stores import prepare_store, schema_lock
 
 log = logging.getLogger("mediation")
@@ -35,13 +36,16 @@ def open_application(
             keys=keys,
             checkpoints=CheckpointFolder(settings.checkpoint_dir),
         )
-        case_queues_for(application.recorder)  # the read models' tables, created once
+        # The read models' tables, created once.
+        case_queues_for(application.recorder)
+        case_statistics_for(application.recorder)
     return application
 
 
 def projection_runner(application: MediationApplication) -> ProjectionRunner:
     """The read models of this store, fed from the application's event log."""
     queues = QueueProjection(case_queues_for(application.recorder))
-    runner = ProjectionRunner(application.event_log(), [queues])
+    statistics = StatisticsProjection(case_statistics_for(application.recorder))
+    runner = ProjectionRunner(application.event_log(), [queues, statistics])
     application.saved_listeners.append(runner.wake.set)
     return runner

@@ -14,7 +14,7 @@ from application.clock import Clock
 from application.mediation import MediationApplication
 from infrastructure.settings import Settings, load_settings
 from interfaces.composition import open_application, projection_runner
-from interfaces.http import cases, operations, queues, tracking, trust
+from interfaces.http import cases, figures, operations, queues, tracking, trust
 from interfaces.http.problems import install_problem_handlers
 
 log = logging.getLogger("mediation")
@@ -86,6 +86,7 @@ def create_app(
     app.include_router(cases.router)
     app.include_router(trust.router)
     app.include_router(queues.router)
+    app.include_router(figures.router)
     app.include_router(tracking.router)
     app.include_router(operations.router)
     return app

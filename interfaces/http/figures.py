@@ -1,0 +1,125 @@
+"""GET /statistics…: the ministry's figures, from the statistics read model."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from application.case_statistics import annual, statistics
+from domain.errors import InvalidValue
+from interfaces.http.auth import AuthorizedRoute
+from interfaces.http.deps import Analyst, MediationDep, ReadModelAt
+from interfaces.http.problems import ProblemError
+
+router = APIRouter(prefix="/statistics", tags=["statistics"], route_class=AuthorizedRoute)
+
+From = Annotated[date | None, Query(alias="from", description="first day reported (UTC)")]
+To = Annotated[date | None, Query(description="last day reported (UTC), inclusive")]
+AsOf = Annotated[date | None, Query(description="decides what is silent; default today")]
+
+OUTCOMES = ("resolved", "partially_resolved", "not_resolved", "withdrawn", "inadmissible")
+COLUMNS: dict[str, tuple[str, str]] = {
+    # key in the platform entry: (English header, French header)
+    "platform": ("platform", "plateforme"),
+    "cases": ("cases", "dossiers"),
+    "sent": ("sent_to_platform", "saisies_de_la_plateforme"),
+    "answered": ("answered", "réponses"),
+    "answered_on_time": ("answered_on_time", "réponses_dans_les_délais"),
+    "silent": ("silent", "silences"),
+    "escalated": ("escalated", "transmis_au_médiateur"),
+    "answer_rate": ("answer_rate", "taux_de_réponse"),
+    "on_time_rate": ("on_time_rate", "taux_de_réponse_dans_les_délais"),
+    "silence_rate": ("silence_rate", "taux_de_silence"),
+    "escalation_rate": ("escalation_rate", "taux_de_transmission_au_médiateur"),
+    "median_days_to_first_answer": ("median_days_to_first_answer", "délai_médian_de_réponse_jours"),
+    "p90_days_to_first_answer": ("p90_days_to_first_answer", "délai_p90_de_réponse_jours"),
+    "median_days_to_resolution": ("median_days_to_resolution", "délai_médian_de_résolution_jours"),
+    "resolved": ("outcome_resolved", "issue_résolu"),
+    "partially_resolved": ("outcome_partially_resolved", "issue_partiellement_résolu"),
+    "not_resolved": ("outcome_not_resolved", "issue_non_résolu"),
+    "withdrawn": ("outcome_withdrawn", "issue_retiré"),
+    "inadmissible": ("outcome_inadmissible", "issue_irrecevable"),
+}
+
+
+def _period(first: date | None, last: date | None) -> None:
+    if first and last and first > last:
+        raise InvalidValue("from", "from is after to", where="query")
+
+
+def _figures(request: Request, mediation: Any, first: date | None, last: date | None,
+             as_of: date | None) -> dict[str, Any]:  # fmt: skip
+    _period(first, last)
+    view = request.app.state.runner.projections[1].view
+    counters, position = view.counters(first, last)
+    day = as_of or mediation.clock.now().date()
+    return {"position": position, **statistics(counters, day)}
+
+
+@router.get("")
+def all_figures(
+    request: Request, mediation: MediationDep, _: Analyst, __: ReadModelAt,
+    first: From = None, to: To = None, as_of: AsOf = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Counts by status, platform and category; per platform how (and whether) it answers."""
+    return _figures(request, mediation, first, to, as_of)
+
+
+@router.get("/platforms/{platform}")
+def one_platform(
+    platform: str, request: Request, mediation: MediationDep, _: Analyst, __: ReadModelAt,
+    first: From = None, to: To = None, as_of: AsOf = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One platform's entry (its canonical key: `amazon`, `fnac_darty`…)."""
+    figures = _figures(request, mediation, first, to, as_of)
+    for entry in figures["platforms"]:
+        if entry["platform"] == platform:
+            return {"position": figures["position"], "as_of": figures["as_of"], **entry}
+    raise ProblemError("not-found", f"no case about the platform {platform!r} in this period")
+
+
+@router.get("/annual/{year}")
+def annual_figures(
+    year: int, request: Request, _: Analyst,
+    __: ReadModelAt,
+) -> dict[str, Any]:  # fmt: skip
+    """P2B Art. 11(4)-style figures per platform for the cases reported in `year`."""
+    if not 2000 <= year <= 2100:
+        raise InvalidValue("year", "a year between 2000 and 2100", where="path")
+    view = request.app.state.runner.projections[1].view
+    counters, position = view.counters(date(year, 1, 1), date(year, 12, 31))
+    return {"position": position, "year": year, "platforms": annual(counters)}
+
+
+@router.get("/export.csv", response_class=Response)
+def export(
+    request: Request, mediation: MediationDep, _: Analyst, __: ReadModelAt,
+    first: From = None, to: To = None, as_of: AsOf = None,
+    lang: Annotated[Literal["fr", "en"], Query(description="column headers")] = "en",
+) -> Response:  # fmt: skip
+    """One row per platform with its figures; headers in French or English."""
+    figures = _figures(request, mediation, first, to, as_of)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    index = 1 if lang == "fr" else 0
+    writer.writerow([names[index] for names in COLUMNS.values()])
+    for entry in figures["platforms"]:
+        row = []
+        for key in COLUMNS:
+            value = entry["outcomes"].get(key, 0) if key in OUTCOMES else entry[key]
+            if isinstance(value, dict):
+                value = value["value"]
+            row.append("" if value is None else value)
+        writer.writerow(row)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="statistics.csv"',
+            "X-Position": str(figures["position"]),
+        },
+    )
