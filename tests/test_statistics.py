@@ -63,6 +63,7 @@ from infrastructure.statistics_stores import (
     case_statistics_for,
 )
 from interfaces.composition import open_application, projection_runner
+from interfaces.http.app import create_app
 from tests.conftest import START, auth, report_body, require_postgres, settings_for
 from tests.domain.factories import company
 from tests.interfaces.problems import assert_problem
@@ -857,7 +858,6 @@ def test_event_by_event_equals_from_scratch_and_the_reference(
         wanted += ["follow-up", "urgent", "late", "on-time", "erased", "unqualified"]
         wanted += ["requalified-or-hinted", "silent-unanswered", "refused", "years"]
         missing = [w for w in wanted if not reach.seen[w]]
-        print(sorted(reach.seen.items()))
         assert not missing, f"the workflows never reached {missing}"
 
 
@@ -1564,6 +1564,34 @@ def test_erasure_over_http_changes_no_figure(http: TestClient, clock: SettableCl
     assert without_position(get_json(http, "/statistics/annual/2026")) == annual_before
     assert http.get("/statistics/export.csv", headers=auth("analyst")).text == csv_before
     assert get_json(http, "/statistics")["position"] >= flow.position
+
+
+@pytest.fixture
+def impatient_http(
+    durable_store: str, tmp_path: Path, request: pytest.FixtureRequest, clock: SettableClock
+) -> Iterator[TestClient]:
+    """The real app, waiting only 0.2 s for a read model that is behind."""
+    settings = settings_for(durable_store, tmp_path, request, read_model_wait_seconds=0.2)
+    with TestClient(create_app(settings, clock=clock), raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_a_min_position_not_reached_in_time_answers_503_with_retry_after(
+    impatient_http: TestClient, clock: SettableClock
+) -> None:
+    flow = HttpWorkflow(impatient_http, clock)
+    flow.report("eBay", None)
+    for path in ENDPOINTS[:1] + ENDPOINTS[2:] + ["/statistics/platforms/ebay"]:
+        answer = impatient_http.get(
+            path, params={"min_position": flow.position + 1_000_000}, headers=auth("analyst")
+        )
+        body = assert_problem(answer, 503)
+        assert body["type"].endswith("/problems/read-model-behind")
+        assert int(answer.headers["Retry-After"]) >= 1
+        reached = impatient_http.get(
+            path, params={"min_position": flow.position}, headers=auth("analyst")
+        )
+        assert reached.status_code == 200, (path, reached.text)
 
 
 def test_an_unknown_platform_is_a_404_problem(http: TestClient) -> None:
