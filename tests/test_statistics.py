@@ -1736,3 +1736,20 @@ def test_the_csv_export_has_a_row_per_platform_with_the_figures_of_get_statistic
         # English is the default.
         assert read_csv(http, **params)[0] == headers
     assert read_csv(http, **{"from": "2027-01-01"})[1] == []
+
+
+def test_a_platform_is_found_by_any_of_its_names(http: TestClient) -> None:
+    answer = http.post("/cases", json=report_body(platform="amazon.fr"), headers=auth("reporter"))
+    assert answer.status_code == 201
+    position = answer.json()["position"]
+    entries = [
+        http.get(
+            f"/statistics/platforms/{name}",
+            params={"min_position": position},
+            headers=auth("analyst"),
+        )
+        for name in ("amazon", "Amazon Marketplace", "amazon.fr")
+    ]
+    assert [e.status_code for e in entries] == [200, 200, 200]
+    assert {e.json()["platform"] for e in entries} == {"amazon"}
+    assert all(e.json()["cases"] == 1 for e in entries)

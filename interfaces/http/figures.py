@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from application.case_statistics import annual, statistics
 from domain.errors import InvalidValue
+from domain.platforms import platform_key
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Analyst, MediationDep, ReadModelAt
 from interfaces.http.problems import ProblemError
@@ -74,10 +75,14 @@ def one_platform(
     platform: str, request: Request, mediation: MediationDep, _: Analyst, __: ReadModelAt,
     first: From = None, to: To = None, as_of: AsOf = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """One platform's entry (its canonical key: `amazon`, `fnac_darty`…)."""
+    """One platform's entry, by its key (`amazon`, `fnac_darty`) or any name of it (`Amazon`)."""
     figures = _figures(request, mediation, first, to, as_of)
+    try:
+        key = platform_key(platform)
+    except InvalidValue:
+        key = platform
     for entry in figures["platforms"]:
-        if entry["platform"] == platform:
+        if entry["platform"] in (platform, key):
             return {"position": figures["position"], "as_of": figures["as_of"], **entry}
     raise ProblemError("not-found", f"no case about the platform {platform!r} in this period")
 
