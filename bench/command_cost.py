@@ -99,7 +99,11 @@ def main() -> None:
     print(f"a command on a case of {LONG} events vs {SHORT} events, median of {SAMPLES}")
     for name, url in stores.items():
         schema = f"bench_{uuid.uuid4().hex[:8]}"
-        settings = load_settings(database_url=url, database_schema=schema)
+        keys = {
+            name.removeprefix("MEDIATION_").lower(): value
+            for name, value in as_environment(Keys.generate()).items()
+        }
+        settings = load_settings(database_url=url, database_schema=schema, **keys)
         app = open_application(settings, clock)
         try:
             short, long = measure(app)
