@@ -24,6 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from application.clock import SettableClock
+from application.keys import Keys
 from application.mediation import MediationApplication, ReportRequest
 from domain.platforms import Platform
 from domain.values import (
@@ -34,6 +35,7 @@ from domain.values import (
     Priority,
     Siren,
 )
+from infrastructure.keyfiles import as_environment
 from infrastructure.settings import load_settings
 from interfaces.composition import open_application
 
