@@ -11,7 +11,6 @@ half-built queue.
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -33,15 +32,16 @@ from application.case_queues import (
     sortable,
 )
 from domain.values import Status
+from infrastructure.projection_state import (
+    COPIES,
+    MemoryProjectionState,
+    PostgresProjectionState,
+    SQLiteProjectionState,
+    rebuild_name,
+)
 
 FILTERS = ("platform", "category", "priority", "assignee")
-COPIES = ("a", "b")
 LIVE = "case_queues"
-REBUILD = "case_queues#rebuild"
-
-
-def other(copy: str) -> str:
-    return "b" if copy == "a" else "a"
 
 
 def _item(row: Any) -> QueueItem:
@@ -98,10 +98,6 @@ def _where(
 
 # SQLite
 
-SQLITE_STATE = (
-    "CREATE TABLE IF NOT EXISTS projection_state ("
-    "name TEXT PRIMARY KEY, position INTEGER NOT NULL, live_copy TEXT)"
-)
 SQLITE_TABLE = (
     "CREATE TABLE IF NOT EXISTS queue_cases_{copy} ("
     "case_id TEXT PRIMARY KEY, status TEXT NOT NULL, platform TEXT, category TEXT, "
@@ -126,9 +122,10 @@ class SQLiteCaseQueues(CaseQueues):
         self.datastore = datastore
         self.copy = copy  # None: whichever copy is live
         self.state_name = name
+        self.state = SQLiteProjectionState(datastore, LIVE)
         if copy is None:
             with self.datastore.transaction(commit=True) as c:
-                c.execute(SQLITE_STATE)
+                self.state.create(c)
                 for each in COPIES:
                     c.execute(SQLITE_TABLE.format(copy=each))
                     for suffix, columns in INDEXES:
@@ -137,29 +134,12 @@ class SQLiteCaseQueues(CaseQueues):
                             f"ON queue_cases_{each} ({columns})"
                         )
 
-    def _state(self, c: Any) -> tuple[int, str]:
-        """This view's position and copy; the first statement writes, so the transaction
-        holds the write lock from its start."""
-        c.execute(
-            "INSERT INTO projection_state (name, position, live_copy) VALUES (?, 0, ?) "
-            "ON CONFLICT (name) DO NOTHING",
-            (self.state_name, self.copy or "a"),
-        )
-        c.execute(
-            "SELECT position, live_copy FROM projection_state WHERE name = ?", (self.state_name,)
-        )
-        row = c.fetchone()
-        return int(row["position"]), self.copy or row["live_copy"]
-
     def position(self) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT position FROM projection_state WHERE name = ?", (self.state_name,))
-            row = c.fetchone()
-        return int(row["position"]) if row else 0
+        return self.state.position(self.state_name)
 
     def apply(self, updates: RowUpdates, position: int) -> bool:
         with self.datastore.transaction(commit=True) as c:
-            reached, copy = self._state(c)
+            reached, copy = self.state.claim(c, self.state_name, self.copy)
             if reached >= position:
                 return False
             for case_id, fields in updates.items():
@@ -171,10 +151,7 @@ class SQLiteCaseQueues(CaseQueues):
                     f"ON CONFLICT (case_id) DO UPDATE SET {assignments}",
                     [_sqlite_value(v) for v in [case_id, *fields.values()]],
                 )
-            c.execute(
-                "UPDATE projection_state SET position = ? WHERE name = ?",
-                (position, self.state_name),
-            )
+            self.state.record(c, self.state_name, position)
             return True
 
     def page(
@@ -184,19 +161,7 @@ class SQLiteCaseQueues(CaseQueues):
         where, params = _where(queue, filters, as_of, after, "?")
         direction = "DESC" if rule.descending else "ASC"
         with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT position, live_copy FROM projection_state WHERE name = ?",
-                (self.state_name,),
-            )
-            row = c.fetchone()
-            position, copy = (
-                (int(row["position"]), self.copy or row["live_copy"])
-                if row
-                else (
-                    0,
-                    self.copy or "a",
-                )
-            )
+            position, copy = self.state.peek(c, self.state_name, self.copy)
             c.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM queue_cases_{copy} "  # noqa: S608
                 f"WHERE {' AND '.join(where)} "
@@ -208,40 +173,19 @@ class SQLiteCaseQueues(CaseQueues):
 
     def clear(self) -> None:
         with self.datastore.transaction(commit=True) as c:
-            _, copy = self._state(c)
+            _, copy = self.state.claim(c, self.state_name, self.copy)
             c.execute(f"DELETE FROM queue_cases_{copy}")  # noqa: S608
-            c.execute("UPDATE projection_state SET position = 0 WHERE name = ?", (self.state_name,))
+            self.state.record(c, self.state_name, 0)
 
     def standby(self) -> SQLiteCaseQueues:
-        with self.datastore.transaction(commit=True) as c:
-            _, live = self._state(c)
-            copy = other(live)
-            c.execute("SELECT 1 FROM projection_state WHERE name = ?", (REBUILD,))
-            if c.fetchone() is None:
-                c.execute(f"DELETE FROM queue_cases_{copy}")  # noqa: S608
-                c.execute(
-                    "INSERT INTO projection_state (name, position, live_copy) VALUES (?, 0, ?)",
-                    (REBUILD, copy),
-                )
-            else:
-                c.execute("SELECT live_copy FROM projection_state WHERE name = ?", (REBUILD,))
-                copy = c.fetchone()["live_copy"]
-        return SQLiteCaseQueues(self.datastore, copy=copy, name=REBUILD)
+        def empty(c: Any, copy: str) -> None:
+            c.execute(f"DELETE FROM queue_cases_{copy}")  # noqa: S608
+
+        copy = self.state.start_rebuild(empty)
+        return SQLiteCaseQueues(self.datastore, copy=copy, name=rebuild_name(LIVE))
 
     def switch_to(self, standby: CaseQueues) -> bool:
-        assert isinstance(standby, SQLiteCaseQueues)
-        with self.datastore.transaction(commit=True) as c:
-            live_position, _ = self._state(c)
-            if standby.position() < live_position:
-                return False
-            c.execute(
-                "UPDATE projection_state SET position = "
-                "(SELECT position FROM projection_state WHERE name = ?), live_copy = ? "
-                "WHERE name = ?",
-                (REBUILD, standby.copy, self.state_name),
-            )
-            c.execute("DELETE FROM projection_state WHERE name = ?", (REBUILD,))
-            return True
+        return self.state.switch()
 
 
 # PostgreSQL
@@ -259,7 +203,7 @@ class PostgresCaseQueues(CaseQueues):
         self.prefix = prefix
         self.copy = copy
         self.state_name = name
-        self.state = Identifier(datastore.schema, f"{prefix}_projection_state")
+        self.state = PostgresProjectionState(datastore, prefix, LIVE)
         if copy is None:
             self._create_tables()
 
@@ -267,12 +211,7 @@ class PostgresCaseQueues(CaseQueues):
         return Identifier(self.datastore.schema, f"{self.prefix}_queue_cases_{copy}")
 
     def _create_tables(self) -> None:
-        statements: list[Composed] = [
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {state} (name text PRIMARY KEY, "
-                "position bigint NOT NULL, live_copy text)"
-            ).format(state=self.state)
-        ]
+        statements: list[Composed] = []
         for copy in COPIES:
             statements.append(
                 SQL(
@@ -291,40 +230,16 @@ class PostgresCaseQueues(CaseQueues):
                     )
                 )
         with self.datastore.transaction(commit=True) as curs:
+            self.state.create(curs)
             for statement in statements:
                 curs.execute(statement)
 
-    def _state(self, curs: Any, name: str | None = None) -> tuple[int, str]:
-        """A view's position and copy, its row locked until the transaction ends."""
-        name = name or self.state_name
-        curs.execute(
-            SQL(
-                "INSERT INTO {state} (name, position, live_copy) VALUES (%s, 0, %s) "
-                "ON CONFLICT (name) DO NOTHING"
-            ).format(state=self.state),
-            (name, self.copy or "a"),
-        )
-        curs.execute(
-            SQL("SELECT position, live_copy FROM {state} WHERE name = %s FOR UPDATE").format(
-                state=self.state
-            ),
-            (name,),
-        )
-        row = curs.fetchone()
-        return int(row["position"]), self.copy or row["live_copy"]
-
     def position(self) -> int:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL("SELECT position FROM {state} WHERE name = %s").format(state=self.state),
-                (self.state_name,),
-            )
-            row = curs.fetchone()
-        return int(row["position"]) if row else 0
+        return self.state.position(self.state_name)
 
     def apply(self, updates: RowUpdates, position: int) -> bool:
         with self.datastore.transaction(commit=True) as curs:
-            reached, copy = self._state(curs)
+            reached, copy = self.state.claim(curs, self.state_name, self.copy)
             if reached >= position:
                 return False
             for case_id, fields in updates.items():
@@ -343,10 +258,7 @@ class PostgresCaseQueues(CaseQueues):
                     ),
                     [case_id, *fields.values()],
                 )
-            curs.execute(
-                SQL("UPDATE {state} SET position = %s WHERE name = %s").format(state=self.state),
-                (position, self.state_name),
-            )
+            self.state.record(curs, self.state_name, position)
             return True
 
     def page(
@@ -359,15 +271,7 @@ class PostgresCaseQueues(CaseQueues):
             where[-1] = where[-1].replace("(%s, %s)", f"(%s::{kind}, %s::uuid)")
         direction = "DESC" if rule.descending else "ASC"
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL("SELECT position, live_copy FROM {state} WHERE name = %s").format(
-                    state=self.state
-                ),
-                (self.state_name,),
-            )
-            row = curs.fetchone()
-            position = int(row["position"]) if row else 0
-            copy = self.copy or (row["live_copy"] if row else "a")
+            position, copy = self.state.peek(curs, self.state_name, self.copy)
             curs.execute(
                 SQL(
                     "SELECT {columns} FROM {table} WHERE {where} "
@@ -387,98 +291,56 @@ class PostgresCaseQueues(CaseQueues):
 
     def clear(self) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            _, copy = self._state(curs)
+            _, copy = self.state.claim(curs, self.state_name, self.copy)
             curs.execute(SQL("DELETE FROM {table}").format(table=self.table(copy)))
-            curs.execute(
-                SQL("UPDATE {state} SET position = 0 WHERE name = %s").format(state=self.state),
-                (self.state_name,),
-            )
+            self.state.record(curs, self.state_name, 0)
 
     def standby(self) -> PostgresCaseQueues:
-        with self.datastore.transaction(commit=True) as curs:
-            _, live = self._state(curs)
-            curs.execute(
-                SQL("SELECT live_copy FROM {state} WHERE name = %s").format(state=self.state),
-                (REBUILD,),
-            )
-            row = curs.fetchone()
-            if row is None:
-                copy = other(live)
-                curs.execute(SQL("DELETE FROM {table}").format(table=self.table(copy)))
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {state} (name, position, live_copy) VALUES (%s, 0, %s)"
-                    ).format(state=self.state),
-                    (REBUILD, copy),
-                )
-            else:
-                copy = row["live_copy"]
-        return PostgresCaseQueues(self.datastore, self.prefix, copy=copy, name=REBUILD)
+        def empty(curs: Any, copy: str) -> None:
+            curs.execute(SQL("DELETE FROM {table}").format(table=self.table(copy)))
+
+        copy = self.state.start_rebuild(empty)
+        return PostgresCaseQueues(self.datastore, self.prefix, copy=copy, name=rebuild_name(LIVE))
 
     def switch_to(self, standby: CaseQueues) -> bool:
-        assert isinstance(standby, PostgresCaseQueues)
-        with self.datastore.transaction(commit=True) as curs:
-            live_position, _ = self._state(curs)
-            rebuilt, _ = self._state(curs, REBUILD)
-            if rebuilt < live_position:
-                return False
-            curs.execute(
-                SQL("UPDATE {state} SET position = %s, live_copy = %s WHERE name = %s").format(
-                    state=self.state
-                ),
-                (rebuilt, standby.copy, self.state_name),
-            )
-            curs.execute(
-                SQL("DELETE FROM {state} WHERE name = %s").format(state=self.state), (REBUILD,)
-            )
-            return True
+        return self.state.switch()
 
 
 # In memory
 
 
 class MemoryCaseQueues(CaseQueues):
-    def __init__(self, shared: dict[str, Any] | None = None, name: str = LIVE) -> None:
-        self.shared: dict[str, Any] = (
-            shared
-            if shared is not None
-            else {
-                "lock": threading.RLock(),
-                "rows": {"a": {}, "b": {}},
-                "state": {},
-            }
-        )
+    def __init__(
+        self,
+        state: MemoryProjectionState | None = None,
+        rows: dict[str, dict[UUID, dict[str, Any]]] | None = None,
+        name: str = LIVE,
+    ) -> None:
+        self.state = state or MemoryProjectionState(LIVE)
+        self.rows = rows if rows is not None else {copy: {} for copy in COPIES}
         self.state_name = name
 
-    @property
-    def _lock(self) -> Any:
-        return self.shared["lock"]
-
-    def _copy(self) -> str:
-        return str(self.shared["state"].setdefault(self.state_name, [0, "a"])[1])
-
     def position(self) -> int:
-        with self._lock:
-            return int(self.shared["state"].get(self.state_name, [0, "a"])[0])
+        return self.state.position(self.state_name)
 
     def apply(self, updates: RowUpdates, position: int) -> bool:
-        with self._lock:
-            state = self.shared["state"].setdefault(self.state_name, [0, "a"])
-            if state[0] >= position:
+        with self.state.lock:
+            view = self.state.view(self.state_name)
+            if view[0] >= position:
                 return False
-            rows = self.shared["rows"][state[1]]
+            rows = self.rows[view[1]]
             for case_id, fields in updates.items():
                 rows.setdefault(case_id, {"case_id": case_id}).update(fields)
-            state[0] = position
+            view[0] = position
             return True
 
     def page(
         self, queue: Queue, filters: QueueFilters, as_of: date, limit: int, after: Cursor | None
     ) -> tuple[list[QueueItem], int]:
         rule = QUEUES[queue]
-        with self._lock:
-            rows = [dict(r) for r in self.shared["rows"][self._copy()].values()]
-            position = self.position()
+        with self.state.lock:
+            position, copy = self.state.view(self.state_name)
+            rows = [dict(r) for r in self.rows[copy].values()]
         items = [
             _item({c: row.get(c) for c in COLUMNS})
             for row in rows
@@ -497,27 +359,17 @@ class MemoryCaseQueues(CaseQueues):
         return items[:limit], position
 
     def clear(self) -> None:
-        with self._lock:
-            self.shared["rows"][self._copy()].clear()
-            self.shared["state"][self.state_name][0] = 0
+        with self.state.lock:
+            view = self.state.view(self.state_name)
+            self.rows[view[1]].clear()
+            view[0] = 0
 
     def standby(self) -> MemoryCaseQueues:
-        with self._lock:
-            if REBUILD not in self.shared["state"]:
-                copy = other(self._copy())
-                self.shared["rows"][copy] = {}
-                self.shared["state"][REBUILD] = [0, copy]
-        return MemoryCaseQueues(self.shared, REBUILD)
+        self.state.start_rebuild(lambda copy: self.rows.update({copy: {}}))
+        return MemoryCaseQueues(self.state, self.rows, rebuild_name(LIVE))
 
     def switch_to(self, standby: CaseQueues) -> bool:
-        with self._lock:
-            live = self.shared["state"].setdefault(self.state_name, [0, "a"])
-            rebuilt = self.shared["state"][REBUILD]
-            if rebuilt[0] < live[0]:
-                return False
-            self.shared["state"][self.state_name] = list(rebuilt)
-            del self.shared["state"][REBUILD]
-            return True
+        return self.state.switch()
 
 
 def case_queues_for(recorder: Any) -> CaseQueues:

@@ -10,7 +10,6 @@ that answers, as for the queues.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -21,18 +20,19 @@ from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
 from application.case_statistics import CaseFacts, CaseStatistics, Deltas
+from infrastructure.projection_state import (
+    COPIES,
+    MemoryProjectionState,
+    PostgresProjectionState,
+    SQLiteProjectionState,
+    rebuild_name,
+)
 
-COPIES = ("a", "b")
 LIVE = "case_statistics"
-REBUILD = "case_statistics#rebuild"
 Compute = Callable[
     [Callable[[Iterable[UUID]], Mapping[UUID, CaseFacts]]], tuple[dict[UUID, CaseFacts], Deltas]
 ]
 Counters = tuple[list[tuple[str, dict[str, Any], int]], int]
-
-
-def other(copy: str) -> str:
-    return "b" if copy == "a" else "a"
 
 
 # SQLite
@@ -45,12 +45,10 @@ class SQLiteCaseStatistics(CaseStatistics):
         self.datastore = datastore
         self.copy = copy
         self.state_name = name
+        self.state = SQLiteProjectionState(datastore, LIVE)
         if copy is None:
             with self.datastore.transaction(commit=True) as c:
-                c.execute(
-                    "CREATE TABLE IF NOT EXISTS projection_state ("
-                    "name TEXT PRIMARY KEY, position INTEGER NOT NULL, live_copy TEXT)"
-                )
+                self.state.create(c)
                 for each in COPIES:
                     c.execute(
                         f"CREATE TABLE IF NOT EXISTS stats_facts_{each} ("
@@ -62,28 +60,12 @@ class SQLiteCaseStatistics(CaseStatistics):
                         "count INTEGER NOT NULL, PRIMARY KEY (reported_on, kind, line))"
                     )
 
-    def _state(self, c: Any, name: str | None = None) -> tuple[int, str]:
-        c.execute(
-            "INSERT INTO projection_state (name, position, live_copy) VALUES (?, 0, ?) "
-            "ON CONFLICT (name) DO NOTHING",
-            (name or self.state_name, self.copy or "a"),
-        )
-        c.execute(
-            "SELECT position, live_copy FROM projection_state WHERE name = ?",
-            (name or self.state_name,),
-        )
-        row = c.fetchone()
-        return int(row["position"]), self.copy or row["live_copy"]
-
     def position(self) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT position FROM projection_state WHERE name = ?", (self.state_name,))
-            row = c.fetchone()
-        return int(row["position"]) if row else 0
+        return self.state.position(self.state_name)
 
     def apply(self, position: int, compute: Compute) -> bool:
         with self.datastore.transaction(commit=True) as c:
-            reached, copy = self._state(c)
+            reached, copy = self.state.claim(c, self.state_name, self.copy)
             if reached >= position:
                 return False
 
@@ -113,21 +95,12 @@ class SQLiteCaseStatistics(CaseStatistics):
                     "DO UPDATE SET count = count + excluded.count",
                     (kind, day.isoformat(), line, delta),
                 )
-            c.execute(
-                "UPDATE projection_state SET position = ? WHERE name = ?",
-                (position, self.state_name),
-            )
+            self.state.record(c, self.state_name, position)
             return True
 
     def counters(self, first: date | None, last: date | None) -> Counters:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT position, live_copy FROM projection_state WHERE name = ?",
-                (self.state_name,),
-            )
-            row = c.fetchone()
-            position = int(row["position"]) if row else 0
-            copy = self.copy or (row["live_copy"] if row else "a")
+            position, copy = self.state.peek(c, self.state_name, self.copy)
             c.execute(
                 f"SELECT kind, line, count FROM stats_counters_{copy} "  # noqa: S608
                 "WHERE reported_on BETWEEN ? AND ? AND count != 0",
@@ -137,35 +110,15 @@ class SQLiteCaseStatistics(CaseStatistics):
         return [(r["kind"], json.loads(r["line"]), int(r["count"])) for r in rows], position
 
     def standby(self) -> SQLiteCaseStatistics:
-        with self.datastore.transaction(commit=True) as c:
-            _, live = self._state(c)
-            c.execute("SELECT live_copy FROM projection_state WHERE name = ?", (REBUILD,))
-            row = c.fetchone()
-            if row is None:
-                copy = other(live)
-                c.execute(f"DELETE FROM stats_facts_{copy}")  # noqa: S608
-                c.execute(f"DELETE FROM stats_counters_{copy}")  # noqa: S608
-                c.execute(
-                    "INSERT INTO projection_state (name, position, live_copy) VALUES (?, 0, ?)",
-                    (REBUILD, copy),
-                )
-            else:
-                copy = row["live_copy"]
-        return SQLiteCaseStatistics(self.datastore, copy=copy, name=REBUILD)
+        def empty(c: Any, copy: str) -> None:
+            c.execute(f"DELETE FROM stats_facts_{copy}")  # noqa: S608
+            c.execute(f"DELETE FROM stats_counters_{copy}")  # noqa: S608
+
+        copy = self.state.start_rebuild(empty)
+        return SQLiteCaseStatistics(self.datastore, copy=copy, name=rebuild_name(LIVE))
 
     def switch_to(self, standby: CaseStatistics) -> bool:
-        assert isinstance(standby, SQLiteCaseStatistics)
-        with self.datastore.transaction(commit=True) as c:
-            live_position, _ = self._state(c)
-            rebuilt, _ = self._state(c, REBUILD)
-            if rebuilt < live_position:
-                return False
-            c.execute(
-                "UPDATE projection_state SET position = ?, live_copy = ? WHERE name = ?",
-                (rebuilt, standby.copy, self.state_name),
-            )
-            c.execute("DELETE FROM projection_state WHERE name = ?", (REBUILD,))
-            return True
+        return self.state.switch()
 
 
 # PostgreSQL
@@ -183,15 +136,10 @@ class PostgresCaseStatistics(CaseStatistics):
         self.prefix = prefix
         self.copy = copy
         self.state_name = name
-        self.state = Identifier(datastore.schema, f"{prefix}_projection_state")
+        self.state = PostgresProjectionState(datastore, prefix, LIVE)
         if copy is None:
             with self.datastore.transaction(commit=True) as curs:
-                curs.execute(
-                    SQL(
-                        "CREATE TABLE IF NOT EXISTS {state} (name text PRIMARY KEY, "
-                        "position bigint NOT NULL, live_copy text)"
-                    ).format(state=self.state)
-                )
+                self.state.create(curs)
                 for each in COPIES:
                     curs.execute(
                         SQL(
@@ -213,36 +161,12 @@ class PostgresCaseStatistics(CaseStatistics):
     def counters_table(self, copy: str) -> Identifier:
         return Identifier(self.datastore.schema, f"{self.prefix}_stats_counters_{copy}")
 
-    def _state(self, curs: Any, name: str | None = None) -> tuple[int, str]:
-        name = name or self.state_name
-        curs.execute(
-            SQL(
-                "INSERT INTO {state} (name, position, live_copy) VALUES (%s, 0, %s) "
-                "ON CONFLICT (name) DO NOTHING"
-            ).format(state=self.state),
-            (name, self.copy or "a"),
-        )
-        curs.execute(
-            SQL("SELECT position, live_copy FROM {state} WHERE name = %s FOR UPDATE").format(
-                state=self.state
-            ),
-            (name,),
-        )
-        row = curs.fetchone()
-        return int(row["position"]), self.copy or row["live_copy"]
-
     def position(self) -> int:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL("SELECT position FROM {state} WHERE name = %s").format(state=self.state),
-                (self.state_name,),
-            )
-            row = curs.fetchone()
-        return int(row["position"]) if row else 0
+        return self.state.position(self.state_name)
 
     def apply(self, position: int, compute: Compute) -> bool:
         with self.datastore.transaction(commit=True) as curs:
-            reached, copy = self._state(curs)
+            reached, copy = self.state.claim(curs, self.state_name, self.copy)
             if reached >= position:
                 return False
 
@@ -276,23 +200,12 @@ class PostgresCaseStatistics(CaseStatistics):
                     ).format(counters=self.counters_table(copy)),
                     (kind, day, line, delta),
                 )
-            curs.execute(
-                SQL("UPDATE {state} SET position = %s WHERE name = %s").format(state=self.state),
-                (position, self.state_name),
-            )
+            self.state.record(curs, self.state_name, position)
             return True
 
     def counters(self, first: date | None, last: date | None) -> Counters:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL("SELECT position, live_copy FROM {state} WHERE name = %s").format(
-                    state=self.state
-                ),
-                (self.state_name,),
-            )
-            row = curs.fetchone()
-            position = int(row["position"]) if row else 0
-            copy = self.copy or (row["live_copy"] if row else "a")
+            position, copy = self.state.peek(curs, self.state_name, self.copy)
             curs.execute(
                 SQL(
                     "SELECT kind, line, count FROM {counters} "
@@ -304,115 +217,74 @@ class PostgresCaseStatistics(CaseStatistics):
         return [(r["kind"], json.loads(r["line"]), int(r["count"])) for r in rows], position
 
     def standby(self) -> PostgresCaseStatistics:
-        with self.datastore.transaction(commit=True) as curs:
-            _, live = self._state(curs)
-            curs.execute(
-                SQL("SELECT live_copy FROM {state} WHERE name = %s").format(state=self.state),
-                (REBUILD,),
-            )
-            row = curs.fetchone()
-            if row is None:
-                copy = other(live)
-                curs.execute(SQL("DELETE FROM {t}").format(t=self.facts(copy)))
-                curs.execute(SQL("DELETE FROM {t}").format(t=self.counters_table(copy)))
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {state} (name, position, live_copy) VALUES (%s, 0, %s)"
-                    ).format(state=self.state),
-                    (REBUILD, copy),
-                )
-            else:
-                copy = row["live_copy"]
-        return PostgresCaseStatistics(self.datastore, self.prefix, copy=copy, name=REBUILD)
+        def empty(curs: Any, copy: str) -> None:
+            curs.execute(SQL("DELETE FROM {t}").format(t=self.facts(copy)))
+            curs.execute(SQL("DELETE FROM {t}").format(t=self.counters_table(copy)))
+
+        copy = self.state.start_rebuild(empty)
+        return PostgresCaseStatistics(
+            self.datastore, self.prefix, copy=copy, name=rebuild_name(LIVE)
+        )
 
     def switch_to(self, standby: CaseStatistics) -> bool:
-        assert isinstance(standby, PostgresCaseStatistics)
-        with self.datastore.transaction(commit=True) as curs:
-            live_position, _ = self._state(curs)
-            rebuilt, _ = self._state(curs, REBUILD)
-            if rebuilt < live_position:
-                return False
-            curs.execute(
-                SQL("UPDATE {state} SET position = %s, live_copy = %s WHERE name = %s").format(
-                    state=self.state
-                ),
-                (rebuilt, standby.copy, self.state_name),
-            )
-            curs.execute(
-                SQL("DELETE FROM {state} WHERE name = %s").format(state=self.state), (REBUILD,)
-            )
-            return True
+        return self.state.switch()
 
 
 # In memory
 
 
 class MemoryCaseStatistics(CaseStatistics):
-    def __init__(self, shared: dict[str, Any] | None = None, name: str = LIVE) -> None:
-        self.shared: dict[str, Any] = (
-            shared
-            if shared is not None
-            else {
-                "lock": threading.RLock(),
-                "facts": {"a": {}, "b": {}},
-                "counters": {"a": {}, "b": {}},
-                "state": {},
-            }
-        )
+    def __init__(
+        self,
+        state: MemoryProjectionState | None = None,
+        tables: dict[str, dict[str, Any]] | None = None,
+        name: str = LIVE,
+    ) -> None:
+        self.state = state or MemoryProjectionState(LIVE)
+        # copy -> {"facts": {case id: facts}, "counters": {(kind, day, line): count}}
+        self.tables = tables if tables is not None else {c: self._empty() for c in COPIES}
         self.state_name = name
 
-    def _state(self, name: str | None = None) -> list[Any]:
-        state: list[Any] = self.shared["state"].setdefault(name or self.state_name, [0, "a"])
-        return state
+    @staticmethod
+    def _empty() -> dict[str, Any]:
+        return {"facts": {}, "counters": {}}
 
     def position(self) -> int:
-        with self.shared["lock"]:
-            return int(self._state()[0])
+        return self.state.position(self.state_name)
 
     def apply(self, position: int, compute: Compute) -> bool:
-        with self.shared["lock"]:
-            state = self._state()
-            if state[0] >= position:
+        with self.state.lock:
+            view = self.state.view(self.state_name)
+            if view[0] >= position:
                 return False
-            facts_table = self.shared["facts"][state[1]]
-            counters = self.shared["counters"][state[1]]
+            facts_table = self.tables[view[1]]["facts"]
+            counters = self.tables[view[1]]["counters"]
             facts, deltas = compute(
                 lambda ids: {i: facts_table[i] for i in ids if i in facts_table}
             )
             facts_table.update(facts)
             for key, delta in deltas.items():
                 counters[key] = counters.get(key, 0) + delta
-            state[0] = position
+            view[0] = position
             return True
 
     def counters(self, first: date | None, last: date | None) -> Counters:
         low, high = first or date.min, last or date.max
-        with self.shared["lock"]:
-            state = self._state()
+        with self.state.lock:
+            position, copy = self.state.view(self.state_name)
             rows = [
                 (kind, json.loads(line), count)
-                for (kind, day, line), count in self.shared["counters"][state[1]].items()
+                for (kind, day, line), count in self.tables[copy]["counters"].items()
                 if count and low <= day <= high
             ]
-            return rows, int(state[0])
+            return rows, int(position)
 
     def standby(self) -> MemoryCaseStatistics:
-        with self.shared["lock"]:
-            if REBUILD not in self.shared["state"]:
-                copy = other(self._state()[1])
-                self.shared["facts"][copy] = {}
-                self.shared["counters"][copy] = {}
-                self.shared["state"][REBUILD] = [0, copy]
-        return MemoryCaseStatistics(self.shared, REBUILD)
+        self.state.start_rebuild(lambda copy: self.tables.update({copy: self._empty()}))
+        return MemoryCaseStatistics(self.state, self.tables, rebuild_name(LIVE))
 
     def switch_to(self, standby: CaseStatistics) -> bool:
-        with self.shared["lock"]:
-            live, rebuilt = self._state(), self.shared["state"][REBUILD]
-            if rebuilt[0] < live[0]:
-                return False
-            self.shared["state"][self.state_name] = list(rebuilt)
-            del self.shared["state"][REBUILD]
-            return True
+        return self.state.switch()
 
 
 def case_statistics_for(recorder: Any) -> CaseStatistics:
