@@ -148,6 +148,13 @@ class ProjectionRunner:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
+    def view(self, name: str) -> Any:
+        """The read model of the projection called `name` (CaseQueues.name, CaseStatistics.name)."""
+        for projection in self.projections:
+            if projection.name == name:
+                return getattr(projection, "view")  # noqa: B009 (not part of the Protocol)
+        raise LookupError(f"no projection {name!r}")
+
     def catch_up(self) -> int:
         """Apply every event not yet applied; the number of events applied."""
         with self._lock:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from application.case_statistics import annual, statistics
+from application.case_statistics import CaseStatistics, annual, statistics
 from domain.errors import InvalidValue
 from domain.platforms import platform_key
 from interfaces.http.auth import AuthorizedRoute
@@ -55,7 +55,7 @@ def _period(first: date | None, last: date | None) -> None:
 def _figures(request: Request, mediation: Any, first: date | None, last: date | None,
              as_of: date | None) -> dict[str, Any]:  # fmt: skip
     _period(first, last)
-    view = request.app.state.runner.projections[1].view
+    view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
     counters, position = view.counters(first, last)
     day = as_of or mediation.clock.now().date()
     return {"position": position, **statistics(counters, day)}
@@ -95,7 +95,7 @@ def annual_figures(
     """P2B Art. 11(4)-style figures per platform for the cases reported in `year`."""
     if not 2000 <= year <= 2100:
         raise InvalidValue("year", "a year between 2000 and 2100", where="path")
-    view = request.app.state.runner.projections[1].view
+    view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
     counters, position = view.counters(date(year, 1, 1), date(year, 12, 31))
     return {"position": position, "year": year, "platforms": annual(counters)}
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from application.case_queues import QUEUES, Cursor, Queue, QueueFilters, sort_value
+from application.case_queues import QUEUES, CaseQueues, Cursor, Queue, QueueFilters, sort_value
 from domain.values import Status
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Caseworker, MediationDep, ReadModelAt
@@ -56,7 +56,7 @@ def queue_page(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> QueueView:
     """A page of a queue, in its order; `next_cursor` fetches the next page."""
-    queues = request.app.state.runner.projections[0].view
+    queues: CaseQueues = request.app.state.runner.view(CaseQueues.name)
     after = None if cursor is None else Cursor.decode(cursor, QUEUES[queue].order)
     filters = QueueFilters(
         platform=platform, category=category, priority=priority, assignee=assignee
