@@ -26,6 +26,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.case import Case
+from domain.deadlines import is_overdue
 from domain.values import EscalationReason, Status
 
 UNQUALIFIED = "unqualified"
@@ -279,7 +280,7 @@ class Tally:
         self.on_time += count * line["on_time"]
         self.escalated += count * line["escalated"]
         due = line["silent_due"]
-        if line["silenced"] or (due is not None and date.fromisoformat(due) < as_of):
+        if line["silenced"] or (due is not None and is_overdue(date.fromisoformat(due), as_of)):
             self.silent += count
         if line["outcome"]:
             self.outcomes[line["outcome"]] += count

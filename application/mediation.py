@@ -50,6 +50,7 @@ from application.sealing import (
 from application.tracking import TrackingCodeIndex, tracking_index_id
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
+from domain.deadlines import Deadlines
 from domain.errors import InvalidValue
 from domain.platforms import Platform
 from domain.values import (
@@ -60,7 +61,6 @@ from domain.values import (
     Outcome,
     PersonalText,
     Priority,
-    ResponseDeadlines,
     Stance,
     Status,
     TrackingCode,
@@ -124,12 +124,12 @@ class MediationApplication(Application[UUID]):
         env: Mapping[str, str] | None = None,
         *,
         clock: Clock | None = None,
-        deadlines: ResponseDeadlines | None = None,
+        deadlines: Deadlines | None = None,
         keys: Keys | None = None,
         checkpoints: CheckpointArchive | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
-        self.deadlines = deadlines or ResponseDeadlines()
+        self.deadlines = deadlines or Deadlines()
         self.keys = keys or Keys.generate()
         self.checkpoints = checkpoints
         self.sealer = Sealer(self.keys.seal)
@@ -330,6 +330,24 @@ class MediationApplication(Application[UUID]):
         case = self._case_for_command(case_id, expected_version)
         case.escalate(reason=reason, note=note, actor=actor, now=self.clock.now())
         return self._save(case, mediator_reference=case.mediator_reference)
+
+    @keys_per_call
+    def escalate_for_silence(self, case_id: UUID, *, as_of: date, actor: str) -> CommandResult:
+        """The deadline process's command: escalate for `no_response` a case whose platform has
+        stayed silent past its due date and grace as of `as_of` (checked on the case itself)."""
+        case = self._get(case_id)
+        response_due = case.response_due
+        case.escalate_for_silence(
+            deadlines=self.deadlines, as_of=as_of, actor=actor, now=self.clock.now()
+        )
+        return self._save(
+            case, mediator_reference=case.mediator_reference, response_due=response_due
+        )
+
+    @keys_per_call
+    def silence_expired(self, case_id: UUID, as_of: date) -> bool:
+        """Whether `escalate_for_silence` would escalate the case as of `as_of` (dry runs)."""
+        return self._get(case_id).silence_expired(self.deadlines, as_of)
 
     @keys_per_call
     def resolve_case(

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
+from domain.deadlines import Deadlines
 from domain.errors import (
     CommandNotAllowed,
     InvalidCaseCommand,
@@ -33,7 +34,6 @@ from domain.values import (
     Outcome,
     PersonalText,
     Priority,
-    ResponseDeadlines,
     Stance,
     Status,
     TrackingCode,
@@ -242,9 +242,21 @@ class Case(Aggregate):
             case.response_due = None
 
     class EscalatedToMediator(Event):
+        """Version 2 adds, for an escalation by the deadline process, the due date the platform
+        let pass and the grace it was given (None for an escalation by a caseworker)."""
+
         reason: EscalationReason
         note: PersonalText | None
         mediator_reference: str
+        response_due: date | None
+        grace_days: int | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["response_due"] = None
+            state["grace_days"] = None
 
         def apply(self, aggregate: Any) -> None:
             case: Case = aggregate
@@ -356,7 +368,7 @@ class Case(Aggregate):
         self,
         *,
         message: PersonalText,
-        deadlines: ResponseDeadlines,
+        deadlines: Deadlines,
         response_due: date | None = None,
         actor: str,
         now: datetime,
@@ -433,6 +445,42 @@ class Case(Aggregate):
             reason=reason,
             note=note,
             mediator_reference=mediator_reference(self.id, utc_today(now)),
+            response_due=None,
+            grace_days=None,
+        )
+
+    def escalate_for_silence(
+        self, *, deadlines: Deadlines, as_of: date, actor: str, now: datetime
+    ) -> None:
+        """A case the platform left unanswered past its due date and grace goes to the mediator
+        for `no_response`; the event keeps the due date and the grace that decided it."""
+        self._require(ESCALATE)
+        if as_of > utc_today(now):
+            raise InvalidValue(
+                "as_of", f"as_of {as_of} is in the future: silence is not judged ahead"
+            )
+        if not self.silence_expired(deadlines, as_of):
+            raise InvalidCaseCommand(
+                f"the platform's grace has not run out as of {as_of}: "
+                + (
+                    f"due {self.response_due}, grace until "
+                    f"{deadlines.grace_ends(self.response_due, self.priority)}"
+                    if self.response_due is not None
+                    else "the case is not awaiting the platform"
+                ),
+                case_id=self.id,
+                status=self.status.value,
+                field="as_of",
+            )
+        self.trigger_event(
+            self.EscalatedToMediator,
+            timestamp=now,
+            actor=check_actor(actor),
+            reason=EscalationReason.NO_RESPONSE,
+            note=None,
+            mediator_reference=mediator_reference(self.id, utc_today(now)),
+            response_due=self.response_due,
+            grace_days=deadlines.grace_days(self.priority),
         )
 
     def resolve(
@@ -465,6 +513,14 @@ class Case(Aggregate):
 
     def allowed_commands(self) -> list[str]:
         return allowed_commands(self.status)
+
+    def silence_expired(self, deadlines: Deadlines, as_of: date) -> bool:
+        """Whether the platform is still awaited and has used up its grace as of `as_of`."""
+        return (
+            self.status is Status.AWAITING_PLATFORM
+            and self.response_due is not None
+            and deadlines.silence_expired(self.response_due, self.priority, as_of)
+        )
 
     def erase_personal_data(self, *, reason: str, actor: str, now: datetime) -> None:
         """Any case, open or closed, can have its personal data erased, once."""

@@ -294,22 +294,3 @@ def check_past_date(field: str, value: date, today: date) -> date:
     if value < EARLIEST_DATE:
         raise InvalidValue(field, f"{field} {value.isoformat()} is before {EARLIEST_DATE}")
     return value
-
-
-@dataclass(frozen=True)
-class ResponseDeadlines:
-    """How long a platform has to answer, in calendar days, by priority."""
-
-    standard_days: int = 15
-    urgent_days: int = 5
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.urgent_days <= self.standard_days <= 365:
-            raise InvalidValue(
-                "response_days",
-                "response deadlines need 1 <= urgent days <= standard days <= 365",
-            )
-
-    def due(self, sent_on: date, priority: Priority | None) -> date:
-        days = self.urgent_days if priority is Priority.URGENT else self.standard_days
-        return sent_on + timedelta(days=days)

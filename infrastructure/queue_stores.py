@@ -31,6 +31,7 @@ from application.case_queues import (
     sort_value,
     sortable,
 )
+from domain.deadlines import is_overdue, overdue_cutoff
 from domain.values import Status
 from infrastructure.projection_state import (
     COPIES,
@@ -82,8 +83,8 @@ def _where(
     where: list[str] = [f"status = {mark}"]
     params: list[Any] = [rule.status.value]
     if rule.overdue_only:
-        where.append(f"response_due < {mark}")
-        params.append(as_of)
+        where.append(f"response_due < {mark}")  # domain.deadlines.is_overdue, in SQL
+        params.append(overdue_cutoff(as_of))
     for name in FILTERS:
         if getattr(filters, name) is not None:
             where.append(f"{name} = {mark}")
@@ -345,7 +346,10 @@ class MemoryCaseQueues(CaseQueues):
             _item({c: row.get(c) for c in COLUMNS})
             for row in rows
             if row["status"] == rule.status.value
-            and (not rule.overdue_only or (row["response_due"] and row["response_due"] < as_of))
+            and (
+                not rule.overdue_only
+                or (row["response_due"] and is_overdue(row["response_due"], as_of))
+            )
             and all(getattr(filters, f) in (None, row.get(f)) for f in FILTERS)
         ]
 

@@ -21,8 +21,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from application.access import Credential, Role
 from application.keys import KEY_BYTES, KeySet
+from domain.deadlines import Deadlines
 from domain.errors import InvalidValue
-from domain.values import ResponseDeadlines
 
 MIN_TOKEN_LENGTH = 16
 
@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     tokens: Annotated[tuple[Credential, ...], NoDecode] = ()
     response_days_standard: int = Field(default=15, ge=1, le=365)
     response_days_urgent: int = Field(default=5, ge=1, le=365)
+    grace_days_standard: int = Field(default=6, ge=0, le=365)
+    grace_days_urgent: int = Field(default=2, ge=0, le=365)
+    # How often the deadline process runs where the projections run; 0 turns the schedule off.
+    deadlines_every_seconds: float = Field(default=3600, ge=0, le=86_400)
     seal_keys: Annotated[KeySet | None, NoDecode] = Field(default=None, repr=False)
     data_keys: Annotated[KeySet | None, NoDecode] = Field(default=None, repr=False)
     signing_key: Annotated[Ed25519PrivateKey | None, NoDecode] = Field(default=None, repr=False)
@@ -97,7 +101,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         try:
-            ResponseDeadlines(self.response_days_standard, self.response_days_urgent)
+            _ = self.deadlines  # Deadlines checks its values as it is built
         except InvalidValue as error:
             raise ValueError(
                 "MEDIATION_RESPONSE_DAYS_URGENT must not exceed MEDIATION_RESPONSE_DAYS_STANDARD"
@@ -129,8 +133,13 @@ class Settings(BaseSettings):
         return store_of(self.database_url)
 
     @property
-    def deadlines(self) -> ResponseDeadlines:
-        return ResponseDeadlines(self.response_days_standard, self.response_days_urgent)
+    def deadlines(self) -> Deadlines:
+        return Deadlines(
+            standard_days=self.response_days_standard,
+            urgent_days=self.response_days_urgent,
+            standard_grace_days=self.grace_days_standard,
+            urgent_grace_days=self.grace_days_urgent,
+        )
 
     @property
     def sqlite_path(self) -> Path | None:

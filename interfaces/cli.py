@@ -12,6 +12,7 @@ from eventsourcing.persistence import PersistenceError
 
 from infrastructure.settings import SettingsError, Store, load_settings
 from interfaces.composition import open_application, projection_runner
+from interfaces.deadlines_cli import deadlines
 from interfaces.demo_cli import demo
 from interfaces.http.app import announce_generated, generated_credentials
 from interfaces.projections_cli import projections, worker
@@ -35,6 +36,7 @@ cli.add_typer(audit, name="audit")
 cli.add_typer(retention, name="retention")
 cli.add_typer(keys, name="keys")
 cli.add_typer(projections, name="projections")
+cli.add_typer(deadlines, name="deadlines")
 cli.command()(worker)
 cli.command()(demo)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from application.case_queues import CaseQueues
 from application.clock import Clock
+from application.deadlines import DeadlineProcess, DeadlineSchedule
 from application.mediation import MediationApplication
 from application.projections import ProjectionRunner, QueueProjection, StatisticsProjection
 from infrastructure.checkpoints import CheckpointFolder
@@ -49,3 +51,13 @@ def projection_runner(application: MediationApplication) -> ProjectionRunner:
     runner = ProjectionRunner(application.event_log(), [queues, statistics])
     application.saved_listeners.append(runner.wake.set)
     return runner
+
+
+def deadline_schedule(
+    application: MediationApplication, runner: ProjectionRunner, settings: Settings
+) -> DeadlineSchedule | None:
+    """The deadline process on its schedule, beside the projections (None when turned off)."""
+    if not settings.deadlines_every_seconds:
+        return None
+    process = DeadlineProcess(application, runner.view(CaseQueues.name))
+    return DeadlineSchedule(process, application.clock, settings.deadlines_every_seconds)

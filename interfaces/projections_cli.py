@@ -22,7 +22,8 @@ from rich.progress import (
 from rich.text import Text
 
 from application.projections import rebuild
-from interfaces.composition import projection_runner
+from infrastructure.settings import load_settings
+from interfaces.composition import deadline_schedule, projection_runner
 from interfaces.trust_cli import opened
 
 projections = typer.Typer(help="Inspect the read models that follow the event log.")
@@ -34,7 +35,8 @@ def worker(
         float, typer.Option(min=0.05, max=60, help="seconds between looks at the log")
     ] = 0.5,
 ) -> None:
-    """Keep the read models up to date in a process of their own.
+    """Keep the read models up to date, and run the deadline process on its schedule, in a
+    process of their own.
 
     For PostgreSQL deployments with several API processes started with --no-projections."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -53,7 +55,13 @@ def worker(
         signal.signal(signal.SIGINT, stopping)
         for status in runner.status():
             typer.echo(f"{status.name}: at {status.position}, {status.lag} event(s) behind")
+        schedule = deadline_schedule(application, runner, load_settings())
+        if schedule is not None:
+            typer.echo(f"deadlines: checked every {schedule.every:g} s")
+            schedule.start()
         runner.run()
+        if schedule is not None:
+            schedule.stop()
         for status in runner.status():
             typer.echo(f"{status.name}: stopped at {status.position}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from domain.case import Case
+from domain.deadlines import Deadlines
 from domain.platforms import Platform
 from domain.values import (
     Category,
@@ -14,7 +15,6 @@ from domain.values import (
     Outcome,
     PersonalText,
     Priority,
-    ResponseDeadlines,
     Siren,
     Stance,
     Status,
@@ -22,7 +22,7 @@ from domain.values import (
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()
-DEADLINES = ResponseDeadlines(standard_days=15, urgent_days=5)
+DEADLINES = Deadlines(standard_days=15, urgent_days=5)
 
 
 def company() -> Company:

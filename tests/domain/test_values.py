@@ -15,8 +15,6 @@ from domain.values import (
     MAX_TEXT_LENGTH,
     Category,
     PersonalText,
-    Priority,
-    ResponseDeadlines,
     Siren,
     TrackingCode,
     check_past_date,
@@ -235,16 +233,6 @@ class TestDates:
     def test_the_future_and_the_distant_past_are_refused(self, day: date) -> None:
         with pytest.raises(InvalidValue):
             check_past_date("occurred_on", day, self.TODAY)
-
-    def test_a_response_is_due_in_fifteen_days_or_five_when_urgent(self) -> None:
-        deadlines = ResponseDeadlines()
-        assert deadlines.due(self.TODAY, Priority.NORMAL) == date(2026, 3, 17)
-        assert deadlines.due(self.TODAY, Priority.URGENT) == date(2026, 3, 7)
-
-    @pytest.mark.parametrize(("standard", "urgent"), [(5, 15), (0, 0), (15, 0), (400, 5)])
-    def test_contradictory_deadlines_are_refused(self, standard: int, urgent: int) -> None:
-        with pytest.raises(InvalidValue):
-            ResponseDeadlines(standard, urgent)
 
 
 class TestTrackingCode:
