@@ -7,15 +7,16 @@ one, and that replaying the recorded events rebuilds the very same state.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from hypothesis import event as observe
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.case import Case
-from domain.errors import CommandNotAllowed, PersonalDataErasedError
+from domain.errors import CommandNotAllowed, InvalidCaseCommand, PersonalDataErasedError
 from domain.values import (
     Category,
     EscalationReason,
@@ -44,6 +45,9 @@ MODEL: dict[str, dict[str, str]] = {
     "with_mediator": {"resolve": "resolved"},
     "resolved": {},
 }
+# DOMAIN.md's deadlines, by priority: days to answer, then days of grace.
+RESPONSE_DAYS = {"urgent": 5, "other": 15}
+GRACE_DAYS = {"urgent": 2, "other": 6}
 RESOLVABLE = {
     "reported": {"withdrawn", "inadmissible"},
     "qualified": {"withdrawn", "inadmissible"},
@@ -64,6 +68,8 @@ class CaseWorkflow(RuleBasedStateMachine):
         self.events: list[Any] = list(self.case.collect_events())
         self.status = "reported"
         self.erased = False
+        self.rule = "other"  # which deadlines apply: "urgent" or "other"
+        self.due: date | None = None
 
     def attempt(
         self, command: str, allowed: bool, act: Any, adds_personal_data: bool = True
@@ -95,12 +101,13 @@ class CaseWorkflow(RuleBasedStateMachine):
             assert self.case.collect_events() == []
             assert self.case.version == before
 
-    @rule(days=st.integers(min_value=0, max_value=20))
+    @rule(days=st.integers(min_value=0, max_value=30))
     def time_passes(self, days: int) -> None:
         self.now += timedelta(days=days, minutes=1)
 
     @rule(category=st.sampled_from(Category), priority=st.sampled_from(Priority), summary=texts)
     def qualify(self, category: Category, priority: Priority, summary: PersonalText) -> None:
+        recorded = len(self.events)
         self.attempt(
             "qualify",
             "qualify" in MODEL[self.status],
@@ -108,9 +115,12 @@ class CaseWorkflow(RuleBasedStateMachine):
                 category=category, priority=priority, summary=summary, actor="a", now=self.now
             ),
         )
+        if len(self.events) > recorded:
+            self.rule = "urgent" if priority is Priority.URGENT else "other"
 
     @rule(message=texts)
     def send(self, message: PersonalText) -> None:
+        recorded = len(self.events)
         self.attempt(
             "send",
             "send" in MODEL[self.status],
@@ -118,6 +128,39 @@ class CaseWorkflow(RuleBasedStateMachine):
                 message=message, deadlines=DEADLINES, actor="a", now=self.now
             ),
         )
+        if len(self.events) > recorded:
+            self.due = self.now.date() + timedelta(days=RESPONSE_DAYS[self.rule])
+
+    @rule(days=st.integers(min_value=0, max_value=30))
+    def deadlines_are_checked(self, days: int) -> None:
+        """Some days later, the deadline process's command: accepted exactly when the platform
+        is awaited and the day after the due date plus grace has come."""
+        self.now += timedelta(days=days)
+        today = self.now.date()
+        expected = (
+            self.status == "awaiting_platform"
+            and self.due is not None
+            and today > self.due + timedelta(days=GRACE_DAYS[self.rule])
+        )
+        before = self.case.version
+        try:
+            self.case.escalate_for_silence(
+                deadlines=DEADLINES, as_of=today, actor="system:deadlines", now=self.now
+            )
+        except (CommandNotAllowed, InvalidCaseCommand):
+            assert not expected
+            observe("silence not yet expired" if self.status == "awaiting_platform" else "refused")
+            assert self.case.collect_events() == []
+            assert self.case.version == before
+            return
+        assert expected, f"escalated for silence on {today}, due {self.due}"
+        observe("escalated for silence")
+        [event] = self.case.collect_events()
+        assert isinstance(event, Case.EscalatedToMediator)
+        assert event.reason is EscalationReason.NO_RESPONSE
+        assert (event.response_due, event.grace_days) == (self.due, GRACE_DAYS[self.rule])
+        self.events.append(event)
+        self.status = "with_mediator"
 
     @rule(stance=st.sampled_from(Stance), response=texts)
     def respond(self, stance: Stance, response: PersonalText) -> None:
@@ -177,4 +220,4 @@ class CaseWorkflow(RuleBasedStateMachine):
 
 
 TestCaseWorkflow = CaseWorkflow.TestCase
-TestCaseWorkflow.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+TestCaseWorkflow.settings = settings(max_examples=300, stateful_step_count=30, deadline=None)
