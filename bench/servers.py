@@ -1,0 +1,132 @@
+"""Servers under test, each in a process of its own: the service as in production (seals and
+per-case encryption on, projections running), and the bare baseline, under the same uvicorn
+settings."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from application.keys import Keys
+from bench.harness import ROOT
+from infrastructure.keyfiles import as_environment
+
+TOKENS = {
+    "reporter": "bench-reporter-token-0123456789",
+    "caseworker": "bench-caseworker-token-0123456789",
+    "auditor": "bench-auditor-token-0123456789",
+    "analyst": "bench-analyst-token-0123456789",
+}
+KEYS = as_environment(Keys.generate())
+UVICORN = ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A fresh schema on the bench database (created if missing), dropped afterwards."""
+    ensure_database(url)
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    try:
+        yield name
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def ensure_database(url: str) -> None:
+    database = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+        if not found:
+            connection.execute(f'CREATE DATABASE "{database}"')
+
+
+@contextmanager
+def store(kind: str, postgres_url: str) -> Iterator[dict[str, str]]:
+    """The settings of a fresh store of `kind` ("postgres" or "sqlite"), removed afterwards."""
+    if kind == "postgres":
+        with postgres_schema(postgres_url) as schema:
+            yield {"MEDIATION_DATABASE_URL": postgres_url, "MEDIATION_DATABASE_SCHEMA": schema}
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+            yield {"MEDIATION_DATABASE_URL": f"sqlite:///{Path(folder) / 'mediation.db'}"}
+
+
+@contextmanager
+def serve(target: list[str], env: dict[str, str]) -> Iterator[str]:
+    """Run `uvicorn <target>` with `env` added; yield its base URL once /healthz answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", *target, "--port", str(port), *UVICORN]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{' '.join(target)} stopped at start ({process.returncode})")
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):  # noqa: S310 (local)
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)  # a server starting, not a projection
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def service(store_env: dict[str, str], **settings: str) -> Iterator[str]:
+    """The service as in production: seals, per-case encryption, projections in process."""
+    env = {
+        **store_env,
+        **KEYS,
+        "MEDIATION_TOKENS": ",".join(
+            f"{token}:{role}:{role}-bench" for role, token in TOKENS.items()
+        ),
+        "MEDIATION_CHECKPOINT_DIR": tempfile.mkdtemp(prefix="bench-checkpoints-"),
+        **settings,
+    }
+    with serve(["--factory", "interfaces.http.app:app_from_environment"], env) as base:
+        yield base
+
+
+@contextmanager
+def bare(store_env: dict[str, str]) -> Iterator[str]:
+    """The baseline: validate the body, one INSERT, on the same store."""
+    url = store_env["MEDIATION_DATABASE_URL"]
+    env = {"BARE_DATABASE_URL": url}
+    if "MEDIATION_DATABASE_SCHEMA" in store_env:
+        schema = store_env["MEDIATION_DATABASE_SCHEMA"]
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        env["BARE_DATABASE_URL"] = f"{url}?options=-csearch_path%3D{schema}"
+    with serve(["--factory", "bench.bare:create_app"], env) as base:
+        yield base
