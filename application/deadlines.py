@@ -33,7 +33,7 @@ from application.case_queues import (
 from application.clock import Clock
 from application.errors import ApplicationError, VersionConflict
 from application.mediation import MediationApplication
-from domain.errors import CaseError
+from domain.errors import CaseError, InvalidValue
 from domain.values import Priority
 
 log = logging.getLogger("mediation.deadlines")
@@ -90,7 +90,11 @@ class DeadlineProcess:
                 after = Cursor(sort_value(items[-1], Order.DUE_FIRST), items[-1].id)
 
     def run(self, as_of: date, *, dry_run: bool = False) -> DeadlineRun:
-        """Escalate (or, dry, list) every case whose platform's grace has run out by `as_of`."""
+        """Escalate (or, dry, list) every case whose platform's grace has run out by `as_of`;
+        only a dry run may look at a day to come."""
+        today = self.mediation.clock.now().astimezone(UTC).date()
+        if as_of > today and not dry_run:
+            raise InvalidValue("as_of", f"as_of {as_of} is after today ({today}): dry runs only")
         run = DeadlineRun(as_of=as_of, dry_run=dry_run)
         for item in list(self.candidates(as_of)):
             assert item.response_due is not None  # the overdue queue lists cases with one

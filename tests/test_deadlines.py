@@ -47,6 +47,7 @@ from application.deadlines import DeadlineProcess, DeadlineRun
 from application.history import HistoryEntry
 from application.mediation import MediationApplication, ReportRequest
 from application.projections import ProjectionRunner
+from domain.errors import CaseError, InvalidValue
 from domain.platforms import Platform
 from domain.values import Category, PersonalText, Priority, Stance, Status
 from infrastructure.settings import Settings
@@ -237,6 +238,13 @@ def test_a_case_is_overdue_after_its_due_day_and_escalated_after_its_grace(
                 # Overdue from the day after the due day, until the run that escalates it.
                 expected = due_day < n <= escalating[priority]
                 assert (cases[priority] in overdue) is expected, (priority, n, due_day)
+            for priority in priorities:
+                if n <= escalating[priority]:  # still awaiting the platform
+                    expired = svc.app.silence_expired(cases[priority], day(n))
+                    assert expired is (n == escalating[priority]), (priority, n)
+                if n == escalating[priority] - 1:  # the last day of grace: not even on demand
+                    with pytest.raises(CaseError):
+                        svc.app.escalate_for_silence(cases[priority], as_of=day(n), actor=SYSTEM)
             run = svc.process.run(day(n))
             assert run.skipped == []
             expected_now = {cases[p] for p in priorities if escalating[p] == n}
@@ -457,7 +465,7 @@ def test_a_dry_run_records_nothing_and_lists_what_a_real_run_escalates(
     today = rules.first_escalation_day(0, Priority.NORMAL)
     with service(durable_settings, clock) as svc:
         plan = {
-            # (sent on day, priority): escalated as of `today`?
+            # name: (sent on day, priority)
             "normal, past grace": (0, Priority.NORMAL),
             "urgent, past grace": (
                 today - 1 - rules.urgent_grace - rules.urgent_days,
@@ -469,6 +477,7 @@ def test_a_dry_run_records_nothing_and_lists_what_a_real_run_escalates(
                 Priority.URGENT,
             ),
             "low, answered": (0, Priority.LOW),
+            "normal, answered since the queue moved": (0, Priority.NORMAL),
         }
         cases: dict[str, UUID] = {}
         for name, (sent_day, priority) in sorted(plan.items(), key=lambda item: item[1][0]):
@@ -481,6 +490,8 @@ def test_a_dry_run_records_nothing_and_lists_what_a_real_run_escalates(
         unanswered = [case_id for name, case_id in cases.items() if name != "low, answered"]
         assert set(unanswered) <= svc.overdue(day(today))  # all overdue...
         expected = [cases["normal, past grace"], cases["urgent, past grace"]]  # ...two past grace
+        stale = cases["normal, answered since the queue moved"]  # ...and one the queue still shows
+        answer(svc.app, stale)
 
         position = svc.app.log_position()
         histories = {c: svc.app.case_history(c) for c in cases.values()}
@@ -493,7 +504,7 @@ def test_a_dry_run_records_nothing_and_lists_what_a_real_run_escalates(
         unchanged()
         assert dry.dry_run
         assert sorted(escalated_ids(dry)) == sorted(expected)
-        assert dry.skipped == []
+        assert skipped_ids(dry) == [stale]  # the case decides, in a dry run too
         assert all(e.mediator_reference is None for e in dry.escalated)
         # A dry run may look ahead: tomorrow, both last days of grace are over too.
         ahead = svc.process.run(day(today + 1), dry_run=True)
@@ -502,8 +513,16 @@ def test_a_dry_run_records_nothing_and_lists_what_a_real_run_escalates(
             [*expected, cases["high, last day of grace"], cases["urgent, last day of grace"]]
         )
 
+        # A real run may not: silence is not judged ahead, and nothing is recorded.
+        with pytest.raises(InvalidValue):
+            svc.app.escalate_for_silence(expected[0], as_of=day(today + 1), actor=SYSTEM)
+        with pytest.raises(InvalidValue, match="dry runs only"):
+            svc.process.run(day(today + 1))
+        unchanged()
+
         real = svc.process.run(day(today))
         assert escalated_ids(real) == escalated_ids(dry)
+        assert skipped_ids(real) == [stale]
         assert [replace(e, mediator_reference=None) for e in real.escalated] == dry.escalated
         assert all(e.mediator_reference for e in real.escalated)
         for case_id in cases.values():
