@@ -123,7 +123,8 @@ class Positions:
     def __init__(self, spec: dict[str, Any]) -> None:
         url = spec["database_url"]
         if url.startswith("sqlite:///"):
-            self.connection: Any = sqlite3.connect(url.removeprefix("sqlite:///"))
+            path = url.removeprefix("sqlite:///")
+            self.connection: Any = sqlite3.connect(path, check_same_thread=False)
             self.query = "SELECT min(position) FROM projection_state WHERE name IN (?, ?)"
         else:
             import psycopg
@@ -147,10 +148,13 @@ async def visibility(spec: dict[str, Any]) -> dict[str, Any]:
     stop = asyncio.Event()
 
     async def watch() -> None:
-        # One look every millisecond: the resolution of the figure.
-        while not stop.is_set() or (answered and max(p for _, p in answered) > positions.current()):
+        # One look every millisecond (the resolution of the figure), until the read models
+        # have reached the last answer's position.
+        while True:
             position = await asyncio.to_thread(positions.current)
             visible_at.setdefault(position, time.monotonic())
+            if stop.is_set() and position >= max((p for _, p in answered), default=0):
+                return
             await asyncio.sleep(0.001)
 
     connector = aiohttp.TCPConnector(limit=64)

@@ -29,6 +29,7 @@ TOKENS = {
     "analyst": "bench-analyst-token-0123456789",
 }
 KEYS = as_environment(Keys.generate())
+WORKER_POLL = 0.05  # seconds: the shortest `mediation worker --poll` allows
 UVICORN = ["--workers", "1", "--log-level", "warning", "--no-access-log"]
 
 
@@ -104,7 +105,10 @@ def serve(target: list[str], env: dict[str, str]) -> Iterator[str]:
 
 @contextmanager
 def service(store_env: dict[str, str], **settings: str) -> Iterator[str]:
-    """The service as in production: seals, per-case encryption, projections in process."""
+    """The service as in production: seals and per-case encryption on; on SQLite the read
+    models follow in the API's process (`mediation serve`'s default), on PostgreSQL in a
+    `mediation worker` of their own beside an API started without them (README, "Running on
+    PostgreSQL")."""
     env = {
         **store_env,
         **KEYS,
@@ -114,8 +118,24 @@ def service(store_env: dict[str, str], **settings: str) -> Iterator[str]:
         "MEDIATION_CHECKPOINT_DIR": tempfile.mkdtemp(prefix="bench-checkpoints-"),
         **settings,
     }
+    if "MEDIATION_DATABASE_SCHEMA" not in store_env:
+        with serve(["--factory", "interfaces.http.app:app_from_environment"], env) as base:
+            yield base
+        return
+    env["MEDIATION_RUN_PROJECTIONS"] = "false"
     with serve(["--factory", "interfaces.http.app:app_from_environment"], env) as base:
-        yield base
+        worker = subprocess.Popen(
+            [str(Path(sys.executable).parent / "mediation"), "worker", "--poll", str(WORKER_POLL)],
+            cwd=ROOT,
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            yield base
+        finally:
+            worker.terminate()
+            worker.wait(timeout=20)
 
 
 @contextmanager
