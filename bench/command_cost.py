@@ -1,45 +1,48 @@
-"""What a command costs on a long case, as a ratio to the same command on a short one.
+"""Figure 3: what a command costs on a long case, as a ratio to the same command on a short one.
 
-Snapshots should make a command on a case with 1,000 events cost about what it costs at 10.
-Both are measured in the same run, interleaved, so the machine's noise hits both alike; the
-answer is the ratio of the medians (1.0 = no cost for the long history).
+Snapshots (one every 50 events) should make a command on a case with 1,000 events cost about
+what it costs on a case with 10. Measured in process, on PostgreSQL (the production store, a
+fresh schema on the bench database, dropped after) and on SQLite (a file in a temporary
+folder), seals and per-case encryption on, as in production.
 
-    .venv/bin/python bench/command_cost.py                      # SQLite file
-    MEDIATION_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/mediation_test \\
-        .venv/bin/python bench/command_cost.py                  # and PostgreSQL
+Each run builds a case of 1,000 events and 200 cases of 10 events (not timed), then times a
+qualify command 200 times on each, interleaved (long, short, long, short…) so that the
+machine's noise hits both alike: every short sample is on a case of exactly 10 events, the
+long samples on the long case from version 1,000 on, which crosses snapshots as a long-lived
+case does (each command replays 0 to 49 events after the snapshot, and one in 50 writes a
+snapshot). The figure is the median over the runs of the 95th percentile of each.
+
+    python -m bench.command_cost [--mode quick|full]
 """
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
-import tempfile
 import time
-import uuid
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from application.clock import SettableClock
-from application.keys import Keys
 from application.mediation import MediationApplication, ReportRequest
-from domain.platforms import Platform
-from domain.values import (
-    Category,
-    Company,
-    CompanySize,
-    PersonalText,
-    Priority,
-    Siren,
+from bench.filling import (
+    fresh_schema,
+    new_keys,
+    postgres_settings,
+    say,
+    sqlite_settings,
+    sqlite_tempdir,
 )
-from infrastructure.keyfiles import as_environment
-from infrastructure.settings import load_settings
+from bench.harness import Figure, Goal, Mode, percentile
+from bench.standalone import run
+from domain.platforms import Platform
+from domain.values import Category, Company, CompanySize, PersonalText, Priority, Siren
+from infrastructure.settings import Settings
 from interfaces.composition import open_application
 
 SHORT, LONG, SAMPLES = 10, 1000, 200
+STORES = {"postgres": "PostgreSQL", "sqlite": "SQLite"}
 
 
 def report() -> ReportRequest:
@@ -48,12 +51,12 @@ def report() -> ReportRequest:
             "Atelier",
             Siren("732829320"),
             CompanySize.MICRO,
-            PersonalText("Jeanne"),
-            PersonalText("j@atelier.fr"),
+            PersonalText("Jeanne Dupont"),
+            PersonalText("jeanne@atelier.fr"),
         ),
         platform=Platform.parse("Amazon"),
-        description=PersonalText("Delisted"),
-        occurred_on=datetime(2026, 1, 5, tzinfo=UTC).date(),
+        description=PersonalText("Delisted overnight without any explanation"),
+        occurred_on=date(2026, 1, 5),
     )
 
 
@@ -62,7 +65,7 @@ def qualify(app: MediationApplication, case_id: Any) -> None:
         case_id,
         category=Category.DELISTING,
         priority=Priority.NORMAL,
-        summary=PersonalText("s"),
+        summary=PersonalText("Delisting of 40 offers without a statement of reasons"),
         actor="bench",
     )
 
@@ -74,48 +77,77 @@ def case_with(app: MediationApplication, events: int) -> Any:
     return case_id
 
 
-def measure(app: MediationApplication) -> tuple[float, float]:
-    short, long = case_with(app, SHORT), case_with(app, LONG)
-    timings: dict[Any, list[float]] = {short: [], long: []}
-    for _ in range(SAMPLES):
-        for case_id in (short, long):
-            started = time.perf_counter()
-            qualify(app, case_id)
-            timings[case_id].append(time.perf_counter() - started)
-    return statistics.median(timings[short]), statistics.median(timings[long])
+def timed(app: MediationApplication, case_id: Any) -> float:
+    started = time.perf_counter()
+    qualify(app, case_id)
+    return (time.perf_counter() - started) * 1e3
 
 
-def drop_schema(url: str, schema: str) -> None:
-    import psycopg
-    from psycopg import sql
+def one_run(app: MediationApplication) -> tuple[list[float], list[float]]:
+    """Timings (ms) of the command on the long case and on short cases, interleaved."""
+    long_case = case_with(app, LONG)
+    short_cases = [case_with(app, SHORT) for _ in range(SAMPLES)]
+    long, short = [], []
+    for short_case in short_cases:
+        long.append(timed(app, long_case))
+        short.append(timed(app, short_case))
+    return long, short
 
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+@contextmanager
+def store(kind: str, mode: Mode) -> Iterator[Settings]:
+    keys = new_keys()
+    if kind == "postgres":
+        with fresh_schema(mode.postgres_url) as schema:
+            yield postgres_settings(mode.postgres_url, schema, keys)
+    else:
+        with sqlite_tempdir() as folder:
+            yield sqlite_settings(folder / "bench.db", keys)
 
 
-def main() -> None:
-    clock = SettableClock(datetime(2026, 2, 2, 9, tzinfo=UTC))
-    stores = {"sqlite": f"sqlite:///{tempfile.mkdtemp()}/bench.db"}
-    if os.environ.get("MEDIATION_BENCH_DATABASE_URL"):
-        stores["postgres"] = os.environ["MEDIATION_BENCH_DATABASE_URL"]
-    print(f"a command on a case of {LONG} events vs {SHORT} events, median of {SAMPLES}")
-    for name, url in stores.items():
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        keys = {
-            name.removeprefix("MEDIATION_").lower(): value
-            for name, value in as_environment(Keys.generate()).items()
-        }
-        settings = load_settings(database_url=url, database_schema=schema, **keys)
-        app = open_application(settings, clock)
+def measure_store(kind: str, mode: Mode) -> Figure:
+    long_p95: list[float] = []
+    short_p95: list[float] = []
+    long_p50: list[float] = []
+    short_p50: list[float] = []
+    started = time.monotonic()
+    with store(kind, mode) as settings:
+        clock = SettableClock(datetime(2026, 2, 2, 9, tzinfo=UTC))
+        app = open_application(settings, clock, announce=say)
         try:
-            short, long = measure(app)
+            for number in range(mode.runs):
+                long, short = one_run(app)
+                long_p95.append(percentile(long, 0.95))
+                short_p95.append(percentile(short, 0.95))
+                long_p50.append(statistics.median(long))
+                short_p50.append(statistics.median(short))
+                say(
+                    f"  {kind} run {number + 1}/{mode.runs}: p95 {long_p95[-1]:.2f} ms at "
+                    f"{LONG} events, {short_p95[-1]:.2f} ms at {SHORT}"
+                )
         finally:
             app.close()
-            if name == "postgres":
-                drop_schema(url, schema)
-        ratio = long / short
-        print(f"  {name:<9} {short * 1e3:7.2f} ms vs {long * 1e3:7.2f} ms   ratio {ratio:.2f}")
+    medians = statistics.median(long_p50), statistics.median(short_p50)
+    return Figure(
+        number=3,
+        name=f"a command on a case of {LONG:,} events, p95 ({STORES[kind]}, in process)",
+        unit="ms",
+        runs=long_p95,
+        goal=Goal.ratio_at_most(1.2),
+        baseline_name=f"the same on a case of {SHORT} events",
+        baseline_runs=short_p95,
+        note=(
+            f"qualify, {SAMPLES} samples of each per run, interleaved; long samples at versions "
+            f"{LONG}–{LONG + SAMPLES}, so across snapshots (every 50 events); medians "
+            f"{medians[0]:.2f} vs {medians[1]:.2f} ms (ratio {medians[0] / medians[1]:.2f}); "
+            f"{time.monotonic() - started:.0f} s"
+        ),
+    )
+
+
+def measure(mode: Mode) -> list[Figure]:
+    return [measure_store(kind, mode) for kind in STORES]
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, (__doc__ or "").splitlines()[0])
