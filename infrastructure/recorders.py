@@ -110,6 +110,38 @@ class MediationSQLiteFactory(SQLiteFactory):
 # discarded by the pre-ping, and clients retry safely on a 503.
 
 
+RECORD_FUNCTION = """
+CREATE OR REPLACE FUNCTION {function}(
+    events {event_type}[], key_ids uuid[], key_keks text[], key_wrapped bytea[]
+) RETURNS SETOF bigint LANGUAGE plpgsql AS $body$
+BEGIN
+    SET LOCAL lock_timeout = '{timeout}s';
+    INSERT INTO {keys} (case_id, kek_id, wrapped)
+        SELECT * FROM unnest(key_ids, key_keks, key_wrapped);
+    LOCK TABLE {events} IN EXCLUSIVE MODE;
+    NOTIFY {channel};
+    RETURN QUERY
+        INSERT INTO {events} (originator_id, originator_version, topic, state)
+        SELECT originator_id, originator_version, topic, state FROM unnest(events)
+        RETURNING notification_id;
+END;
+$body$
+"""
+"""Records a command's events and its case's new key in one statement, run as a transaction of
+its own.
+
+Why: the library's write path sends its statements one by one inside a transaction that holds
+an exclusive lock on the events table, so under concurrent requests the lock holder waited for
+its own Python thread to get the GIL back, and every other writer waited for it (measured:
+`bench/`, PostgreSQL stays "idle in transaction" holding the lock). Here the lock is held only
+while the server inserts and commits.
+
+The lock is what keeps notification ids in commit order, so that a reader following ids never
+passes a gap that a slower transaction fills later (tests/infrastructure/test_log_order.py):
+the library's own database function leaves it out, which lets ids become visible out of order.
+PostgreSQL releases a transaction's locks only once its commit is visible."""
+
+
 class OneAttemptAggregateRecorder(PostgresAggregateRecorder):
     insert_events = PostgresAggregateRecorder.insert_events.__wrapped__
     select_events = PostgresAggregateRecorder.select_events.__wrapped__
@@ -134,16 +166,55 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
                 "case_id uuid PRIMARY KEY, kek_id text NOT NULL, wrapped bytea NOT NULL)"
             ).format(table=self.case_keys_table)
         )
+        function = events_table_name.removesuffix("_events") + "_record"
+        self.check_identifier_length(function)
+        self.sql_create_statements.append(
+            SQL(RECORD_FUNCTION).format(
+                function=Identifier(datastore.schema, function),
+                event_type=Identifier(datastore.schema, self.stored_event_type_name),
+                events=Identifier(datastore.schema, events_table_name),
+                keys=self.case_keys_table,
+                channel=Identifier(self.channel_name),
+                timeout=datastore.lock_timeout,
+            )
+        )
+        self.record_statement = SQL(
+            "SELECT id FROM {function}(%s, %s::uuid[], %s::text[], %s::bytea[]) AS id"
+        ).format(function=Identifier(datastore.schema, function))
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        if not kwargs.get("destroyed_case_keys"):
+            return self._record(stored_events, kwargs.get("new_case_keys") or {})
+        # An erasure (rare): the library's transaction, then the dead row versions of the
+        # destroyed key removed now rather than at the next autovacuum.
         ids: Sequence[int] | None = self.insert_events_with_retries(stored_events, **kwargs)
-        if kwargs.get("destroyed_case_keys"):
-            # Remove the dead row versions now rather than at the next autovacuum.
-            with self.datastore.get_connection() as connection:
-                connection.execute(SQL("VACUUM {table}").format(table=self.case_keys_table))
+        with self.datastore.get_connection() as connection:
+            connection.execute(SQL("VACUUM {table}").format(table=self.case_keys_table))
         return ids
+
+    def _record(
+        self, stored_events: Sequence[StoredEvent], new_case_keys: Mapping[UUID, WrappedKey]
+    ) -> Sequence[int]:
+        """Events and new case keys in one statement, so one round trip (see RECORD_FUNCTION)."""
+        events = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        keys = list(new_case_keys.items())
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
+            curs.execute(
+                self.record_statement,
+                (
+                    events,
+                    [case_id for case_id, _ in keys],
+                    [key.kek_id for _, key in keys],
+                    [key.wrapped for _, key in keys],
+                ),
+                prepare=True,
+            )
+            return [row["id"] for row in curs.fetchall()]
 
     def _insert_events(
         self,
