@@ -4,14 +4,18 @@ keys, and stores filled with realistic cases, kept between runs.
 Filling. The cases are the demo's (`interfaces.demo_cli.one_case`: realistic spread over
 platforms, categories and workflow paths, over the year before the fill), made by the
 application's own commands with seals and per-case encryption on, in worker processes, each on
-an in-memory store with the same keys as the target. Their sealed records, snapshots and
-wrapped case keys are then written into the target store through the target application's own
-recorders, one transaction per chunk of cases (`insert_events(..., new_case_keys=...)`), in log
-order. The stored bytes are those the service would have written case by case: a seal covers
-the case id, version, topic and stored state, never the log position. This is about ten times
-faster than running the commands against PostgreSQL (where each command is a load and a commit:
-about 70 cases/s per process on the 2-core bench machine, against about 750 cases/s per
-process in memory). Then every read model is built from the log with the product's `rebuild`.
+an in-memory store with the same keys as the target, 4,000 cases at a time. Each chunk's sealed
+records are put in the order of their instants (the demo writes a case from report to
+resolution at once; a service's log interleaves cases over weeks, so that a projection batch
+touches about as many cases as it has events), then written with its snapshots and wrapped
+case keys into the target store through the target application's own recorders, one
+transaction per chunk (`insert_events(..., new_case_keys=...)`). The stored bytes are those the
+service would have written: a seal covers the case id, version, topic and stored state, never
+the log position. This is about ten times faster than running the commands against PostgreSQL
+(each command a load and a commit: about 70 cases/s per process on the 2-core bench machine,
+against about 750 cases/s per process in memory). Then every read model is built from the log
+with the product's `rebuild`. A fill of N events stops at exactly N: the last cases are cut
+short (their later events have not happened yet).
 
 Caching. A filled store is kept and reused by the next run: a PostgreSQL schema named by the
 caller (e.g. `bench_rebuild_100000`) or a SQLite file in the temporary folder
@@ -53,17 +57,17 @@ from application.errors import ApplicationError
 from application.keys import Keys
 from application.mediation import MediationApplication
 from application.personal_data import WrappedKey
-from application.projections import rebuild
+from application.projections import open_seal, rebuild
 from domain.errors import DomainError
 from infrastructure.keyfiles import as_environment
 from infrastructure.settings import Settings, load_settings
 from interfaces.composition import open_application, projection_runner
 from interfaces.demo_cli import one_case
 
-FILL_VERSION = 1
+FILL_VERSION = 2
 """Bump when the filling changes: stores filled by another version are filled again."""
 
-CHUNK_CASES = 1_000
+CHUNK_CASES = 4_000
 CACHE_DIR = Path(tempfile.gettempdir()) / "p2b-mediation-bench"
 FILL_TABLE = "bench_fill"
 
@@ -166,52 +170,58 @@ class Chunk:
 
 @dataclass
 class Generated:
-    records: list[StoredEvent]
-    ends: list[int]  # the number of records once each case is written
+    records: list[StoredEvent]  # in the order of their instants
     case_keys: dict[UUID, WrappedKey]
     snapshots: list[StoredEvent] = field(default_factory=list)
 
 
 def generate(chunk: Chunk) -> Generated:
-    """Run the demo's cases through the application's commands on an in-memory store."""
+    """Run the demo's cases through the application's commands on an in-memory store; their
+    records ordered by when they happened, as a log written over the year would have them."""
     settings = load_settings(database_url="memory:", checkpoint_dir=checkpoint_dir(), **chunk.keys)
     clock = SettableClock(chunk.now)
     app = open_application(settings, clock)
     rng = random.Random(chunk.seed)  # noqa: S311 (demo data)
-    ends = []
     for _ in range(chunk.cases):
         with suppress(DomainError, ApplicationError):  # a path the rules refuse, as in the demo
             one_case(app, clock, rng, chunk.now)
-        ends.append(app.log_position())
-    notifications = app.recorder.select_notifications(1, ends[-1] if ends else 0)
+    notifications = app.recorder.select_notifications(1, app.log_position())
+    when = {
+        n.id: app.projection_mapper.to_domain_event(open_seal(app.sealer, n)).timestamp
+        for n in notifications
+    }
     records = [
-        StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in notifications
+        StoredEvent(n.originator_id, n.originator_version, n.topic, n.state)
+        for n in sorted(notifications, key=lambda n: (when[n.id], n.id))
     ]
     assert app.snapshots is not None
     snapshots = list(getattr(app.snapshots.recorder, "_stored_events", []))
     case_keys = dict(getattr(app.recorder, "_case_keys", {}))
     app.close()
-    return Generated(records, ends, case_keys, snapshots)
+    return Generated(records, case_keys, snapshots)
 
 
-def _write(app: MediationApplication, generated: Generated, cases: int) -> int:
-    """Write the first `cases` cases of a chunk; the number of events written."""
-    count = generated.ends[cases - 1] if cases else 0
-    records = generated.records[:count]
+def _write(app: MediationApplication, generated: Generated, events: int) -> tuple[int, int]:
+    """Write the first `events` records of a chunk; (cases begun, events written)."""
+    records = generated.records[:events]
     ids = {r.originator_id for r in records}
     keys = {c: k for c, k in generated.case_keys.items() if c in ids}
     if records:
         app.recorder.insert_events(records, new_case_keys=keys)
-    snapshots = [s for s in generated.snapshots if s.originator_id in ids]
+    written = {(r.originator_id, r.originator_version) for r in records}
+    snapshots = [
+        s for s in generated.snapshots if (s.originator_id, s.originator_version) in written
+    ]
     if snapshots:
         assert app.snapshots is not None
         app.snapshots.recorder.insert_events(snapshots)
-    return count
+    return len(keys), len(records)
 
 
 def fill(app: MediationApplication, keys: dict[str, str], *, cases: int | None = None,
          events: int | None = None, seed: int = 2026) -> tuple[int, int]:  # fmt: skip
-    """Write `cases` cases, or whole cases until at least `events` events; (cases, events)."""
+    """Write `cases` cases, or `events` events (the last cases cut short: their later events
+    have not happened yet); (cases, events)."""
     assert (cases is None) != (events is None)
     target = cases if cases is not None else events
     unit = "cases" if cases is not None else "events"
@@ -241,12 +251,12 @@ def fill(app: MediationApplication, keys: dict[str, str], *, cases: int | None =
                 pending.append(pool.submit(generate, chunk))
         while pending:
             generated = pending.popleft().result()
-            take = len(generated.ends)
+            take = len(generated.records)
             if events is not None:
-                missing = events - written_events
-                take = next((i + 1 for i, end in enumerate(generated.ends) if end >= missing), take)
-            written_events += _write(app, generated, take)
-            written_cases += take
+                take = min(take, events - written_events)
+            began, wrote = _write(app, generated, take)
+            written_cases += began
+            written_events += wrote
             done = written_cases if cases is not None else written_events
             elapsed = time.monotonic() - started
             say(f"  filled {done:,} / {target:,} {unit} ({elapsed:.0f} s)")

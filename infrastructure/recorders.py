@@ -8,9 +8,12 @@ settings name in PERSISTENCE_MODULE.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
@@ -21,9 +24,11 @@ from eventsourcing.postgres import (
     PostgresFactory,
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
+from eventsourcing.utils import Environment
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
 
 from application.personal_data import WrappedKey
 
@@ -271,9 +276,36 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
             return bool(curs.rowcount)
 
 
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def ping_when_idle() -> Callable[[Any], None]:
+    """The pool's check of a connection it hands out: a round trip to the server only when the
+    connection has not been handed out for a second.
+
+    Pinging every checkout found connections cut by an outage before a request used them, but
+    cost a round trip per statement (a command makes up to four checkouts; measured, 12% of
+    the API's CPU under load). A connection in steady use is known good; one that fails anyway
+    fails its request with a 503 and is discarded by the pool when returned."""
+    last_handed_out: WeakKeyDictionary[Any, float] = WeakKeyDictionary()
+
+    def check(connection: Any) -> None:
+        now = time.monotonic()
+        if now - last_handed_out.get(connection, -math.inf) > PING_AFTER_IDLE_SECONDS:
+            ConnectionPool.check_connection(connection)
+        last_handed_out[connection] = now
+
+    return check
+
+
 class MediationPostgresFactory(PostgresFactory):
     aggregate_recorder_class = OneAttemptAggregateRecorder
     application_recorder_class = PostgresMediationRecorder
+
+    def __init__(self, env: Environment | Mapping[str, str]) -> None:
+        super().__init__(env)
+        # The library offers a ping on every checkout or none; this one pings idle ones only.
+        self.datastore.pool._check = ping_when_idle()
 
 
 # In memory (tests, demonstrations)
