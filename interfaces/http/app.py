@@ -88,7 +88,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = operations.Metrics()
     install_problem_handlers(app)
-    app.middleware("http")(operations.measure)
+    app.add_middleware(operations.MeasureRequests)
     app.include_router(cases.router)
     app.include_router(trust.router)
     app.include_router(queues.router)

@@ -59,11 +59,11 @@ def authorize(request: Request, roles: frozenset[Role]) -> Credential:
     return credential
 
 
-def require(*roles: Role) -> Callable[..., Credential]:
+def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Credential]]:
     """A dependency that admits only `roles`: 401 without a known token, 403 for other roles."""
     allowed = frozenset(roles)
 
-    def dependency(
+    async def dependency(
         request: Request,
         _: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008 (documents the scheme)
     ) -> Credential:

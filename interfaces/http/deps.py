@@ -1,4 +1,8 @@
-"""Dependencies shared by the routes, as Annotated aliases."""
+"""Dependencies shared by the routes, as Annotated aliases.
+
+They are `async def` because none blocks: FastAPI runs a plain `def` dependency in its thread
+pool, and those hops (one per dependency per request) cost more CPU than the command itself.
+Only a wait for a read model goes to a thread."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from application.access import Credential, Role
 from application.mediation import MediationApplication
@@ -13,12 +18,12 @@ from interfaces.http.auth import require
 from interfaces.http.problems import ProblemError
 
 
-def get_mediation(request: Request) -> MediationApplication:
+async def get_mediation(request: Request) -> MediationApplication:
     mediation: MediationApplication = request.app.state.mediation
     return mediation
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         Header(description='the case\'s ETag, e.g. "3": refused with 412 if the case moved on'),
@@ -36,7 +41,7 @@ def expected_version(
     return int(match.group(1))
 
 
-def read_model_at(
+async def read_model_at(
     request: Request,
     min_position: Annotated[
         int | None,
@@ -47,7 +52,8 @@ def read_model_at(
     if min_position is None:
         return None
     settings = request.app.state.settings
-    if not request.app.state.runner.wait_for(min_position, settings.read_model_wait_seconds):
+    runner = request.app.state.runner
+    if not await run_in_threadpool(runner.wait_for, min_position, settings.read_model_wait_seconds):
         raise ProblemError(
             "read-model-behind",
             f"the read models have not reached position {min_position} yet; retry shortly",
@@ -56,7 +62,7 @@ def read_model_at(
     return min_position
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None,
         Header(alias="Idempotency-Key", description="the same key and body answer the first case"),

@@ -15,6 +15,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.http.deps import MediationDep
 from interfaces.http.problems import PROBLEM_TYPES, ProblemError, problem_response
@@ -55,15 +56,35 @@ class Metrics:
         self.latency.labels(method, route).observe(seconds)
 
 
-async def measure(request: Request, call_next: Any) -> Any:
-    started = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    path = getattr(route, "path", "unmatched")
-    request.app.state.metrics.observe(
-        request.method, path, response.status_code, time.perf_counter() - started
-    )
-    return response
+class MeasureRequests:
+    """Counts and times every request by method, route template and status.
+
+    A plain ASGI middleware: Starlette's BaseHTTPMiddleware, which `app.middleware("http")`
+    gives, spawned a task and copied the response per request (measured: a tenth of the API's
+    CPU under load)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless the app answers: an exception propagates to the server's 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            metrics: Metrics = scope["app"].state.metrics
+            metrics.observe(scope["method"], path, status, time.perf_counter() - started)
 
 
 @router.get("/healthz")
