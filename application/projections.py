@@ -129,6 +129,14 @@ def rebuild(
             return projection.position()
 
 
+class Waker(Protocol):
+    """Something that calls `wake` when events are recorded elsewhere (another process)."""
+
+    def start(self, wake: Callable[[], None]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class ProjectionRunner:
     def __init__(
         self,
@@ -137,11 +145,13 @@ class ProjectionRunner:
         *,
         poll_seconds: float = 0.5,
         batch: int = BATCH,
+        waker: Waker | None = None,
     ) -> None:
         self.log = log_
         self.projections = list(projections)
         self.poll_seconds = poll_seconds
         self.batch = batch
+        self.waker = waker
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.errors: dict[str, str] = {}
@@ -156,27 +166,40 @@ class ProjectionRunner:
         raise LookupError(f"no projection {name!r}")
 
     def catch_up(self) -> int:
-        """Apply every event not yet applied; the number of events applied."""
+        """Apply every event not yet applied; the number of events read.
+
+        The log is read once for all read models (they are usually at the same position), and
+        each is given the events past its own position."""
         with self._lock:
+            positions = {p.name: p.position() for p in self.projections}
             done = 0
-            for projection in self.projections:
-                try:
-                    done += self._catch_up(projection)
-                    self.errors.pop(projection.name, None)
-                except Exception as error:
-                    self.errors[projection.name] = f"{type(error).__name__}: {error}"
-                    raise
+            while not self.stopping.is_set():
+                events = self._read(min(positions.values(), default=0) + 1)
+                if not events:
+                    break
+                for projection in self.projections:
+                    fresh = [e for e in events if e[0] > positions[projection.name]]
+                    if fresh:
+                        self._apply(projection, fresh)
+                        positions[projection.name] = fresh[-1][0]
+                done += len(events)
             return done
 
-    def _catch_up(self, projection: Projection) -> int:
-        done = 0
-        while not self.stopping.is_set():
-            events = self.log.read(projection.position() + 1, self.batch)
-            if not events:
-                return done
+    def _read(self, start: int) -> Sequence[tuple[int, Any]]:
+        try:
+            return self.log.read(start, self.batch)
+        except Exception as error:
+            for projection in self.projections:  # none of them can move on
+                self.errors[projection.name] = f"{type(error).__name__}: {error}"
+            raise
+
+    def _apply(self, projection: Projection, events: Sequence[tuple[int, Any]]) -> None:
+        try:
             projection.apply(events)
-            done += len(events)
-        return done
+        except Exception as error:
+            self.errors[projection.name] = f"{type(error).__name__}: {error}"
+            raise
+        self.errors.pop(projection.name, None)
 
     def status(self) -> list[ProjectionStatus]:
         head = self.log.head()
@@ -196,7 +219,17 @@ class ProjectionRunner:
             self._thread.join(timeout=10)
 
     def run(self) -> None:
-        """Until stopped: catch up, then wait for a save in this process or the next poll."""
+        """Until stopped: catch up, then wait for a save (in this process, or another one's
+        when a waker tells) or the next poll."""
+        if self.waker is not None:
+            self.waker.start(self.wake.set)
+        try:
+            self._follow()
+        finally:
+            if self.waker is not None:
+                self.waker.stop()
+
+    def _follow(self) -> None:
         failures = 0
         while not self.stopping.is_set():
             try:

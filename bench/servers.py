@@ -29,7 +29,6 @@ TOKENS = {
     "analyst": "bench-analyst-token-0123456789",
 }
 KEYS = as_environment(Keys.generate())
-WORKER_POLL = 0.05  # seconds: the shortest `mediation worker --poll` allows
 UVICORN = ["--workers", "1", "--log-level", "warning", "--no-access-log"]
 
 
@@ -125,7 +124,7 @@ def service(store_env: dict[str, str], **settings: str) -> Iterator[str]:
     env["MEDIATION_RUN_PROJECTIONS"] = "false"
     with serve(["--factory", "interfaces.http.app:app_from_environment"], env) as base:
         worker = subprocess.Popen(
-            [str(Path(sys.executable).parent / "mediation"), "worker", "--poll", str(WORKER_POLL)],
+            [str(Path(sys.executable).parent / "mediation"), "worker"],
             cwd=ROOT,
             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL,

@@ -12,7 +12,9 @@ from application.mediation import MediationApplication
 from application.projections import ProjectionRunner, QueueProjection, StatisticsProjection
 from infrastructure.checkpoints import CheckpointFolder
 from infrastructure.keyfiles import keys_for
+from infrastructure.log_listener import LogListener
 from infrastructure.queue_stores import case_queues_for
+from infrastructure.recorders import PostgresMediationRecorder
 from infrastructure.settings import Settings
 from infrastructure.statistics_stores import case_statistics_for
 from infrastructure.stores import prepare_store, schema_lock
@@ -44,11 +46,17 @@ def open_application(
     return application
 
 
-def projection_runner(application: MediationApplication) -> ProjectionRunner:
-    """The read models of this store, fed from the application's event log."""
+def projection_runner(
+    application: MediationApplication, settings: Settings | None = None
+) -> ProjectionRunner:
+    """The read models of this store, fed from the application's event log; given the
+    settings of a PostgreSQL store, woken too by what other processes record."""
     queues = QueueProjection(case_queues_for(application.recorder))
     statistics = StatisticsProjection(case_statistics_for(application.recorder))
-    runner = ProjectionRunner(application.event_log(), [queues, statistics])
+    waker = None
+    if settings is not None and isinstance(application.recorder, PostgresMediationRecorder):
+        waker = LogListener(settings.database_url, application.recorder.channel_name)
+    runner = ProjectionRunner(application.event_log(), [queues, statistics], waker=waker)
     application.saved_listeners.append(runner.wake.set)
     return runner
 

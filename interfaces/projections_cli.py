@@ -48,14 +48,15 @@ def worker(
         runner.wake.set()
 
     with opened() as (application, _):
-        runner = projection_runner(application)
+        settings = load_settings()
+        runner = projection_runner(application, settings)
         runner.poll_seconds = poll
         runner.stopping = stop
         signal.signal(signal.SIGTERM, stopping)
         signal.signal(signal.SIGINT, stopping)
         for status in runner.status():
             typer.echo(f"{status.name}: at {status.position}, {status.lag} event(s) behind")
-        schedule = deadline_schedule(application, runner, load_settings())
+        schedule = deadline_schedule(application, runner, settings)
         if schedule is not None:
             typer.echo(f"deadlines: checked every {schedule.every:g} s")
             schedule.start()

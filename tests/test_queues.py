@@ -17,7 +17,6 @@ runner's `catch_up` / `wait_for`).
 from __future__ import annotations
 
 import base64
-import inspect
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -172,11 +171,8 @@ def application_on(
 
 
 def runner_for(settings: Settings, app: MediationApplication) -> ProjectionRunner:
-    """The service's own runner (composition.projection_runner), whichever of its two
-    signatures the tree has: (settings, application) or (application)."""
-    if len(inspect.signature(projection_runner).parameters) == 1:
-        return projection_runner(app)  # type: ignore[call-arg]
-    return projection_runner(settings, app)  # type: ignore[call-arg]
+    """The service's own runner (composition.projection_runner)."""
+    return projection_runner(app, settings)
 
 
 def whole_log(app: MediationApplication) -> list[int]:

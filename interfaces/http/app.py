@@ -61,7 +61,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = mediation is None
         app.state.mediation = mediation or open_application(settings, clock)
-        app.state.runner = projection_runner(app.state.mediation)
+        app.state.runner = projection_runner(app.state.mediation, settings)
         app.state.deadlines = None
         if settings.run_projections:
             app.state.runner.start()
