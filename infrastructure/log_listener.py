@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 log = logging.getLogger("mediation.projections")
 
@@ -21,7 +22,7 @@ RECONNECT_SECONDS = 1.0
 
 
 class LogListener:
-    def __init__(self, conninfo: str, channel: str) -> None:
+    def __init__(self, conninfo: Mapping[str, str], channel: str) -> None:
         self.conninfo = conninfo
         self.channel = channel
         self.stopping = threading.Event()
@@ -39,9 +40,10 @@ class LogListener:
             self._thread.join(timeout=5)
 
     def _listen(self, wake: Callable[[], None]) -> None:
+        conninfo = make_conninfo(**self.conninfo)
         while not self.stopping.is_set():
             try:
-                with psycopg.connect(self.conninfo, autocommit=True) as connection:
+                with psycopg.connect(conninfo, autocommit=True) as connection:
                     connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
                     wake()  # whatever was recorded while not listening
                     while not self.stopping.is_set():

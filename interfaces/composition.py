@@ -17,7 +17,7 @@ from infrastructure.queue_stores import case_queues_for
 from infrastructure.recorders import PostgresMediationRecorder
 from infrastructure.settings import Settings
 from infrastructure.statistics_stores import case_statistics_for
-from infrastructure.stores import prepare_store, schema_lock
+from infrastructure.stores import postgres_conninfo, prepare_store, schema_lock
 
 log = logging.getLogger("mediation")
 
@@ -55,7 +55,7 @@ def projection_runner(
     statistics = StatisticsProjection(case_statistics_for(application.recorder))
     waker = None
     if settings is not None and isinstance(application.recorder, PostgresMediationRecorder):
-        waker = LogListener(settings.database_url, application.recorder.channel_name)
+        waker = LogListener(postgres_conninfo(settings), application.recorder.channel_name)
     runner = ProjectionRunner(application.event_log(), [queues, statistics], waker=waker)
     application.saved_listeners.append(runner.wake.set)
     return runner
