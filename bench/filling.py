@@ -8,14 +8,14 @@ an in-memory store with the same keys as the target, 4,000 cases at a time. Each
 records are put in the order of their instants (the demo writes a case from report to
 resolution at once; a service's log interleaves cases over weeks, so that a projection batch
 touches about as many cases as it has events), then written with its snapshots and wrapped
-case keys into the target store through the target application's own recorders, one
-transaction per chunk (`insert_events(..., new_case_keys=...)`). The stored bytes are those the
-service would have written: a seal covers the case id, version, topic and stored state, never
-the log position. This is about ten times faster than running the commands against PostgreSQL
-(each command a load and a commit: about 70 cases/s per process on the 2-core bench machine,
-against about 750 cases/s per process in memory). Then every read model is built from the log
-with the product's `rebuild`. A fill of N events stops at exactly N: the last cases are cut
-short (their later events have not happened yet).
+case keys into the target store through the target application's own recorders, a
+transaction per 1,000 records (`insert_events(..., new_case_keys=...)`). The stored bytes are
+those the service would have written: a seal covers the case id, version, topic and stored
+state, never the log position. This is about ten times faster than running the commands
+against PostgreSQL (each command a load and a commit: about 70 cases/s per process on the
+2-core bench machine, against about 750 cases/s per process in memory). Then every read model
+is built from the log with the product's `rebuild`. A fill of N events stops at exactly N: the
+last cases are cut short (their later events have not happened yet).
 
 Caching. A filled store is kept and reused by the next run: a PostgreSQL schema named by the
 caller (e.g. `bench_rebuild_100000`) or a SQLite file in the temporary folder
@@ -68,6 +68,9 @@ FILL_VERSION = 2
 """Bump when the filling changes: stores filled by another version are filled again."""
 
 CHUNK_CASES = 4_000
+# Records per transaction when writing: the library's PostgreSQL recorder pipelines one
+# statement per case key, and a pipeline of thousands of them (a whole chunk) hung psycopg.
+WRITE_BATCH = 1_000
 CACHE_DIR = Path(tempfile.gettempdir()) / "p2b-mediation-bench"
 FILL_TABLE = "bench_fill"
 
@@ -202,12 +205,19 @@ def generate(chunk: Chunk) -> Generated:
 
 
 def _write(app: MediationApplication, generated: Generated, events: int) -> tuple[int, int]:
-    """Write the first `events` records of a chunk; (cases begun, events written)."""
+    """Write the first `events` records of a chunk, a transaction per WRITE_BATCH records, each
+    case's key with its first event; (cases begun, events written)."""
     records = generated.records[:events]
-    ids = {r.originator_id for r in records}
-    keys = {c: k for c, k in generated.case_keys.items() if c in ids}
-    if records:
-        app.recorder.insert_events(records, new_case_keys=keys)
+    began = 0
+    for start in range(0, len(records), WRITE_BATCH):
+        batch = records[start : start + WRITE_BATCH]
+        keys = {
+            r.originator_id: generated.case_keys[r.originator_id]
+            for r in batch
+            if r.originator_version == 1 and r.originator_id in generated.case_keys
+        }
+        app.recorder.insert_events(batch, new_case_keys=keys)
+        began += len(keys)
     written = {(r.originator_id, r.originator_version) for r in records}
     snapshots = [
         s for s in generated.snapshots if (s.originator_id, s.originator_version) in written
@@ -215,7 +225,7 @@ def _write(app: MediationApplication, generated: Generated, events: int) -> tupl
     if snapshots:
         assert app.snapshots is not None
         app.snapshots.recorder.insert_events(snapshots)
-    return len(keys), len(records)
+    return began, len(records)
 
 
 def fill(app: MediationApplication, keys: dict[str, str], *, cases: int | None = None,
