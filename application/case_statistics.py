@@ -148,14 +148,17 @@ def contributions(facts: CaseFacts) -> dict[tuple[str, date, str], int]:
     }
     for metric, days in durations.items():
         if days is not None:
-            key = json.dumps(
-                {"platform": facts.platform, "category": facts.shown_category,
-                 "metric": metric, "days": days, "escalated": facts.escalated_on is not None,
-                 "outcome": facts.outcome},
-                sort_keys=True,
-            )  # fmt: skip
-            found[(DAYS, facts.reported_on, key)] = 1
+            # Only what an answer breaks a duration down by: fewer distinct lines to add up.
+            line = {"metric": metric, "days": days, **DAYS_BROKEN_DOWN_BY[metric](facts)}
+            found[(DAYS, facts.reported_on, json.dumps(line, sort_keys=True))] = 1
     return found
+
+
+DAYS_BROKEN_DOWN_BY: dict[str, Callable[[CaseFacts], dict[str, str]]] = {
+    FIRST_ANSWER: lambda facts: {"platform": facts.platform},
+    RESOLUTION: lambda facts: {"platform": facts.platform, "category": facts.shown_category},
+    MEDIATION: lambda facts: {},
+}
 
 
 def _days(start: date | None, end: date | None) -> int | None:
@@ -368,11 +371,10 @@ def annual(counters: Iterable[tuple[str, dict[str, Any], int]]) -> list[dict[str
     """P2B Art. 11(4)-style figures per platform, for the cases of one year."""
     tallies: dict[str, Tally] = {}
     for kind, line, count in counters:
-        tally = tallies.setdefault(line["platform"], Tally())
         if kind == CUBE:
-            tally.add_line(line, count, date.max)
+            tallies.setdefault(line["platform"], Tally()).add_line(line, count, date.max)
         elif line["metric"] == RESOLUTION:
-            tally.resolution[line["days"]] += count
+            tallies.setdefault(line["platform"], Tally()).resolution[line["days"]] += count
     rows = []
     for platform, tally in sorted(tallies.items(), key=lambda item: (-item[1].cases, item[0])):
         if not tally.cases:

@@ -10,6 +10,7 @@ that answers, as for the queues.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -102,8 +103,8 @@ class SQLiteCaseStatistics(CaseStatistics):
         with self.datastore.transaction(commit=False) as c:
             position, copy = self.state.peek(c, self.state_name, self.copy)
             c.execute(
-                f"SELECT kind, line, count FROM stats_counters_{copy} "  # noqa: S608
-                "WHERE reported_on BETWEEN ? AND ? AND count != 0",
+                f"SELECT kind, line, SUM(count) AS count FROM stats_counters_{copy} "  # noqa: S608
+                "WHERE reported_on BETWEEN ? AND ? GROUP BY kind, line HAVING SUM(count) != 0",
                 ((first or date.min).isoformat(), (last or date.max).isoformat()),
             )
             rows = c.fetchall()
@@ -208,8 +209,9 @@ class PostgresCaseStatistics(CaseStatistics):
             position, copy = self.state.peek(curs, self.state_name, self.copy)
             curs.execute(
                 SQL(
-                    "SELECT kind, line, count FROM {counters} "
-                    "WHERE reported_on BETWEEN %s AND %s AND count != 0"
+                    "SELECT kind, line, SUM(count) AS count FROM {counters} "
+                    "WHERE reported_on BETWEEN %s AND %s "
+                    "GROUP BY kind, line HAVING SUM(count) != 0"
                 ).format(counters=self.counters_table(copy)),
                 (first or date.min, last or date.max),
             )
@@ -272,11 +274,11 @@ class MemoryCaseStatistics(CaseStatistics):
         low, high = first or date.min, last or date.max
         with self.state.lock:
             position, copy = self.state.view(self.state_name)
-            rows = [
-                (kind, json.loads(line), count)
-                for (kind, day, line), count in self.tables[copy]["counters"].items()
-                if count and low <= day <= high
-            ]
+            summed: Counter[tuple[str, str]] = Counter()
+            for (kind, day, line), count in self.tables[copy]["counters"].items():
+                if low <= day <= high:
+                    summed[(kind, line)] += count
+            rows = [(kind, json.loads(line), n) for (kind, line), n in summed.items() if n]
             return rows, int(position)
 
     def standby(self) -> MemoryCaseStatistics:
