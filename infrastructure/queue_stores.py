@@ -97,6 +97,15 @@ def _where(
     return where, params
 
 
+def by_columns(updates: RowUpdates) -> dict[tuple[str, ...], list[list[Any]]]:
+    """The updates grouped by the columns they set, each row led by its case id: one
+    statement per group."""
+    groups: dict[tuple[str, ...], list[list[Any]]] = {}
+    for case_id, fields in updates.items():
+        groups.setdefault(tuple(fields), []).append([case_id, *fields.values()])
+    return groups
+
+
 # SQLite
 
 SQLITE_TABLE = (
@@ -143,14 +152,14 @@ class SQLiteCaseQueues(CaseQueues):
             reached, copy = self.state.claim(c, self.state_name, self.copy)
             if reached >= position:
                 return False
-            for case_id, fields in updates.items():
+            for fields, rows in by_columns(updates).items():
                 columns = ["case_id", *fields]
                 assignments = ", ".join(f"{column} = excluded.{column}" for column in fields)
-                c.execute(
+                c.executemany(
                     f"INSERT INTO queue_cases_{copy} ({', '.join(columns)}) "  # noqa: S608
                     f"VALUES ({', '.join('?' for _ in columns)}) "
                     f"ON CONFLICT (case_id) DO UPDATE SET {assignments}",
-                    [_sqlite_value(v) for v in [case_id, *fields.values()]],
+                    [[_sqlite_value(v) for v in row] for row in rows],
                 )
             self.state.record(c, self.state_name, position)
             return True
@@ -243,9 +252,9 @@ class PostgresCaseQueues(CaseQueues):
             reached, copy = self.state.claim(curs, self.state_name, self.copy)
             if reached >= position:
                 return False
-            for case_id, fields in updates.items():
+            for fields, rows in by_columns(updates).items():
                 columns = ["case_id", *fields]
-                curs.execute(
+                curs.executemany(  # pipelined: one round trip, not one per row
                     SQL(
                         "INSERT INTO {table} ({columns}) VALUES ({values}) "
                         "ON CONFLICT (case_id) DO UPDATE SET {assignments}"
@@ -257,7 +266,7 @@ class PostgresCaseQueues(CaseQueues):
                             SQL("{c} = excluded.{c}").format(c=Identifier(c)) for c in fields
                         ),
                     ),
-                    [case_id, *fields.values()],
+                    rows,
                 )
             self.state.record(curs, self.state_name, position)
             return True

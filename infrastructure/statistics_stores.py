@@ -30,6 +30,7 @@ from infrastructure.projection_state import (
 )
 
 LIVE = "case_statistics"
+SQLITE_CHUNK = 500  # ids per IN (...): well under SQLite's limit of bound parameters
 Compute = Callable[
     [Callable[[Iterable[UUID]], Mapping[UUID, CaseFacts]]], tuple[dict[UUID, CaseFacts], Deltas]
 ]
@@ -72,30 +73,33 @@ class SQLiteCaseStatistics(CaseStatistics):
 
             def known(case_ids: Iterable[UUID]) -> dict[UUID, CaseFacts]:
                 found = {}
-                for case_id in case_ids:
+                ids = [case_id.hex for case_id in case_ids]
+                for start in range(0, len(ids), SQLITE_CHUNK):
+                    chunk = ids[start : start + SQLITE_CHUNK]
                     c.execute(
-                        f"SELECT facts FROM stats_facts_{copy} WHERE case_id = ?",  # noqa: S608
-                        (case_id.hex,),
+                        f"SELECT case_id, facts FROM stats_facts_{copy} "  # noqa: S608
+                        f"WHERE case_id IN ({', '.join('?' for _ in chunk)})",
+                        chunk,
                     )
-                    row = c.fetchone()
-                    if row is not None:
-                        found[case_id] = CaseFacts.from_json(row["facts"])
+                    for row in c.fetchall():
+                        found[UUID(row["case_id"])] = CaseFacts.from_json(row["facts"])
                 return found
 
             facts, deltas = compute(known)
-            for case_id, new in facts.items():
-                c.execute(
-                    f"INSERT INTO stats_facts_{copy} (case_id, facts) VALUES (?, ?) "  # noqa: S608
-                    "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts",
-                    (case_id.hex, new.to_json()),
-                )
-            for (kind, day, line), delta in deltas.items():
-                c.execute(
-                    f"INSERT INTO stats_counters_{copy} (kind, reported_on, line, count) "  # noqa: S608
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (reported_on, kind, line) "
-                    "DO UPDATE SET count = count + excluded.count",
-                    (kind, day.isoformat(), line, delta),
-                )
+            c.executemany(
+                f"INSERT INTO stats_facts_{copy} (case_id, facts) VALUES (?, ?) "  # noqa: S608
+                "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts",
+                [(case_id.hex, new.to_json()) for case_id, new in facts.items()],
+            )
+            c.executemany(
+                f"INSERT INTO stats_counters_{copy} (kind, reported_on, line, count) "  # noqa: S608
+                "VALUES (?, ?, ?, ?) ON CONFLICT (reported_on, kind, line) "
+                "DO UPDATE SET count = count + excluded.count",
+                [
+                    (kind, day.isoformat(), line, delta)
+                    for (kind, day, line), delta in deltas.items()
+                ],
+            )
             self.state.record(c, self.state_name, position)
             return True
 
@@ -184,23 +188,22 @@ class PostgresCaseStatistics(CaseStatistics):
                 return {r["case_id"]: CaseFacts.from_json(r["facts"]) for r in curs.fetchall()}
 
             facts, deltas = compute(known)
-            for case_id, new in facts.items():
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {facts} (case_id, facts) VALUES (%s, %s) "
-                        "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts"
-                    ).format(facts=self.facts(copy)),
-                    (case_id, new.to_json()),
-                )
-            for (kind, day, line), delta in deltas.items():
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {counters} (kind, reported_on, line, count) "
-                        "VALUES (%s, %s, %s, %s) ON CONFLICT (reported_on, kind, line) "
-                        "DO UPDATE SET count = {counters}.count + excluded.count"
-                    ).format(counters=self.counters_table(copy)),
-                    (kind, day, line, delta),
-                )
+            # executemany pipelines the rows: one round trip, not one per row.
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {facts} (case_id, facts) VALUES (%s, %s) "
+                    "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts"
+                ).format(facts=self.facts(copy)),
+                [(case_id, new.to_json()) for case_id, new in facts.items()],
+            )
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {counters} (kind, reported_on, line, count) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (reported_on, kind, line) "
+                    "DO UPDATE SET count = {counters}.count + excluded.count"
+                ).format(counters=self.counters_table(copy)),
+                [(kind, day, line, delta) for (kind, day, line), delta in deltas.items()],
+            )
             self.state.record(curs, self.state_name, position)
             return True
 
