@@ -116,17 +116,34 @@ def rebuild(
     batch: int = 2_000,
     progress: Callable[[int, int], None] = lambda done, head: None,
 ) -> int:
-    """Rebuild a read model from the whole log into its standby copy, in batches (one
-    transaction each), while the live copy keeps answering; then switch, once the copy has
-    caught up. An interrupted rebuild resumes where it stopped. Returns the position reached."""
-    standby = projection.standby()
-    while True:
-        events = log_.read(standby.position() + 1, batch)
+    """Rebuild one read model (see rebuild_all)."""
+    return rebuild_all([projection], log_, batch=batch, progress=progress)
+
+
+def rebuild_all(
+    projections: Sequence[Projection],
+    log_: EventLog,
+    *,
+    batch: int = 2_000,
+    progress: Callable[[int, int], None] = lambda done, head: None,
+) -> int:
+    """Rebuild read models from the whole log into their standby copies, in batches (one
+    transaction each), while the live copies keep answering; then switch each, once its copy
+    has caught up. The log is read once for all of them. An interrupted rebuild resumes where
+    it stopped. Returns the position reached (the lowest of them)."""
+    pending = [(projection, projection.standby()) for projection in projections]
+    while pending:
+        positions = [standby.position() for _, standby in pending]
+        events = log_.read(min(positions) + 1, batch)
         if events:
-            standby.apply(events)
+            for (_, standby), position in zip(pending, positions, strict=True):
+                fresh = [e for e in events if e[0] > position]
+                if fresh:
+                    standby.apply(fresh)
             progress(events[-1][0], max(log_.head(), events[-1][0]))
-        elif projection.switch_to(standby):
-            return projection.position()
+        else:
+            pending = [(p, standby) for p, standby in pending if not p.switch_to(standby)]
+    return min((p.position() for p in projections), default=0)
 
 
 class Waker(Protocol):

@@ -15,13 +15,12 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
-    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
 from rich.text import Text
 
-from application.projections import rebuild
+from application.projections import rebuild_all
 from infrastructure.settings import load_settings
 from interfaces.composition import deadline_schedule, projection_runner
 from interfaces.trust_cli import opened
@@ -106,15 +105,15 @@ def rebuild_command(
             EventRate(),
             TimeRemainingColumn(),
         )
-        for each in chosen:
-            with Progress(*columns) as bar:
-                task = bar.add_task(each.name, total=log_.head())
+        names = ", ".join(each.name for each in chosen)
+        with Progress(*columns) as bar:
+            task = bar.add_task(names, total=log_.head())
 
-                def advance(done: int, head: int, bar: Progress = bar, task: TaskID = task) -> None:
-                    bar.update(task, completed=done, total=head)
+            def advance(done: int, head: int) -> None:
+                bar.update(task, completed=done, total=head)
 
-                position = rebuild(each, log_, batch=batch, progress=advance)
-            typer.echo(f"{each.name}: rebuilt up to position {position}, now answering")
+            position = rebuild_all(chosen, log_, batch=batch, progress=advance)
+        typer.echo(f"{names}: rebuilt up to position {position}, now answering")
 
 
 def fail_with(message: str) -> int:

@@ -14,7 +14,7 @@ import pytest
 from application.case_queues import Queue, QueueFilters
 from application.clock import SettableClock
 from application.mediation import MediationApplication
-from application.projections import ProjectionRunner, rebuild
+from application.projections import ProjectionRunner, rebuild, rebuild_all
 from infrastructure.settings import Settings
 from interfaces.composition import open_application, projection_runner
 from tests.conftest import TEST_KEYS
@@ -74,6 +74,38 @@ def test_the_demo_fills_every_queue_and_a_rebuild_catches_up(
         assert len(listed) == len(set(listed)) == 60  # every case in exactly one queue
         assert all(queues[q] for q in (Queue.RESOLVED, Queue.WITH_MEDIATOR, Queue.TO_QUALIFY))
         assert run(demo_store, "audit", "verify").returncode == 0
+    finally:
+        application.close()
+
+
+def test_every_read_model_rebuilt_in_one_pass_ends_as_followed_event_by_event(
+    demo_store: Settings, clock: SettableClock
+) -> None:
+    application = open_application(demo_store, clock)
+    try:
+        runner = projection_runner(application)
+        runner.batch = 1  # followed one event at a time
+        runner.catch_up()
+        today = clock.now().date()
+        statistics = runner.view("case_statistics")
+        followed = (
+            every_queue(runner, today),
+            sorted(map(repr, statistics.counters(None, None)[0])),
+        )
+        reads: list[int] = []
+        log = application.event_log()
+        read = log.read
+        log.read = lambda start, limit: reads.append(start) or read(start, limit)  # type: ignore[method-assign]
+
+        position = rebuild_all(runner.projections, log, batch=97)
+
+        assert position == application.log_position()
+        rebuilt = (
+            every_queue(runner, today),
+            sorted(map(repr, statistics.counters(None, None)[0])),
+        )
+        assert rebuilt == followed
+        assert len(reads) == len(set(reads)), "the log was read once for both read models"
     finally:
         application.close()
 
