@@ -466,6 +466,7 @@ def test_an_edited_snapshot_is_detected(
 ) -> None:
     qualifications = SNAPSHOT_INTERVAL + 1
     case_id = open_case(http, clock, qualifications=qualifications)
+    http.app.state.mediation.wait_for_snapshots()  # type: ignore[attr-defined]
     events = qualifications + 1
     assert_intact(http, durable_settings, [case_id, bystander], {case_id: events, bystander: 3})
     snapshots = raw.snapshots(case_id)

@@ -211,6 +211,7 @@ def test_a_long_case_loads_from_a_snapshot(mediation: MediationApplication) -> N
     case_id = mediation.report_case(a_report(), actor="r").case_id
     for n in range(999):
         qualify(mediation, case_id, summary=PersonalText(f"round {n}"))
+    mediation.wait_for_snapshots()  # written off the commands' path
 
     decoded = count_decoded_events(mediation, lambda: qualify(mediation, case_id))
     assert decoded <= SNAPSHOT_INTERVAL + 1
