@@ -14,19 +14,22 @@ those the service would have written: a seal covers the case id, version, topic 
 state, never the log position. This is about ten times faster than running the commands
 against PostgreSQL (each command a load and a commit: about 70 cases/s per process on the
 2-core bench machine, against about 750 cases/s per process in memory). Then every read model
-is built from the log with the product's `rebuild`. A fill of N events stops at exactly N: the
-last cases are cut short (their later events have not happened yet).
+is built from the log with the product's `rebuild_all`. A fill of N events stops at exactly N:
+the last cases are cut short (their later events have not happened yet).
 
 Caching. A filled store is kept and reused by the next run: a PostgreSQL schema named by the
 caller (e.g. `bench_rebuild_100000`) or a SQLite file in the temporary folder
 (`p2b-mediation-bench/`). A table `bench_fill` in the store, written last, holds what was asked
 for, what was written and the store's keys (benchmark data only: production keys never live in
 the database). A store without it (an interrupted fill) or made by another FILL_VERSION is
-dropped and filled again; MEDIATION_BENCH_REFILL=1 forces a new fill.
+dropped and filled again; MEDIATION_BENCH_REFILL=1 forces a new fill. When the code that builds
+the read models changes (READ_MODEL_SOURCES), a kept store's read models are built again from
+its events, untimed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -57,10 +60,11 @@ from application.errors import ApplicationError
 from application.keys import Keys
 from application.mediation import MediationApplication
 from application.personal_data import WrappedKey
-from application.projections import open_seal, rebuild
+from application.projections import open_seal, rebuild_all
+from bench.harness import ROOT
 from domain.errors import DomainError
 from infrastructure.keyfiles import as_environment
-from infrastructure.settings import Settings, load_settings
+from infrastructure.settings import Settings, Store, load_settings
 from interfaces.composition import open_application, projection_runner
 from interfaces.demo_cli import one_case
 
@@ -68,8 +72,9 @@ FILL_VERSION = 2
 """Bump when the filling changes: stores filled by another version are filled again."""
 
 CHUNK_CASES = 4_000
-# Records per transaction when writing: the library's PostgreSQL recorder pipelines one
-# statement per case key, and a pipeline of thousands of them (a whole chunk) hung psycopg.
+# Records per transaction when writing: bounded, so that no statement carries a whole chunk
+# (when the PostgreSQL recorder still pipelined a statement per case key, 4,000 keys in one
+# transaction hung psycopg).
 WRITE_BATCH = 1_000
 CACHE_DIR = Path(tempfile.gettempdir()) / "p2b-mediation-bench"
 FILL_TABLE = "bench_fill"
@@ -91,8 +96,8 @@ def new_keys() -> dict[str, str]:
 
 
 def checkpoint_dir() -> Path:
-    """An empty checkpoint folder: none is read or written by these benchmarks."""
-    return Path(tempfile.mkdtemp(prefix="bench-checkpoints-"))
+    """A checkpoint folder that does not exist: no checkpoint is read or written here."""
+    return CACHE_DIR / "no-checkpoints"
 
 
 def postgres_settings(url: str, schema: str, keys: dict[str, str]) -> Settings:
@@ -134,6 +139,16 @@ def drop_schema(url: str, schema: str) -> None:
         )
 
 
+def vacuum_schema(url: str, schema: str) -> None:
+    """VACUUM ANALYZE every table of the schema."""
+    with connect(url) as connection:
+        tables = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+        ).fetchall()
+        for (name,) in tables:
+            connection.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(schema, name)))
+
+
 @contextmanager
 def fresh_schema(url: str, prefix: str = "bench") -> Iterator[str]:
     """A new schema name on the bench database (created if missing), dropped afterwards."""
@@ -160,6 +175,13 @@ class Filled:
 
     def open(self) -> MediationApplication:
         return open_application(self.settings, announce=say)
+
+    def vacuum(self) -> None:
+        """VACUUM ANALYZE every table of a PostgreSQL store (nothing for SQLite). The bench
+        server runs with autovacuum off (its CI configuration), so the dead rows that every
+        rebuild and upsert leaves would otherwise pile up from one run to the next."""
+        if self.settings.store is Store.POSTGRES:
+            vacuum_schema(self.settings.database_url, self.settings.database_schema)
 
 
 @dataclass(frozen=True)
@@ -296,10 +318,10 @@ class Progress:
 def catch_up(app: MediationApplication) -> None:
     """Build every read model from the whole log."""
     runner = projection_runner(app)
-    for projection in runner.projections:
-        started = time.monotonic()
-        rebuild(projection, app.event_log(), batch=2_000, progress=Progress(projection.name))
-        say(f"  {projection.name} built in {time.monotonic() - started:.0f} s")
+    names = ", ".join(p.name for p in runner.projections)
+    started = time.monotonic()
+    rebuild_all(runner.projections, app.event_log(), batch=2_000, progress=Progress(names))
+    say(f"  {names} built in {time.monotonic() - started:.0f} s")
 
 
 def _asked(cases: int | None, events: int | None) -> str:
@@ -310,105 +332,210 @@ def _wanted(cases: int | None, events: int | None) -> str:
     return json.dumps({"version": FILL_VERSION, "cases": cases, "events": events})
 
 
-def filled_postgres(
-    url: str, schema: str, *, cases: int | None = None, events: int | None = None
-) -> Filled:
-    """The schema filled with `cases` cases or about `events` events, from the cache if it
-    was filled for the same request."""
-    ensure_database(url)
-    wanted = _wanted(cases, events)
-    table = sql.Identifier(schema, FILL_TABLE)
-    refill = os.environ.get("MEDIATION_BENCH_REFILL") == "1"
-    with connect(url) as connection:
-        found = connection.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{FILL_TABLE}",)
-        ).fetchone()
-        row = None
-        if found and found[0]:
-            row = connection.execute(
-                sql.SQL("SELECT wanted, keys, cases, events FROM {}").format(table)
+READ_MODEL_SOURCES = (
+    "application/projections.py",
+    "application/case_queues.py",
+    "application/case_statistics.py",
+    "infrastructure/projection_state.py",
+    "infrastructure/queue_stores.py",
+    "infrastructure/statistics_stores.py",
+)
+
+
+def read_models_fingerprint() -> str:
+    """What the read models are built by: when it changes, a kept store's read models are
+    built again (its events stay)."""
+    digest = hashlib.sha256()
+    for name in READ_MODEL_SOURCES:
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class Record:
+    """What `bench_fill` says of a kept store."""
+
+    wanted: str
+    keys: dict[str, str]
+    cases: int
+    events: int
+    read_models: str | None
+
+
+class PostgresCache:
+    def __init__(self, url: str, schema: str) -> None:
+        self.url, self.schema = url, schema
+        self.table = sql.Identifier(schema, FILL_TABLE)
+        self.name = f"schema {schema}"
+
+    def record(self) -> Record | None:
+        with connect(self.url) as connection:
+            found = connection.execute(
+                "SELECT to_regclass(%s) IS NOT NULL", (f"{self.schema}.{FILL_TABLE}",)
             ).fetchone()
-    if row is not None and row[0] == wanted and not refill:
-        say(f"  reusing schema {schema}: {row[2]:,} cases, {row[3]:,} events")
-        settings = postgres_settings(url, schema, json.loads(row[1]))
-        return Filled(settings, row[2], row[3], 0.0, cached=True)
-    drop_schema(url, schema)
-    say(f"  filling schema {schema} ({_asked(cases, events)})")
-    started = time.monotonic()
-    keys = new_keys()
-    settings = postgres_settings(url, schema, keys)
-    app = open_application(settings, announce=say)
-    try:
-        written_cases, written_events = fill(app, keys, cases=cases, events=events)
-        catch_up(app)
-    finally:
-        app.close()
-    seconds = time.monotonic() - started
-    with connect(url) as connection:
-        connection.execute(
-            sql.SQL(
-                "CREATE TABLE {} (wanted text, keys text, cases bigint, events bigint, "
-                "seconds double precision, filled_at timestamptz DEFAULT now())"
-            ).format(table)
-        )
-        connection.execute(
-            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s)").format(table),
-            (wanted, json.dumps(keys), written_cases, written_events, seconds),
-        )
-        tables = connection.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
-        ).fetchall()
-        for (name,) in tables:
-            connection.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, name)))
-    say(f"  filled {schema} in {seconds:.0f} s")
-    return Filled(settings, written_cases, written_events, seconds, cached=False)
+            if not (found and found[0]):
+                return None
+            connection.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS read_models text").format(
+                    self.table
+                )
+            )
+            row = connection.execute(
+                sql.SQL("SELECT wanted, keys, cases, events, read_models FROM {}").format(
+                    self.table
+                )
+            ).fetchone()
+        return None if row is None else Record(row[0], json.loads(row[1]), *row[2:])
+
+    def drop(self) -> None:
+        drop_schema(self.url, self.schema)
+
+    def settings(self, keys: dict[str, str]) -> Settings:
+        return postgres_settings(self.url, self.schema, keys)
+
+    def write(self, record: Record, seconds: float) -> None:
+        with connect(self.url) as connection:
+            connection.execute(
+                sql.SQL(
+                    "CREATE TABLE {} (wanted text, keys text, cases bigint, events bigint, "
+                    "seconds double precision, filled_at timestamptz DEFAULT now(), "
+                    "read_models text)"
+                ).format(self.table)
+            )
+            connection.execute(
+                sql.SQL(
+                    "INSERT INTO {} (wanted, keys, cases, events, seconds, read_models) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)"
+                ).format(self.table),
+                (record.wanted, json.dumps(record.keys), record.cases, record.events, seconds,
+                 record.read_models),
+            )  # fmt: skip
+        self.analyze()
+
+    def set_read_models(self, fingerprint: str) -> None:
+        with connect(self.url) as connection:
+            connection.execute(
+                sql.SQL("UPDATE {} SET read_models = %s").format(self.table), (fingerprint,)
+            )
+        self.analyze()
+
+    def analyze(self) -> None:
+        vacuum_schema(self.url, self.schema)
 
 
-def filled_sqlite(name: str, *, cases: int | None = None, events: int | None = None) -> Filled:
-    """A SQLite file `name`.db in the cache folder, filled as `filled_postgres` does."""
-    CACHE_DIR.mkdir(exist_ok=True)
-    path = CACHE_DIR / f"{name}.db"
-    wanted = _wanted(cases, events)
-    refill = os.environ.get("MEDIATION_BENCH_REFILL") == "1"
-    row = None
-    if path.exists():
-        with sqlite3.connect(path) as connection:
-            try:
-                row = connection.execute(
-                    f"SELECT wanted, keys, cases, events FROM {FILL_TABLE}"  # noqa: S608
-                ).fetchone()
-            except sqlite3.OperationalError:
-                row = None
-        connection.close()
-    if row is not None and row[0] == wanted and not refill:
-        say(f"  reusing {path}: {row[2]:,} cases, {row[3]:,} events")
-        settings = sqlite_settings(path, json.loads(row[1]))
-        return Filled(settings, row[2], row[3], 0.0, cached=True)
-    for stale in CACHE_DIR.glob(f"{name}.db*"):
-        stale.unlink()
-    say(f"  filling {path} ({_asked(cases, events)})")
-    started = time.monotonic()
-    keys = new_keys()
-    settings = sqlite_settings(path, keys)
-    app = open_application(settings, announce=say)
-    try:
-        written_cases, written_events = fill(app, keys, cases=cases, events=events)
-        catch_up(app)
-    finally:
-        app.close()
-    seconds = time.monotonic() - started
-    with sqlite3.connect(path) as connection:
-        connection.execute(
+class SQLiteCache:
+    def __init__(self, name: str) -> None:
+        CACHE_DIR.mkdir(exist_ok=True)
+        self.stem = name
+        self.path = CACHE_DIR / f"{name}.db"
+        self.name = str(self.path)
+
+    def _run(self, statement: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+        connection = sqlite3.connect(self.path)
+        try:
+            with connection:
+                return connection.execute(statement, parameters).fetchall()
+        finally:
+            connection.close()
+
+    def record(self) -> Record | None:
+        if not self.path.exists():
+            return None
+        try:
+            with suppress(sqlite3.OperationalError):  # a column added since
+                self._run(f"ALTER TABLE {FILL_TABLE} ADD COLUMN read_models TEXT")
+            rows = self._run(
+                f"SELECT wanted, keys, cases, events, read_models FROM {FILL_TABLE}"  # noqa: S608
+            )
+        except sqlite3.OperationalError:
+            return None
+        return Record(rows[0][0], json.loads(rows[0][1]), *rows[0][2:]) if rows else None
+
+    def drop(self) -> None:
+        for stale in CACHE_DIR.glob(f"{self.stem}.db*"):
+            stale.unlink()
+
+    def settings(self, keys: dict[str, str]) -> Settings:
+        return sqlite_settings(self.path, keys)
+
+    def write(self, record: Record, seconds: float) -> None:
+        self._run(
             f"CREATE TABLE {FILL_TABLE} (wanted TEXT, keys TEXT, cases INTEGER, "
-            "events INTEGER, seconds REAL)"
+            "events INTEGER, seconds REAL, read_models TEXT)"
         )
-        connection.execute(
-            f"INSERT INTO {FILL_TABLE} VALUES (?, ?, ?, ?, ?)",  # noqa: S608
-            (wanted, json.dumps(keys), written_cases, written_events, seconds),
-        )
-    connection.close()
-    say(f"  filled {path} in {seconds:.0f} s")
+        self._run(
+            f"INSERT INTO {FILL_TABLE} VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+            (record.wanted, json.dumps(record.keys), record.cases, record.events, seconds,
+             record.read_models),
+        )  # fmt: skip
+
+    def set_read_models(self, fingerprint: str) -> None:
+        self._run(f"UPDATE {FILL_TABLE} SET read_models = ?", (fingerprint,))  # noqa: S608
+
+
+def _filled(
+    cache: PostgresCache | SQLiteCache,
+    cases: int | None,
+    events: int | None,
+    read_models: bool,
+) -> Filled:
+    wanted = _wanted(cases, events)
+    fingerprint = read_models_fingerprint()
+    refill = os.environ.get("MEDIATION_BENCH_REFILL") == "1"
+    found = cache.record()
+    if found is not None and found.wanted == wanted and not refill:
+        say(f"  reusing {cache.name}: {found.cases:,} cases, {found.events:,} events")
+        settings = cache.settings(found.keys)
+        if read_models and found.read_models != fingerprint:
+            say("  the read models' code changed since they were built: building them again")
+            app = open_application(settings, announce=say)
+            try:
+                catch_up(app)
+            finally:
+                app.close()
+            cache.set_read_models(fingerprint)
+        return Filled(settings, found.cases, found.events, 0.0, cached=True)
+    cache.drop()
+    say(f"  filling {cache.name} ({_asked(cases, events)})")
+    started = time.monotonic()
+    keys = new_keys()
+    settings = cache.settings(keys)
+    app = open_application(settings, announce=say)
+    try:
+        written_cases, written_events = fill(app, keys, cases=cases, events=events)
+        catch_up(app)
+    finally:
+        app.close()
+    seconds = time.monotonic() - started
+    cache.write(Record(wanted, keys, written_cases, written_events, fingerprint), seconds)
+    say(f"  filled {cache.name} in {seconds:.0f} s")
     return Filled(settings, written_cases, written_events, seconds, cached=False)
+
+
+def filled_postgres(
+    url: str,
+    schema: str,
+    *,
+    cases: int | None = None,
+    events: int | None = None,
+    read_models: bool = True,
+) -> Filled:
+    """The schema filled with `cases` cases or `events` events, kept from an earlier run if
+    it was filled for the same request; its read models up to date with their code unless
+    `read_models` is False (for a caller that rebuilds them anyway)."""
+    ensure_database(url)
+    return _filled(PostgresCache(url, schema), cases, events, read_models)
+
+
+def filled_sqlite(
+    name: str,
+    *,
+    cases: int | None = None,
+    events: int | None = None,
+    read_models: bool = True,
+) -> Filled:
+    """A SQLite file `name`.db in the cache folder, filled as `filled_postgres` does."""
+    return _filled(SQLiteCache(name), cases, events, read_models)
 
 
 @contextmanager
