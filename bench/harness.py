@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_MD = ROOT / "bench" / "RESULTS.md"
 RESULTS_JSON = ROOT / "bench" / "results.json"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/mediation_bench"
+NOT_MET = "Goals not met: the profiles and what it would take are in `bench/ANALYSIS.md`."
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,10 @@ def write_results(figures: Sequence[Figure], mode: Mode, command: str, seconds: 
     notes = [f"- {f.number}. {f.name}: {f.note}" for f in figures if f.note]
     if notes:
         lines += ["", "Notes:", "", *notes]
-    lines += ["", "Raw runs: `bench/results.json`.", ""]
+    lines += ["", "Raw runs: `bench/results.json`."]
+    if any(f.met is False for f in figures):
+        lines.append(NOT_MET)
+    lines.append("")
     RESULTS_MD.write_text("\n".join(lines))
     RESULTS_JSON.write_text(
         json.dumps(
