@@ -19,6 +19,8 @@ from psycopg.conninfo import make_conninfo
 log = logging.getLogger("mediation.projections")
 
 RECONNECT_SECONDS = 1.0
+LOOK_SECONDS = 0.1
+"""How long one wait for notifications lasts: how soon `stop` is noticed."""
 
 
 class LogListener:
@@ -47,7 +49,7 @@ class LogListener:
                     connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
                     wake()  # whatever was recorded while not listening
                     while not self.stopping.is_set():
-                        for _ in connection.notifies(timeout=RECONNECT_SECONDS):
+                        for _ in connection.notifies(timeout=LOOK_SECONDS):
                             wake()
             except psycopg.Error as error:
                 log.warning("not listening for new events (%s); polling meanwhile", error)
