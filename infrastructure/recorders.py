@@ -243,7 +243,8 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
         super()._insert_events(curs, stored_events, **kwargs)
 
     def wrapped_case_key(self, case_id: UUID) -> WrappedKey | None:
-        with self.datastore.transaction(commit=False) as curs:
+        # Read on every command: one autocommit statement, not BEGIN, SELECT and ROLLBACK.
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
             curs.execute(
                 SQL("SELECT kek_id, wrapped FROM {table} WHERE case_id = %s").format(
                     table=self.case_keys_table
