@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
@@ -318,25 +318,26 @@ def platform_entry(platform: str, tally: Tally) -> dict[str, Any]:
 def statistics(counters: Iterable[tuple[str, dict[str, Any], int]], as_of: date) -> dict[str, Any]:
     """The answer of GET /statistics from the counters of the period."""
     total = Tally()
-    platforms: dict[str, Tally] = {}
-    categories: dict[str, Tally] = {}
+    # defaultdict, not setdefault(key, Tally()): one Tally per key, not one per counter row.
+    platforms: defaultdict[str, Tally] = defaultdict(Tally)
+    categories: defaultdict[str, Tally] = defaultdict(Tally)
     mediation_outcomes: Counter[str] = Counter()
     by_reason: Counter[str] = Counter()
     mediation_days: Counter[int] = Counter()
     for kind, line, count in counters:
         if kind == CUBE:
             total.add_line(line, count, as_of)
-            platforms.setdefault(line["platform"], Tally()).add_line(line, count, as_of)
-            categories.setdefault(line["category"], Tally()).add_line(line, count, as_of)
+            platforms[line["platform"]].add_line(line, count, as_of)
+            categories[line["category"]].add_line(line, count, as_of)
             if line["escalated"]:
                 by_reason[line["reason"]] += count
                 if line["outcome"]:
                     mediation_outcomes[line["outcome"]] += count
         elif line["metric"] == FIRST_ANSWER:
-            platforms.setdefault(line["platform"], Tally()).first_answer[line["days"]] += count
+            platforms[line["platform"]].first_answer[line["days"]] += count
         elif line["metric"] == RESOLUTION:
-            platforms.setdefault(line["platform"], Tally()).resolution[line["days"]] += count
-            categories.setdefault(line["category"], Tally()).resolution[line["days"]] += count
+            platforms[line["platform"]].resolution[line["days"]] += count
+            categories[line["category"]].resolution[line["days"]] += count
         elif line["metric"] == MEDIATION:
             mediation_days[line["days"]] += count
     return {
@@ -369,12 +370,12 @@ def statistics(counters: Iterable[tuple[str, dict[str, Any], int]], as_of: date)
 
 def annual(counters: Iterable[tuple[str, dict[str, Any], int]]) -> list[dict[str, Any]]:
     """P2B Art. 11(4)-style figures per platform, for the cases of one year."""
-    tallies: dict[str, Tally] = {}
+    tallies: defaultdict[str, Tally] = defaultdict(Tally)
     for kind, line, count in counters:
         if kind == CUBE:
-            tallies.setdefault(line["platform"], Tally()).add_line(line, count, date.max)
+            tallies[line["platform"]].add_line(line, count, date.max)
         elif line["metric"] == RESOLUTION:
-            tallies.setdefault(line["platform"], Tally()).resolution[line["days"]] += count
+            tallies[line["platform"]].resolution[line["days"]] += count
     rows = []
     for platform, tally in sorted(tallies.items(), key=lambda item: (-item[1].cases, item[0])):
         if not tally.cases:
