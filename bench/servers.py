@@ -11,7 +11,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import psycopg
 
 from application.keys import Keys
+from bench.filling import fresh_schema
 from bench.harness import ROOT
 from infrastructure.keyfiles import as_environment
 
@@ -39,33 +39,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    """A fresh schema on the bench database (created if missing), dropped afterwards."""
-    ensure_database(url)
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    try:
-        yield name
-    finally:
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-
-
-def ensure_database(url: str) -> None:
-    database = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        found = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
-        ).fetchone()
-        if not found:
-            connection.execute(f'CREATE DATABASE "{database}"')
-
-
-@contextmanager
 def store(kind: str, postgres_url: str) -> Iterator[dict[str, str]]:
     """The settings of a fresh store of `kind` ("postgres" or "sqlite"), removed afterwards."""
     if kind == "postgres":
-        with postgres_schema(postgres_url) as schema:
+        with fresh_schema(postgres_url) as schema:
             yield {"MEDIATION_DATABASE_URL": postgres_url, "MEDIATION_DATABASE_SCHEMA": schema}
     else:
         with tempfile.TemporaryDirectory(prefix="bench-") as folder:
