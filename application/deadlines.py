@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import date
 from uuid import UUID
 
 from application.case_queues import (
@@ -33,6 +33,7 @@ from application.case_queues import (
 from application.clock import Clock
 from application.errors import ApplicationError, VersionConflict
 from application.mediation import MediationApplication
+from domain.case import utc_today
 from domain.errors import CaseError, InvalidValue
 from domain.values import Priority
 
@@ -92,7 +93,7 @@ class DeadlineProcess:
     def run(self, as_of: date, *, dry_run: bool = False) -> DeadlineRun:
         """Escalate (or, dry, list) every case whose platform's grace has run out by `as_of`;
         only a dry run may look at a day to come."""
-        today = self.mediation.clock.now().astimezone(UTC).date()
+        today = utc_today(self.mediation.clock.now())
         if as_of > today and not dry_run:
             raise InvalidValue("as_of", f"as_of {as_of} is after today ({today}): dry runs only")
         run = DeadlineRun(as_of=as_of, dry_run=dry_run)
@@ -160,7 +161,7 @@ class DeadlineSchedule:
             self._thread.join(timeout=10)
 
     def run_once(self) -> DeadlineRun:
-        today = self.clock.now().astimezone(UTC).date()
+        today = utc_today(self.clock.now())
         run = self.process.run(today)
         with self._ran:
             self.runs += 1

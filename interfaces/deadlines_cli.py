@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import date
 from typing import Annotated
 
 import typer
 
 from application.case_queues import CaseQueues
 from application.deadlines import DeadlineProcess, DeadlineRun
+from domain.case import utc_today
 from interfaces.composition import projection_runner
 from interfaces.trust_cli import fail, opened
 
@@ -32,7 +33,7 @@ def run_deadlines(
     except ValueError:
         raise fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
     with opened() as (application, _):
-        today = application.clock.now().astimezone(UTC).date()
+        today = utc_today(application.clock.now())
         day = day or today
         if day > today and not dry_run:
             raise fail(f"--as-of {day} is in the future: only a --dry-run can look ahead")
