@@ -1,11 +1,18 @@
 """The ministry's statistics: which platforms cause which problems, and how they answer.
 
-The read model keeps, per case, the few facts the statistics need (its "facts"), and counters
-aggregated by the day the case was reported and by everything a figure is broken down by.
-Each event replaces its case's facts and moves the case's contribution from one counter to
-another, so that an answer reads counters (bounded by days x platforms x categories), never
-every case. Durations are kept as histograms of whole days, so medians and 90th percentiles
-are exact (linear interpolation between the two nearest values, as percentile_cont).
+The read model keeps, per case, the few facts the statistics need (its "facts"), and counters.
+Each event replaces its case's facts and moves the case's contribution from some counters to
+others, so that an answer reads counters, never every case.
+
+The counters are margins, not a cube: each counts the cases by the one or two things a figure
+is broken down by (platform and category, platform and status, platform and outcome, ...).
+A cube of every combination had nearly one line per case, so reading it grew with the cases;
+margins are bounded by platforms x categories x days, whatever the number of cases. Each is
+kept for the day the case was reported, its month and all time (`buckets`), so that a period
+is added up from whole months and the days around them (`covering`), and the whole period
+from one row per counter. Durations are histograms of whole days, so medians and 90th
+percentiles are exact (linear interpolation between the two nearest values, as
+percentile_cont).
 
 Definitions (DOMAIN.md, API.md): a case's category is its Qualified category, else the
 reporter's hint, else "unqualified"; answered = at least one platform answer; days to first
@@ -16,12 +23,14 @@ the query's date, or escalated for no_response; rates are over the cases sent.
 
 from __future__ import annotations
 
+import calendar
 import json
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -30,9 +39,37 @@ from domain.deadlines import is_overdue
 from domain.values import EscalationReason, Status
 
 UNQUALIFIED = "unqualified"
-CUBE = "cube"
-DAYS = "days"
-FIRST_ANSWER, RESOLUTION, MEDIATION = "first_answer", "resolution", "mediation"
+
+
+class Kind(StrEnum):
+    """The kinds of counters, and what their line holds (fields joined by SEP)."""
+
+    PLATFORM_CATEGORY = "platform_category"  # platform, category
+    PLATFORM_STATUS = "platform_status"  # platform, status
+    PLATFORM_FLAG = "platform_flag"  # platform, one of the flags below
+    PLATFORM_OUTCOME = "platform_outcome"  # platform, outcome
+    CATEGORY_OUTCOME = "category_outcome"  # category, outcome
+    ESCALATION_REASON = "escalation_reason"  # reason
+    MEDIATION_OUTCOME = "mediation_outcome"  # outcome (of an escalated case)
+    FIRST_ANSWER = "first_answer"  # platform, days from the first sending to the first answer
+    PLATFORM_RESOLUTION = "platform_resolution"  # platform, days from report to resolution
+    CATEGORY_RESOLUTION = "category_resolution"  # category, days from report to resolution
+    MEDIATION_DAYS = "mediation_days"  # days from escalation to resolution
+    # Whether an unanswered case is silent depends on the day asked about, so these keep its
+    # due date, first, so that a store can compare lines as dates (ISO dates sort as text).
+    AWAITING = "awaiting"  # due date, platform: sent, never answered, not silenced
+
+
+SEP = "\t"  # neither platform keys, categories, statuses nor outcomes hold one
+
+# The flags of PLATFORM_FLAG: what a case sent to the platform became.
+SENT, ANSWERED, ON_TIME, ESCALATED = "sent", "answered", "on_time", "escalated"
+SILENCED = "silenced"  # escalated for no_response
+UNANSWERED = "unanswered"  # counted in AWAITING too
+
+# Where a counter is kept: the day the case was reported, its month, all time.
+DAY, MONTH, ALL = "d", "m", "a"
+ALL_TIME = date.min  # the period of the ALL bucket
 
 
 @dataclass(frozen=True)
@@ -111,61 +148,46 @@ def facts_after(facts: CaseFacts | None, event: Any) -> CaseFacts | None:
     return facts
 
 
-def contributions(facts: CaseFacts) -> dict[tuple[str, date, str], int]:
-    """The counters one case adds to: its line in the cube, and its durations."""
-    answered = facts.first_responded_on is not None
-    on_time = (
-        answered
-        and facts.first_due is not None
-        and (
-            facts.first_responded_on <= facts.first_due  # type: ignore[operator]
-        )
-    )
-    no_response = facts.escalation_reason == EscalationReason.NO_RESPONSE.value
-    line = {
-        "platform": facts.platform,
-        "category": facts.shown_category,
-        "status": facts.status,
-        "sent": facts.first_sent_on is not None,
-        "answered": answered,
-        "on_time": on_time,
-        "escalated": facts.escalated_on is not None,
-        "reason": facts.escalation_reason,
-        "outcome": facts.outcome,
-        # Whether it is silent depends on the day asked about: keep its due date.
-        "silent_due": (
-            facts.first_due.isoformat()
-            if facts.first_due and not answered and not no_response
-            else None
-        ),
-        "silenced": no_response,
-    }
-    found = {(CUBE, facts.reported_on, json.dumps(line, sort_keys=True)): 1}
-    durations = {
-        FIRST_ANSWER: _days(facts.first_sent_on, facts.first_responded_on),
-        RESOLUTION: _days(facts.reported_on, facts.resolved_on),
-        MEDIATION: _days(facts.escalated_on, facts.resolved_on),
-    }
-    for metric, days in durations.items():
-        if days is not None:
-            # Only what an answer breaks a duration down by: fewer distinct lines to add up.
-            line = {"metric": metric, "days": days, **DAYS_BROKEN_DOWN_BY[metric](facts)}
-            found[(DAYS, facts.reported_on, json.dumps(line, sort_keys=True))] = 1
+def contributions(facts: CaseFacts) -> list[tuple[Kind, str]]:
+    """The counters (kind, line) one case adds one to."""
+    platform, category = facts.platform, facts.shown_category
+    found = [
+        (Kind.PLATFORM_CATEGORY, platform + SEP + category),
+        (Kind.PLATFORM_STATUS, platform + SEP + facts.status),
+    ]
+    silenced = facts.escalation_reason == EscalationReason.NO_RESPONSE.value
+    if facts.first_sent_on is not None:
+        found.append((Kind.PLATFORM_FLAG, platform + SEP + SENT))
+    if facts.first_responded_on is not None:
+        found.append((Kind.PLATFORM_FLAG, platform + SEP + ANSWERED))
+        if facts.first_due is not None and facts.first_responded_on <= facts.first_due:
+            found.append((Kind.PLATFORM_FLAG, platform + SEP + ON_TIME))
+    elif facts.first_due is not None and not silenced:
+        found.append((Kind.PLATFORM_FLAG, platform + SEP + UNANSWERED))
+        found.append((Kind.AWAITING, facts.first_due.isoformat() + SEP + platform))
+    if silenced:
+        found.append((Kind.PLATFORM_FLAG, platform + SEP + SILENCED))
+    if facts.escalated_on is not None:
+        found.append((Kind.PLATFORM_FLAG, platform + SEP + ESCALATED))
+        found.append((Kind.ESCALATION_REASON, str(facts.escalation_reason)))
+        if facts.outcome is not None:
+            found.append((Kind.MEDIATION_OUTCOME, facts.outcome))
+    if facts.outcome is not None:
+        found.append((Kind.PLATFORM_OUTCOME, platform + SEP + facts.outcome))
+        found.append((Kind.CATEGORY_OUTCOME, category + SEP + facts.outcome))
+    if facts.first_responded_on is not None and facts.first_sent_on is not None:
+        days = (facts.first_responded_on - facts.first_sent_on).days
+        found.append((Kind.FIRST_ANSWER, platform + SEP + str(days)))
+    if facts.resolved_on is not None:
+        days = (facts.resolved_on - facts.reported_on).days
+        found.append((Kind.PLATFORM_RESOLUTION, platform + SEP + str(days)))
+        found.append((Kind.CATEGORY_RESOLUTION, category + SEP + str(days)))
+        if facts.escalated_on is not None:
+            found.append((Kind.MEDIATION_DAYS, str((facts.resolved_on - facts.escalated_on).days)))
     return found
 
 
-DAYS_BROKEN_DOWN_BY: dict[str, Callable[[CaseFacts], dict[str, str]]] = {
-    FIRST_ANSWER: lambda facts: {"platform": facts.platform},
-    RESOLUTION: lambda facts: {"platform": facts.platform, "category": facts.shown_category},
-    MEDIATION: lambda facts: {},
-}
-
-
-def _days(start: date | None, end: date | None) -> int | None:
-    return None if start is None or end is None else (end - start).days
-
-
-Deltas = dict[tuple[str, date, str], int]
+Deltas = dict[tuple[str, date, str], int]  # (kind, day reported, line): by how much it moves
 
 
 def changes(
@@ -182,15 +204,60 @@ def changes(
             if new is not None:
                 after[event.originator_id] = new
     deltas: Counter[tuple[str, date, str]] = Counter()
+    changed = {}
     for case_id, new in after.items():
         old = before.get(case_id)
         if old == new:
             continue
+        changed[case_id] = new
         if old is not None:
-            deltas.subtract(contributions(old))
-        deltas.update(contributions(new))
-    changed = {c: f for c, f in after.items() if before.get(c) != f}
+            for kind, line in contributions(old):
+                deltas[(kind, old.reported_on, line)] -= 1
+        for kind, line in contributions(new):
+            deltas[(kind, new.reported_on, line)] += 1
     return changed, {k: v for k, v in deltas.items() if v}
+
+
+def buckets(day: date) -> tuple[tuple[str, date], ...]:
+    """Where the counters of a case reported on `day` are kept: (bucket, period)."""
+    return (DAY, day), (MONTH, day.replace(day=1)), (ALL, ALL_TIME)
+
+
+def bucketed(deltas: Deltas) -> dict[tuple[str, date, str, str], int]:
+    """The deltas as each bucket receives them: (bucket, period, kind, line) -> delta."""
+    moved: Counter[tuple[str, date, str, str]] = Counter()
+    for (kind, day, line), delta in deltas.items():
+        for bucket, period in buckets(day):
+            moved[(bucket, period, kind, line)] += delta
+    return {key: delta for key, delta in moved.items() if delta}
+
+
+def covering(first: date | None, last: date | None) -> list[tuple[str, date, date]]:
+    """The (bucket, first period, last period) ranges whose counters add up, each case once,
+    to the cases reported between the days (inclusive): whole months, the days around them."""
+    if first is None and last is None:
+        return [(ALL, ALL_TIME, ALL_TIME)]
+    low, high = first or date.min, last or date.max
+    months_from = low if low.day == 1 else _month_end(low) + timedelta(days=1)
+    months_to = high.replace(day=1) if high == _month_end(high) else _month_before(high)
+    if months_to is None or months_from > months_to:
+        return [(DAY, low, high)]
+    ranges = [(MONTH, months_from, months_to)]
+    if low < months_from:
+        ranges.append((DAY, low, months_from - timedelta(days=1)))
+    if _month_end(months_to) < high:
+        ranges.append((DAY, _month_end(months_to) + timedelta(days=1), high))
+    return ranges
+
+
+def _month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def _month_before(day: date) -> date | None:
+    """The first day of the month before `day`'s (None before the first month)."""
+    start = day.replace(day=1)
+    return None if start == date.min else (start - timedelta(days=1)).replace(day=1)
 
 
 class CaseStatistics(ABC):
@@ -215,10 +282,13 @@ class CaseStatistics(ABC):
 
     @abstractmethod
     def counters(
-        self, first: date | None, last: date | None
-    ) -> tuple[list[tuple[str, dict[str, Any], int]], int]:
-        """The non-zero counters of cases reported between the days (inclusive), with the
-        position they reflect."""
+        self, first: date | None, last: date | None, as_of: date
+    ) -> tuple[list[tuple[str, str, int]], int]:
+        """The non-zero counters (kind, line, count) of the cases reported between the days
+        (inclusive), added up from the buckets that `covering` names, with the position they
+        reflect. Of the AWAITING counters, only those not yet overdue as of `as_of`: the
+        others are known from the unanswered flag, so reading silence does not grow with
+        history."""
 
     @abstractmethod
     def standby(self) -> CaseStatistics: ...
@@ -264,29 +334,71 @@ class Tally:
     by_category: Counter[str] = field(default_factory=Counter)
     by_platform: Counter[str] = field(default_factory=Counter)
     by_status: Counter[str] = field(default_factory=Counter)
-    sent: int = 0
-    answered: int = 0
-    on_time: int = 0
-    silent: int = 0
-    escalated: int = 0
+    flags: Counter[str] = field(default_factory=Counter)
+    not_yet_overdue: int = 0  # of the unanswered cases, as of the day asked about
     outcomes: Counter[str] = field(default_factory=Counter)
     first_answer: Counter[int] = field(default_factory=Counter)
     resolution: Counter[int] = field(default_factory=Counter)
 
-    def add_line(self, line: Mapping[str, Any], count: int, as_of: date) -> None:
-        self.cases += count
-        self.by_category[line["category"]] += count
-        self.by_platform[line["platform"]] += count
-        self.by_status[line["status"]] += count
-        self.sent += count * line["sent"]
-        self.answered += count * line["answered"]
-        self.on_time += count * line["on_time"]
-        self.escalated += count * line["escalated"]
-        due = line["silent_due"]
-        if line["silenced"] or (due is not None and is_overdue(date.fromisoformat(due), as_of)):
-            self.silent += count
-        if line["outcome"]:
-            self.outcomes[line["outcome"]] += count
+    @property
+    def silent(self) -> int:
+        return self.flags[SILENCED] + self.flags[UNANSWERED] - self.not_yet_overdue
+
+
+@dataclass
+class Tallies:
+    """The counters of a period, added up by what the answers break them down by."""
+
+    as_of: date
+    total: Tally = field(default_factory=Tally)
+    platforms: defaultdict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    categories: defaultdict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_reason: Counter[str] = field(default_factory=Counter)
+    mediation_outcomes: Counter[str] = field(default_factory=Counter)
+    mediation_days: Counter[int] = field(default_factory=Counter)
+
+    def add(self, kind: str, line: str, count: int) -> None:
+        fields = line.split(SEP)
+        match kind:
+            case Kind.PLATFORM_CATEGORY:
+                platform, category = fields
+                self.total.cases += count
+                self.platforms[platform].cases += count
+                self.platforms[platform].by_category[category] += count
+                self.categories[category].cases += count
+                self.categories[category].by_platform[platform] += count
+            case Kind.PLATFORM_STATUS:
+                self.total.by_status[fields[1]] += count
+                self.platforms[fields[0]].by_status[fields[1]] += count
+            case Kind.PLATFORM_FLAG:
+                self.platforms[fields[0]].flags[fields[1]] += count
+            case Kind.AWAITING:
+                due, platform = fields
+                if not is_overdue(date.fromisoformat(due), self.as_of):
+                    self.platforms[platform].not_yet_overdue += count
+            case Kind.PLATFORM_OUTCOME:
+                self.platforms[fields[0]].outcomes[fields[1]] += count
+            case Kind.CATEGORY_OUTCOME:
+                self.categories[fields[0]].outcomes[fields[1]] += count
+            case Kind.ESCALATION_REASON:
+                self.by_reason[fields[0]] += count
+            case Kind.MEDIATION_OUTCOME:
+                self.mediation_outcomes[fields[0]] += count
+            case Kind.FIRST_ANSWER:
+                self.platforms[fields[0]].first_answer[int(fields[1])] += count
+            case Kind.PLATFORM_RESOLUTION:
+                self.platforms[fields[0]].resolution[int(fields[1])] += count
+            case Kind.CATEGORY_RESOLUTION:
+                self.categories[fields[0]].resolution[int(fields[1])] += count
+            case Kind.MEDIATION_DAYS:
+                self.mediation_days[int(fields[0])] += count
+
+
+def tallies(counters: Iterable[tuple[str, str, int]], as_of: date) -> Tallies:
+    added = Tallies(as_of)
+    for kind, line, count in counters:
+        added.add(kind, line, count)
+    return added
 
 
 def _counts(counter: Counter[str]) -> dict[str, int]:
@@ -294,60 +406,42 @@ def _counts(counter: Counter[str]) -> dict[str, int]:
 
 
 def platform_entry(platform: str, tally: Tally) -> dict[str, Any]:
+    sent = tally.flags[SENT]
     return {
         "platform": platform,
         "cases": tally.cases,
         "by_category": _counts(tally.by_category),
         "by_status": _counts(tally.by_status),
-        "sent": tally.sent,
-        "answered": tally.answered,
-        "answered_on_time": tally.on_time,
+        "sent": sent,
+        "answered": tally.flags[ANSWERED],
+        "answered_on_time": tally.flags[ON_TIME],
         "silent": tally.silent,
-        "escalated": tally.escalated,
+        "escalated": tally.flags[ESCALATED],
         "outcomes": _counts(tally.outcomes),
-        "answer_rate": rate(tally.answered, tally.sent),
-        "on_time_rate": rate(tally.on_time, tally.sent),
-        "silence_rate": rate(tally.silent, tally.sent),
-        "escalation_rate": rate(tally.escalated, tally.sent),
+        "answer_rate": rate(tally.flags[ANSWERED], sent),
+        "on_time_rate": rate(tally.flags[ON_TIME], sent),
+        "silence_rate": rate(tally.silent, sent),
+        "escalation_rate": rate(tally.flags[ESCALATED], sent),
         "median_days_to_first_answer": percentile(tally.first_answer, 0.5),
         "p90_days_to_first_answer": percentile(tally.first_answer, 0.9),
         "median_days_to_resolution": percentile(tally.resolution, 0.5),
     }
 
 
-def statistics(counters: Iterable[tuple[str, dict[str, Any], int]], as_of: date) -> dict[str, Any]:
+def _largest_first(tallies: Mapping[str, Tally]) -> list[tuple[str, Tally]]:
+    return sorted(
+        ((key, tally) for key, tally in tallies.items() if tally.cases),
+        key=lambda item: (-item[1].cases, item[0]),
+    )
+
+
+def statistics(counters: Iterable[tuple[str, str, int]], as_of: date) -> dict[str, Any]:
     """The answer of GET /statistics from the counters of the period."""
-    total = Tally()
-    # defaultdict, not setdefault(key, Tally()): one Tally per key, not one per counter row.
-    platforms: defaultdict[str, Tally] = defaultdict(Tally)
-    categories: defaultdict[str, Tally] = defaultdict(Tally)
-    mediation_outcomes: Counter[str] = Counter()
-    by_reason: Counter[str] = Counter()
-    mediation_days: Counter[int] = Counter()
-    for kind, line, count in counters:
-        if kind == CUBE:
-            total.add_line(line, count, as_of)
-            platforms[line["platform"]].add_line(line, count, as_of)
-            categories[line["category"]].add_line(line, count, as_of)
-            if line["escalated"]:
-                by_reason[line["reason"]] += count
-                if line["outcome"]:
-                    mediation_outcomes[line["outcome"]] += count
-        elif line["metric"] == FIRST_ANSWER:
-            platforms[line["platform"]].first_answer[line["days"]] += count
-        elif line["metric"] == RESOLUTION:
-            platforms[line["platform"]].resolution[line["days"]] += count
-            categories[line["category"]].resolution[line["days"]] += count
-        elif line["metric"] == MEDIATION:
-            mediation_days[line["days"]] += count
+    added = tallies(counters, as_of)
     return {
         "as_of": as_of.isoformat(),
-        "totals": {"reported": total.cases, "by_status": _counts(total.by_status)},
-        "platforms": [
-            platform_entry(p, t)
-            for p, t in sorted(platforms.items(), key=lambda item: (-item[1].cases, item[0]))
-            if t.cases
-        ],
+        "totals": {"reported": added.total.cases, "by_status": _counts(added.total.by_status)},
+        "platforms": [platform_entry(p, t) for p, t in _largest_first(added.platforms)],
         "categories": [
             {
                 "category": c,
@@ -356,30 +450,21 @@ def statistics(counters: Iterable[tuple[str, dict[str, Any], int]], as_of: date)
                 "outcomes": _counts(t.outcomes),
                 "median_days_to_resolution": percentile(t.resolution, 0.5),
             }
-            for c, t in sorted(categories.items(), key=lambda item: (-item[1].cases, item[0]))
-            if t.cases
+            for c, t in _largest_first(added.categories)
         ],
         "mediation": {
-            "escalated": sum(by_reason.values()),
-            "by_reason": _counts(by_reason),
-            "outcomes": _counts(mediation_outcomes),
-            "median_days": percentile(mediation_days, 0.5),
+            "escalated": sum(added.by_reason.values()),
+            "by_reason": _counts(added.by_reason),
+            "outcomes": _counts(added.mediation_outcomes),
+            "median_days": percentile(added.mediation_days, 0.5),
         },
     }
 
 
-def annual(counters: Iterable[tuple[str, dict[str, Any], int]]) -> list[dict[str, Any]]:
+def annual(counters: Iterable[tuple[str, str, int]]) -> list[dict[str, Any]]:
     """P2B Art. 11(4)-style figures per platform, for the cases of one year."""
-    tallies: defaultdict[str, Tally] = defaultdict(Tally)
-    for kind, line, count in counters:
-        if kind == CUBE:
-            tallies[line["platform"]].add_line(line, count, date.max)
-        elif line["metric"] == RESOLUTION:
-            tallies[line["platform"]].resolution[line["days"]] += count
     rows = []
-    for platform, tally in sorted(tallies.items(), key=lambda item: (-item[1].cases, item[0])):
-        if not tally.cases:
-            continue
+    for platform, tally in _largest_first(tallies(counters, date.max).platforms):
         resolved = sum(tally.resolution.values())
         rows.append(
             {

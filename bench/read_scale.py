@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from application.case_queues import QUEUES, CaseQueues, Cursor, Queue, QueueFilters, sort_value
@@ -77,8 +78,9 @@ class Reads:
 
     def all_figures(self) -> dict[str, Any]:
         """interfaces/http/figures.py: _figures, whole period, as of today."""
-        counters, position = self.statistics.counters(None, None)
-        return {"position": position, **statistics(counters, self.app.clock.now().date())}
+        today = self.app.clock.now().date()
+        counters, position = self.statistics.counters(None, None, today)
+        return {"position": position, **statistics(counters, today)}
 
     def close(self) -> None:
         self.app.close()
@@ -128,7 +130,9 @@ def measure(mode: Mode) -> list[Figure]:
                     for name in QUERIES
                 )
             )
-        counters = {size: len(r.statistics.counters(None, None)[0]) for size, r in reads.items()}
+        counters = {
+            size: len(r.statistics.counters(None, None, date.max)[0]) for size, r in reads.items()
+        }
     finally:
         for reader in reads.values():
             reader.close()

@@ -1,16 +1,20 @@
 """The statistics read model in SQLite, in PostgreSQL and in memory.
 
-Two tables per copy: each case's facts, and the counters (kind, day reported, line, count).
-A batch of events is applied in one transaction that also records the new position; the facts
-it starts from are read inside that transaction, after the position check, so two runners can
-never both count the same event. Two copies ("a" and "b") let a rebuild work beside the copy
-that answers, as for the queues.
+Two tables per copy: each case's facts, and the counters (bucket, period, kind, line, count);
+see application/case_statistics.py for what the buckets and kinds are. A batch of events is
+applied in one transaction that also records the new position; the facts it starts from are
+read inside that transaction, after the position check, so two runners can never both count
+the same event. Counters back at zero are deleted, so that what a read adds up is bounded by
+what exists. Two copies ("a" and "b") let a rebuild work beside the copy that answers, as for
+the queues.
+
+The tables' names and the read model's state carry FORMAT: a version whose counters are kept
+differently starts from new tables at position 0, so the runner builds them from the log on
+its first start, and the old tables are left for the operator to drop.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -20,7 +24,15 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
-from application.case_statistics import CaseFacts, CaseStatistics, Deltas
+from application.case_statistics import (
+    CaseFacts,
+    CaseStatistics,
+    Deltas,
+    Kind,
+    bucketed,
+    covering,
+)
+from domain.deadlines import overdue_cutoff
 from infrastructure.projection_state import (
     COPIES,
     MemoryProjectionState,
@@ -29,12 +41,14 @@ from infrastructure.projection_state import (
     rebuild_name,
 )
 
-LIVE = "case_statistics"
+FORMAT = 2  # 2: margins kept by day, month and all time (1: a cube by day)
+LIVE = f"case_statistics.v{FORMAT}"
+TABLES = f"stats_v{FORMAT}"
 SQLITE_CHUNK = 500  # ids per IN (...): well under SQLite's limit of bound parameters
 Compute = Callable[
     [Callable[[Iterable[UUID]], Mapping[UUID, CaseFacts]]], tuple[dict[UUID, CaseFacts], Deltas]
 ]
-Counters = tuple[list[tuple[str, dict[str, Any], int]], int]
+Counters = tuple[list[tuple[str, str, int]], int]
 
 
 # SQLite
@@ -53,13 +67,19 @@ class SQLiteCaseStatistics(CaseStatistics):
                 self.state.create(c)
                 for each in COPIES:
                     c.execute(
-                        f"CREATE TABLE IF NOT EXISTS stats_facts_{each} ("
+                        f"CREATE TABLE IF NOT EXISTS {TABLES}_facts_{each} ("
                         "case_id TEXT PRIMARY KEY, facts TEXT NOT NULL)"
                     )
                     c.execute(
-                        f"CREATE TABLE IF NOT EXISTS stats_counters_{each} ("
-                        "kind TEXT NOT NULL, reported_on TEXT NOT NULL, line TEXT NOT NULL, "
-                        "count INTEGER NOT NULL, PRIMARY KEY (reported_on, kind, line))"
+                        f"CREATE TABLE IF NOT EXISTS {TABLES}_counters_{each} ("
+                        "bucket TEXT NOT NULL, period TEXT NOT NULL, kind TEXT NOT NULL, "
+                        "line TEXT NOT NULL, count INTEGER NOT NULL, "
+                        "PRIMARY KEY (bucket, period, kind, line)) WITHOUT ROWID"
+                    )
+                    # Finds the counters back at zero without reading the others.
+                    c.execute(
+                        f"CREATE INDEX IF NOT EXISTS {TABLES}_zero_{each} "
+                        f"ON {TABLES}_counters_{each} (bucket) WHERE count = 0"
                     )
 
     def position(self) -> int:
@@ -77,7 +97,7 @@ class SQLiteCaseStatistics(CaseStatistics):
                 for start in range(0, len(ids), SQLITE_CHUNK):
                     chunk = ids[start : start + SQLITE_CHUNK]
                     c.execute(
-                        f"SELECT case_id, facts FROM stats_facts_{copy} "  # noqa: S608
+                        f"SELECT case_id, facts FROM {TABLES}_facts_{copy} "  # noqa: S608
                         f"WHERE case_id IN ({', '.join('?' for _ in chunk)})",
                         chunk,
                     )
@@ -87,37 +107,43 @@ class SQLiteCaseStatistics(CaseStatistics):
 
             facts, deltas = compute(known)
             c.executemany(
-                f"INSERT INTO stats_facts_{copy} (case_id, facts) VALUES (?, ?) "  # noqa: S608
+                f"INSERT INTO {TABLES}_facts_{copy} (case_id, facts) VALUES (?, ?) "  # noqa: S608
                 "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts",
                 [(case_id.hex, new.to_json()) for case_id, new in facts.items()],
             )
             c.executemany(
-                f"INSERT INTO stats_counters_{copy} (kind, reported_on, line, count) "  # noqa: S608
-                "VALUES (?, ?, ?, ?) ON CONFLICT (reported_on, kind, line) "
+                f"INSERT INTO {TABLES}_counters_{copy} "  # noqa: S608
+                "(bucket, period, kind, line, count) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (bucket, period, kind, line) "
                 "DO UPDATE SET count = count + excluded.count",
                 [
-                    (kind, day.isoformat(), line, delta)
-                    for (kind, day, line), delta in deltas.items()
+                    (bucket, period.isoformat(), kind, line, delta)
+                    for (bucket, period, kind, line), delta in bucketed(deltas).items()
                 ],
             )
+            c.execute(f"DELETE FROM {TABLES}_counters_{copy} WHERE count = 0")  # noqa: S608
             self.state.record(c, self.state_name, position)
             return True
 
-    def counters(self, first: date | None, last: date | None) -> Counters:
+    def counters(self, first: date | None, last: date | None, as_of: date) -> Counters:
+        ranges = covering(first, last)
+        where = " OR ".join("(bucket = ? AND period BETWEEN ? AND ?)" for _ in ranges)
+        parameters = [value for r in ranges for value in (r[0], r[1].isoformat(), r[2].isoformat())]
         with self.datastore.transaction(commit=False) as c:
             position, copy = self.state.peek(c, self.state_name, self.copy)
             c.execute(
-                f"SELECT kind, line, SUM(count) AS count FROM stats_counters_{copy} "  # noqa: S608
-                "WHERE reported_on BETWEEN ? AND ? GROUP BY kind, line HAVING SUM(count) != 0",
-                ((first or date.min).isoformat(), (last or date.max).isoformat()),
+                f"SELECT kind, line, SUM(count) AS count FROM {TABLES}_counters_{copy} "  # noqa: S608
+                f"WHERE ({where}) AND (kind <> ? OR line >= ?) "
+                "GROUP BY kind, line HAVING SUM(count) != 0",
+                [*parameters, Kind.AWAITING.value, overdue_cutoff(as_of).isoformat()],
             )
             rows = c.fetchall()
-        return [(r["kind"], json.loads(r["line"]), int(r["count"])) for r in rows], position
+        return [(r["kind"], r["line"], int(r["count"])) for r in rows], position
 
     def standby(self) -> SQLiteCaseStatistics:
         def empty(c: Any, copy: str) -> None:
-            c.execute(f"DELETE FROM stats_facts_{copy}")  # noqa: S608
-            c.execute(f"DELETE FROM stats_counters_{copy}")  # noqa: S608
+            c.execute(f"DELETE FROM {TABLES}_facts_{copy}")  # noqa: S608
+            c.execute(f"DELETE FROM {TABLES}_counters_{copy}")  # noqa: S608
 
         copy = self.state.start_rebuild(empty)
         return SQLiteCaseStatistics(self.datastore, copy=copy, name=rebuild_name(LIVE))
@@ -152,19 +178,31 @@ class PostgresCaseStatistics(CaseStatistics):
                             "case_id uuid PRIMARY KEY, facts text NOT NULL)"
                         ).format(facts=self.facts(each))
                     )
+                    # Lines compare byte by byte ("C"): AWAITING lines start with a date.
                     curs.execute(
                         SQL(
-                            "CREATE TABLE IF NOT EXISTS {counters} (kind text NOT NULL, "
-                            "reported_on date NOT NULL, line text NOT NULL, count bigint NOT NULL, "
-                            "PRIMARY KEY (reported_on, kind, line))"
+                            "CREATE TABLE IF NOT EXISTS {counters} (bucket text NOT NULL, "
+                            'period date NOT NULL, kind text NOT NULL, line text COLLATE "C" '
+                            "NOT NULL, count bigint NOT NULL, "
+                            "PRIMARY KEY (bucket, period, kind, line))"
                         ).format(counters=self.counters_table(each))
+                    )
+                    # Finds the counters back at zero without reading the others.
+                    curs.execute(
+                        SQL(
+                            "CREATE INDEX IF NOT EXISTS {name} ON {counters} (bucket) "
+                            "WHERE count = 0"
+                        ).format(
+                            name=Identifier(f"{self.prefix}_{TABLES}_zero_{each}"),
+                            counters=self.counters_table(each),
+                        )
                     )
 
     def facts(self, copy: str) -> Identifier:
-        return Identifier(self.datastore.schema, f"{self.prefix}_stats_facts_{copy}")
+        return Identifier(self.datastore.schema, f"{self.prefix}_{TABLES}_facts_{copy}")
 
     def counters_table(self, copy: str) -> Identifier:
-        return Identifier(self.datastore.schema, f"{self.prefix}_stats_counters_{copy}")
+        return Identifier(self.datastore.schema, f"{self.prefix}_{TABLES}_counters_{copy}")
 
     def position(self) -> int:
         return self.state.position(self.state_name)
@@ -198,28 +236,39 @@ class PostgresCaseStatistics(CaseStatistics):
             )
             curs.executemany(
                 SQL(
-                    "INSERT INTO {counters} (kind, reported_on, line, count) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT (reported_on, kind, line) "
+                    "INSERT INTO {counters} (bucket, period, kind, line, count) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (bucket, period, kind, line) "
                     "DO UPDATE SET count = {counters}.count + excluded.count"
                 ).format(counters=self.counters_table(copy)),
-                [(kind, day, line, delta) for (kind, day, line), delta in deltas.items()],
+                [(*key, delta) for key, delta in bucketed(deltas).items()],
+            )
+            curs.execute(
+                SQL("DELETE FROM {counters} WHERE count = 0").format(
+                    counters=self.counters_table(copy)
+                )
             )
             self.state.record(curs, self.state_name, position)
             return True
 
-    def counters(self, first: date | None, last: date | None) -> Counters:
+    def counters(self, first: date | None, last: date | None, as_of: date) -> Counters:
+        ranges = covering(first, last)
+        where = SQL(" OR ").join(SQL("(bucket = %s AND period BETWEEN %s AND %s)") for _ in ranges)
         with self.datastore.transaction(commit=False) as curs:
             position, copy = self.state.peek(curs, self.state_name, self.copy)
             curs.execute(
                 SQL(
                     "SELECT kind, line, SUM(count) AS count FROM {counters} "
-                    "WHERE reported_on BETWEEN %s AND %s "
+                    "WHERE ({where}) AND (kind <> %s OR line >= %s) "
                     "GROUP BY kind, line HAVING SUM(count) != 0"
-                ).format(counters=self.counters_table(copy)),
-                (first or date.min, last or date.max),
+                ).format(counters=self.counters_table(copy), where=where),
+                [
+                    *(value for r in ranges for value in r),
+                    Kind.AWAITING.value,
+                    overdue_cutoff(as_of).isoformat(),
+                ],
             )
             rows = curs.fetchall()
-        return [(r["kind"], json.loads(r["line"]), int(r["count"])) for r in rows], position
+        return [(r["kind"], r["line"], int(r["count"])) for r in rows], position
 
     def standby(self) -> PostgresCaseStatistics:
         def empty(curs: Any, copy: str) -> None:
@@ -246,7 +295,7 @@ class MemoryCaseStatistics(CaseStatistics):
         name: str = LIVE,
     ) -> None:
         self.state = state or MemoryProjectionState(LIVE)
-        # copy -> {"facts": {case id: facts}, "counters": {(kind, day, line): count}}
+        # copy -> {"facts": {case id: facts}, "counters": {(bucket, period, kind, line): count}}
         self.tables = tables if tables is not None else {c: self._empty() for c in COPIES}
         self.state_name = name
 
@@ -268,20 +317,25 @@ class MemoryCaseStatistics(CaseStatistics):
                 lambda ids: {i: facts_table[i] for i in ids if i in facts_table}
             )
             facts_table.update(facts)
-            for key, delta in deltas.items():
+            for key, delta in bucketed(deltas).items():
                 counters[key] = counters.get(key, 0) + delta
+                if counters[key] == 0:
+                    del counters[key]
             view[0] = position
             return True
 
-    def counters(self, first: date | None, last: date | None) -> Counters:
-        low, high = first or date.min, last or date.max
+    def counters(self, first: date | None, last: date | None, as_of: date) -> Counters:
+        ranges = covering(first, last)
+        cutoff = overdue_cutoff(as_of).isoformat()
         with self.state.lock:
             position, copy = self.state.view(self.state_name)
-            summed: Counter[tuple[str, str]] = Counter()
-            for (kind, day, line), count in self.tables[copy]["counters"].items():
-                if low <= day <= high:
-                    summed[(kind, line)] += count
-            rows = [(kind, json.loads(line), n) for (kind, line), n in summed.items() if n]
+            summed: dict[tuple[str, str], int] = {}
+            for (bucket, period, kind, line), count in self.tables[copy]["counters"].items():
+                if kind == Kind.AWAITING and line < cutoff:
+                    continue
+                if any(bucket == b and low <= period <= high for b, low, high in ranges):
+                    summed[(kind, line)] = summed.get((kind, line), 0) + count
+            rows = [(str(kind), line, n) for (kind, line), n in summed.items() if n]
             return rows, int(position)
 
     def standby(self) -> MemoryCaseStatistics:

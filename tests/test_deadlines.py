@@ -186,12 +186,12 @@ class Service:
     def silent(self, as_of: date) -> int:
         """The statistics' `silent` count over every platform, as of `as_of`."""
         view: CaseStatistics = self.runner.view(CaseStatistics.name)
-        counters, _ = view.counters(None, None)
+        counters, _ = view.counters(None, None, as_of)
         return sum(p["silent"] for p in statistics(counters, as_of)["platforms"])
 
     def no_response_escalations(self, as_of: date) -> int:
         view: CaseStatistics = self.runner.view(CaseStatistics.name)
-        counters, _ = view.counters(None, None)
+        counters, _ = view.counters(None, None, as_of)
         return int(statistics(counters, as_of)["mediation"]["by_reason"].get("no_response", 0))
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -38,8 +37,22 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from psycopg.sql import SQL
 
-from application.case_statistics import CaseFacts, CaseStatistics, annual, statistics
+from application.case_statistics import (
+    ALL,
+    MONTH,
+    SEP,
+    CaseFacts,
+    CaseStatistics,
+    Kind,
+    annual,
+    covering,
+    statistics,
+)
+from application.case_statistics import (
+    DAY as DAY_BUCKET,
+)
 from application.clock import SettableClock
 from application.mediation import MediationApplication, ReportRequest
 from application.projections import EventLog, ProjectionRunner, StatisticsProjection, rebuild
@@ -57,6 +70,7 @@ from domain.values import (
 )
 from infrastructure.settings import Settings
 from infrastructure.statistics_stores import (
+    TABLES,
     MemoryCaseStatistics,
     PostgresCaseStatistics,
     SQLiteCaseStatistics,
@@ -712,19 +726,22 @@ def scratch_statistics(
         yield lambda: PostgresCaseStatistics(datastore, prefix=prefix)
 
 
+EVERY_DUE_DATE = date.min  # as of this day no AWAITING counter is overdue: none is left out
+
+
 def counter_rows(
     view: CaseStatistics, first: date | None = None, last: date | None = None
 ) -> tuple[list[tuple[str, str, int]], int]:
     """The non-zero counters of a period, comparable, and the position they reflect."""
-    rows, position = view.counters(first, last)
-    return sorted((kind, json.dumps(line, sort_keys=True), n) for kind, line, n in rows), position
+    rows, position = view.counters(first, last, EVERY_DUE_DATE)
+    return sorted(rows), position
 
 
 def figures(
     view: CaseStatistics, first: date | None, last: date | None, as_of: date
 ) -> dict[str, Any]:
     """What GET /statistics answers, from the read model."""
-    counters, _ = view.counters(first, last)
+    counters, _ = view.counters(first, last, as_of)
     return statistics(counters, as_of)
 
 
@@ -761,13 +778,13 @@ def as_of_days(flow: Workflow) -> list[date]:
 
 def check_against_reference(view: CaseStatistics, flow: Workflow) -> None:
     for first, last in periods_of(flow.records):
-        counters, _ = view.counters(first, last)
         for as_of in as_of_days(flow):
+            counters, _ = view.counters(first, last, as_of)
             got = statistics(counters, as_of)
             expected = expected_statistics(flow.records, first, last, as_of)
             assert_same_figures(got, expected, f"from={first} to={last} as_of={as_of}")
     for year in {r.reported_on.year for r in flow.records} | {2024}:
-        counters, _ = view.counters(date(year, 1, 1), date(year, 12, 31))
+        counters, _ = view.counters(date(year, 1, 1), date(year, 12, 31), date.max)
         assert_annual(annual(counters), flow.records, year)
 
 
@@ -864,6 +881,36 @@ def test_event_by_event_equals_from_scratch_and_the_reference(
 # 2. The contract of every CaseStatistics implementation.
 
 
+WINDOW = (date(2025, 10, 1), date(2027, 3, 31))
+
+
+@hypothesis_settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    first=st.none() | st.dates(*WINDOW),
+    last=st.none() | st.dates(*WINDOW),
+)
+def test_the_buckets_read_for_a_period_hold_each_day_of_it_once(
+    first: date | None, last: date | None
+) -> None:
+    ranges = covering(first, last)
+    assert len(ranges) <= 3  # whole months and the days around them, never day by day
+    day = WINDOW[0]
+    while day <= WINDOW[1]:
+        held = 0
+        for bucket, low, high in ranges:
+            if bucket == ALL:
+                held += 1
+            elif bucket == MONTH:
+                assert low.day == high.day == 1
+                held += low <= day.replace(day=1) <= high
+            else:
+                assert bucket == DAY_BUCKET
+                held += low <= day <= high
+        inside = (first is None or first <= day) and (last is None or day <= last)
+        assert held == inside, f"{day} in {ranges}"
+        day += timedelta(days=1)
+
+
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def stats_store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: SettableClock
@@ -884,7 +931,11 @@ DAY = date(2026, 3, 2)
 
 
 def line(n: int) -> str:
-    return json.dumps({"n": n}, sort_keys=True)
+    return f"n{SEP}{n}"
+
+
+def n_of(line: str) -> int:
+    return int(line.split(SEP)[1])
 
 
 def writing(
@@ -908,6 +959,20 @@ def a_fact(**changes: Any) -> CaseFacts:
     return replace(CaseFacts(platform="amazon", reported_on=DAY), **changes)
 
 
+def stored_counters(view: CaseStatistics) -> int:
+    """How many counter rows the store keeps, zeros included."""
+    if isinstance(view, MemoryCaseStatistics):
+        return sum(len(table["counters"]) for table in view.tables.values())
+    if isinstance(view, SQLiteCaseStatistics):
+        with view.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT COUNT(*) AS n FROM {TABLES}_counters_a")
+            return int(c.fetchone()["n"])
+    assert isinstance(view, PostgresCaseStatistics)
+    with view.datastore.transaction(commit=False) as curs:
+        curs.execute(SQL("SELECT COUNT(*) AS n FROM {t}").format(t=view.counters_table("a")))
+        return int(curs.fetchone()["n"])
+
+
 def rows_of(view: CaseStatistics, first: date | None = None, last: date | None = None) -> Any:
     return counter_rows(view, first, last)
 
@@ -918,7 +983,7 @@ class TestCaseStatisticsContract:
     def test_an_empty_store_is_at_position_zero(self, stats_store: Any) -> None:
         view, _ = stats_store
         assert view.position() == 0
-        assert view.counters(None, None) == ([], 0)
+        assert view.counters(None, None, DAY) == ([], 0)
         assert view.name == "case_statistics"
 
     def test_apply_writes_facts_and_counters_and_records_the_position(
@@ -992,9 +1057,9 @@ class TestCaseStatisticsContract:
         assert view.apply(3, writing({}, deltas))
 
         def ns(first: date | None, last: date | None) -> list[int]:
-            rows, position = view.counters(first, last)
+            rows, position = view.counters(first, last, DAY)
             assert position == 3
-            return sorted(line_["n"] for _, line_, _ in rows)
+            return sorted(n_of(line_) for _, line_, _ in rows)
 
         assert ns(None, None) == [0, 1, 2, 3, 7]
         assert ns(DAY, DAY) == [1, 7]
@@ -1003,8 +1068,79 @@ class TestCaseStatisticsContract:
         assert ns(DAY + timedelta(days=1), DAY + timedelta(days=40)) == [2, 3]
         assert ns(DAY + timedelta(days=2), DAY + timedelta(days=39)) == []
         assert ns(date(2000, 1, 1), date(2100, 12, 31)) == [0, 1, 2, 3, 7]
-        rows, _ = view.counters(DAY - timedelta(days=1), DAY - timedelta(days=1))
-        assert rows == [("cube", {"n": 0}, 1)]
+        rows, _ = view.counters(DAY - timedelta(days=1), DAY - timedelta(days=1), DAY)
+        assert rows == [("cube", line(0), 1)]
+
+    @hypothesis_settings(
+        max_examples=30,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        deltas=st.lists(
+            st.tuples(
+                st.dates(date(2025, 11, 1), date(2027, 2, 28)),
+                st.integers(0, 3),
+                st.integers(-2, 3),
+            ),
+            max_size=12,
+        ),
+        period=st.tuples(
+            st.none() | st.dates(date(2025, 10, 1), date(2027, 3, 31)),
+            st.none() | st.dates(date(2025, 10, 1), date(2027, 3, 31)),
+        ),
+    )
+    def test_any_period_adds_up_the_days_in_it_once(
+        self,
+        stats_store: Any,
+        deltas: list[tuple[date, int, int]],
+        period: tuple[date | None, date | None],
+    ) -> None:
+        view, _ = stats_store
+        first, last = period
+        moved: Counter[tuple[str, date, str]] = Counter()
+        for day, n, delta in deltas:
+            moved[("cube", day, line(n))] += delta
+        before = view.position()
+        assert view.apply(before + 1, writing({}, {k: v for k, v in moved.items() if v}))
+        self.applied.update({k: v for k, v in moved.items() if v})
+        expected: Counter[tuple[str, str]] = Counter()
+        for (kind, day, line_), count in self.applied.items():
+            if (first is None or first <= day) and (last is None or day <= last):
+                expected[(kind, line_)] += count
+        rows, _ = view.counters(first, last, DAY)
+        assert sorted(rows) == sorted((k, ln, n) for (k, ln), n in expected.items() if n)
+
+    @pytest.fixture(autouse=True)
+    def _applied(self) -> None:
+        self.applied: Counter[tuple[str, date, str]] = Counter()
+
+    def test_awaiting_counters_are_read_only_until_their_due_date_is_past(
+        self, stats_store: Any
+    ) -> None:
+        view, _ = stats_store
+        dues = [DAY + timedelta(days=1), DAY + timedelta(days=5)]
+        deltas = {(Kind.AWAITING.value, DAY, f"{due.isoformat()}{SEP}amazon"): 1 for due in dues}
+        deltas[("cube", DAY, line(1))] = 1
+        assert view.apply(1, writing({}, deltas))
+
+        def awaiting(as_of: date) -> list[str]:
+            rows, _ = view.counters(None, None, as_of)
+            assert ("cube", line(1), 1) in rows  # other kinds whatever the day
+            return sorted(ln.split(SEP)[0] for kind, ln, _ in rows if kind == Kind.AWAITING)
+
+        assert awaiting(DAY) == [d.isoformat() for d in dues]
+        assert awaiting(dues[0]) == [d.isoformat() for d in dues]  # the due day is not past
+        assert awaiting(dues[0] + timedelta(days=1)) == [dues[1].isoformat()]
+        assert awaiting(dues[1] + timedelta(days=1)) == []
+
+    def test_a_counter_back_at_zero_is_not_kept(self, stats_store: Any) -> None:
+        view, _ = stats_store
+        assert view.apply(1, writing({}, {("cube", DAY, line(1)): 2, ("cube", DAY, line(2)): 1}))
+        assert stored_counters(view) == 6  # each in its day, month and all-time bucket
+        assert view.apply(2, writing({}, {("cube", DAY, line(1)): -2}))
+        assert stored_counters(view) == 3
 
     def test_a_standby_copy_is_built_beside_the_live_one_then_switched_to(
         self, stats_store: Any
@@ -1016,7 +1152,7 @@ class TestCaseStatisticsContract:
 
         standby = view.standby()
         assert standby.position() == 0
-        assert standby.counters(None, None) == ([], 0)
+        assert standby.counters(None, None, DAY) == ([], 0)
         seen: dict[str, Any] = {}
         assert standby.apply(2, writing({}, {("cube", DAY, line(2)): 5}, seen, [case]))
         assert seen["known"] == {}  # the standby copy starts empty
@@ -1040,7 +1176,7 @@ class TestCaseStatisticsContract:
         # The next standby is empty: the copy that answered before was cleared.
         again = view.standby()
         assert again.position() == 0
-        assert again.counters(None, None) == ([], 0)
+        assert again.counters(None, None, DAY) == ([], 0)
         seen = {}
         assert again.apply(1, writing({}, {}, seen, [case]))
         assert seen["known"] == {}
@@ -1312,14 +1448,16 @@ def test_erasure_changes_no_figure(mediation: MediationApplication, clock: Setta
     days = as_of_days(flow)
     periods = periods_of(flow.records)
     before = {(p, d): figures(view, *p, d) for p in periods for d in days}
-    years = {y: annual(view.counters(date(y, 1, 1), date(y, 12, 31))[0]) for y in (2026,)}
+    years = {y: annual(view.counters(date(y, 1, 1), date(y, 12, 31), date.max)[0]) for y in (2026,)}
     for name in "abcdefghi":  # every status, open and closed
         clock.advance(timedelta(hours=1))
         assert flow.act(cases[name], "erase")
         runner.catch_up()
         assert view.position() == flow.position
     assert {(p, d): figures(view, *p, d) for p in periods for d in days} == before
-    assert {y: annual(view.counters(date(y, 1, 1), date(y, 12, 31))[0]) for y in years} == years
+    assert {
+        y: annual(view.counters(date(y, 1, 1), date(y, 12, 31), date.max)[0]) for y in years
+    } == years
     check_against_reference(view, flow)
 
 

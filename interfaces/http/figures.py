@@ -56,8 +56,8 @@ def _figures(request: Request, mediation: Any, first: date | None, last: date | 
              as_of: date | None) -> dict[str, Any]:  # fmt: skip
     _period(first, last)
     view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
-    counters, position = view.counters(first, last)
     day = as_of or mediation.clock.now().date()
+    counters, position = view.counters(first, last, day)
     return {"position": position, **statistics(counters, day)}
 
 
@@ -96,7 +96,7 @@ def annual_figures(
     if not 2000 <= year <= 2100:
         raise InvalidValue("year", "a year between 2000 and 2100", where="path")
     view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
-    counters, position = view.counters(date(year, 1, 1), date(year, 12, 31))
+    counters, position = view.counters(date(year, 1, 1), date(year, 12, 31), date.max)
     return {"position": position, "year": year, "platforms": annual(counters)}
 
 
