@@ -1,7 +1,9 @@
 """The statistics read model in SQLite, in PostgreSQL and in memory.
 
-Two tables per copy: each case's facts, and the counters (bucket, period, kind, line, count);
-see application/case_statistics.py for what the buckets and kinds are. A batch of events is
+Three tables per copy: each case's facts; the counters (bucket, period, kind, line, count),
+see application/case_statistics.py for what the buckets and kinds are; and the AWAITING
+counters, by due date, in a table of their own so that a read reaches those not yet overdue
+through the index and never reads the past ones (they grow with history). A batch of events is
 applied in one transaction that also records the new position; the facts it starts from are
 read inside that transaction, after the position check, so two runners can never both count
 the same event. Counters back at zero are deleted, so that what a read adds up is bounded by
@@ -25,6 +27,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
 from application.case_statistics import (
+    SEP,
     CaseFacts,
     CaseStatistics,
     Deltas,
@@ -49,6 +52,39 @@ Compute = Callable[
     [Callable[[Iterable[UUID]], Mapping[UUID, CaseFacts]]], tuple[dict[UUID, CaseFacts], Deltas]
 ]
 Counters = tuple[list[tuple[str, str, int]], int]
+
+
+def rows_to_write(
+    deltas: Deltas,
+) -> tuple[list[tuple[str, date, str, str, int]], list[tuple[str, date, str, str, int]]]:
+    """The rows by which the counters move, and those by which the AWAITING ones do
+    (bucket, period, due, platform, delta)."""
+    counters, awaiting = [], []
+    for (bucket, period, kind, line), delta in bucketed(deltas).items():
+        if kind == Kind.AWAITING:
+            due, platform = line.split(SEP)
+            awaiting.append((bucket, period, due, platform, delta))
+        else:
+            counters.append((bucket, period, kind, line, delta))
+    return counters, awaiting
+
+
+def awaiting_row(due: str, platform: str, count: int) -> tuple[str, str, int]:
+    return Kind.AWAITING.value, due + SEP + platform, count
+
+
+def bucket_filter(ranges: list[tuple[str, date, date]], mark: str) -> tuple[str, list[Any]]:
+    """The WHERE condition, and its values, that select the buckets `covering` names: an
+    equality where a range is one period, so that the index reaches the columns after it."""
+    parts, values = [], []
+    for bucket, low, high in ranges:
+        if low == high:
+            parts.append(f"(bucket = {mark} AND period = {mark})")
+            values += [bucket, low]
+        else:
+            parts.append(f"(bucket = {mark} AND period BETWEEN {mark} AND {mark})")
+            values += [bucket, low, high]
+    return "(" + " OR ".join(parts) + ")", values
 
 
 # SQLite
@@ -76,11 +112,18 @@ class SQLiteCaseStatistics(CaseStatistics):
                         "line TEXT NOT NULL, count INTEGER NOT NULL, "
                         "PRIMARY KEY (bucket, period, kind, line)) WITHOUT ROWID"
                     )
-                    # Finds the counters back at zero without reading the others.
                     c.execute(
-                        f"CREATE INDEX IF NOT EXISTS {TABLES}_zero_{each} "
-                        f"ON {TABLES}_counters_{each} (bucket) WHERE count = 0"
+                        f"CREATE TABLE IF NOT EXISTS {TABLES}_awaiting_{each} ("
+                        "bucket TEXT NOT NULL, period TEXT NOT NULL, due TEXT NOT NULL, "
+                        "platform TEXT NOT NULL, count INTEGER NOT NULL, "
+                        "PRIMARY KEY (bucket, period, due, platform)) WITHOUT ROWID"
                     )
+                    # Find the counters back at zero without reading the others.
+                    for table in ("counters", "awaiting"):
+                        c.execute(
+                            f"CREATE INDEX IF NOT EXISTS {TABLES}_{table}_zero_{each} "
+                            f"ON {TABLES}_{table}_{each} (bucket) WHERE count = 0"
+                        )
 
     def position(self) -> int:
         return self.state.position(self.state_name)
@@ -106,6 +149,7 @@ class SQLiteCaseStatistics(CaseStatistics):
                 return found
 
             facts, deltas = compute(known)
+            counters, awaiting = rows_to_write(deltas)
             c.executemany(
                 f"INSERT INTO {TABLES}_facts_{copy} (case_id, facts) VALUES (?, ?) "  # noqa: S608
                 "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts",
@@ -116,34 +160,43 @@ class SQLiteCaseStatistics(CaseStatistics):
                 "(bucket, period, kind, line, count) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (bucket, period, kind, line) "
                 "DO UPDATE SET count = count + excluded.count",
-                [
-                    (bucket, period.isoformat(), kind, line, delta)
-                    for (bucket, period, kind, line), delta in bucketed(deltas).items()
-                ],
+                [(b, period.isoformat(), k, line, n) for b, period, k, line, n in counters],
             )
-            c.execute(f"DELETE FROM {TABLES}_counters_{copy} WHERE count = 0")  # noqa: S608
+            c.executemany(
+                f"INSERT INTO {TABLES}_awaiting_{copy} "  # noqa: S608
+                "(bucket, period, due, platform, count) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (bucket, period, due, platform) "
+                "DO UPDATE SET count = count + excluded.count",
+                [(b, period.isoformat(), due, p, n) for b, period, due, p, n in awaiting],
+            )
+            for table in ("counters", "awaiting"):
+                c.execute(f"DELETE FROM {TABLES}_{table}_{copy} WHERE count = 0")  # noqa: S608
             self.state.record(c, self.state_name, position)
             return True
 
     def counters(self, first: date | None, last: date | None, as_of: date) -> Counters:
-        ranges = covering(first, last)
-        where = " OR ".join("(bucket = ? AND period BETWEEN ? AND ?)" for _ in ranges)
-        parameters = [value for r in ranges for value in (r[0], r[1].isoformat(), r[2].isoformat())]
+        where, values = bucket_filter(covering(first, last), "?")
+        parameters = [v.isoformat() if isinstance(v, date) else v for v in values]
         with self.datastore.transaction(commit=False) as c:
             position, copy = self.state.peek(c, self.state_name, self.copy)
             c.execute(
                 f"SELECT kind, line, SUM(count) AS count FROM {TABLES}_counters_{copy} "  # noqa: S608
-                f"WHERE ({where}) AND (kind <> ? OR line >= ?) "
-                "GROUP BY kind, line HAVING SUM(count) != 0",
-                [*parameters, Kind.AWAITING.value, overdue_cutoff(as_of).isoformat()],
+                f"WHERE {where} GROUP BY kind, line HAVING SUM(count) != 0",
+                parameters,
             )
-            rows = c.fetchall()
-        return [(r["kind"], r["line"], int(r["count"])) for r in rows], position
+            rows = [(r["kind"], r["line"], int(r["count"])) for r in c.fetchall()]
+            c.execute(
+                f"SELECT due, platform, SUM(count) AS count FROM {TABLES}_awaiting_{copy} "  # noqa: S608
+                f"WHERE {where} AND due >= ? GROUP BY due, platform HAVING SUM(count) != 0",
+                [*parameters, overdue_cutoff(as_of).isoformat()],
+            )
+            rows += [awaiting_row(r["due"], r["platform"], int(r["count"])) for r in c.fetchall()]
+        return rows, position
 
     def standby(self) -> SQLiteCaseStatistics:
         def empty(c: Any, copy: str) -> None:
-            c.execute(f"DELETE FROM {TABLES}_facts_{copy}")  # noqa: S608
-            c.execute(f"DELETE FROM {TABLES}_counters_{copy}")  # noqa: S608
+            for table in ("facts", "counters", "awaiting"):
+                c.execute(f"DELETE FROM {TABLES}_{table}_{copy}")  # noqa: S608
 
         copy = self.state.start_rebuild(empty)
         return SQLiteCaseStatistics(self.datastore, copy=copy, name=rebuild_name(LIVE))
@@ -176,33 +229,37 @@ class PostgresCaseStatistics(CaseStatistics):
                         SQL(
                             "CREATE TABLE IF NOT EXISTS {facts} ("
                             "case_id uuid PRIMARY KEY, facts text NOT NULL)"
-                        ).format(facts=self.facts(each))
+                        ).format(facts=self.table("facts", each))
                     )
-                    # Lines compare byte by byte ("C"): AWAITING lines start with a date.
                     curs.execute(
                         SQL(
                             "CREATE TABLE IF NOT EXISTS {counters} (bucket text NOT NULL, "
-                            'period date NOT NULL, kind text NOT NULL, line text COLLATE "C" '
-                            "NOT NULL, count bigint NOT NULL, "
-                            "PRIMARY KEY (bucket, period, kind, line))"
-                        ).format(counters=self.counters_table(each))
+                            "period date NOT NULL, kind text NOT NULL, line text NOT NULL, "
+                            "count bigint NOT NULL, PRIMARY KEY (bucket, period, kind, line))"
+                        ).format(counters=self.table("counters", each))
                     )
-                    # Finds the counters back at zero without reading the others.
                     curs.execute(
                         SQL(
-                            "CREATE INDEX IF NOT EXISTS {name} ON {counters} (bucket) "
-                            "WHERE count = 0"
-                        ).format(
-                            name=Identifier(f"{self.prefix}_{TABLES}_zero_{each}"),
-                            counters=self.counters_table(each),
-                        )
+                            "CREATE TABLE IF NOT EXISTS {awaiting} (bucket text NOT NULL, "
+                            "period date NOT NULL, due date NOT NULL, platform text NOT NULL, "
+                            "count bigint NOT NULL, PRIMARY KEY (bucket, period, due, platform))"
+                        ).format(awaiting=self.table("awaiting", each))
                     )
+                    # Find the counters back at zero without reading the others.
+                    for table in ("counters", "awaiting"):
+                        curs.execute(
+                            SQL(
+                                "CREATE INDEX IF NOT EXISTS {name} ON {table} (bucket) "
+                                "WHERE count = 0"
+                            ).format(
+                                name=Identifier(f"{self.prefix}_{TABLES}_{table}_zero_{each}"),
+                                table=self.table(table, each),
+                            )
+                        )
 
-    def facts(self, copy: str) -> Identifier:
-        return Identifier(self.datastore.schema, f"{self.prefix}_{TABLES}_facts_{copy}")
-
-    def counters_table(self, copy: str) -> Identifier:
-        return Identifier(self.datastore.schema, f"{self.prefix}_{TABLES}_counters_{copy}")
+    def table(self, table: str, copy: str) -> Identifier:
+        """The facts, counters or awaiting table of a copy."""
+        return Identifier(self.datastore.schema, f"{self.prefix}_{TABLES}_{table}_{copy}")
 
     def position(self) -> int:
         return self.state.position(self.state_name)
@@ -219,19 +276,20 @@ class PostgresCaseStatistics(CaseStatistics):
                     return {}
                 curs.execute(
                     SQL("SELECT case_id, facts FROM {facts} WHERE case_id = ANY(%s)").format(
-                        facts=self.facts(copy)
+                        facts=self.table("facts", copy)
                     ),
                     (ids,),
                 )
                 return {r["case_id"]: CaseFacts.from_json(r["facts"]) for r in curs.fetchall()}
 
             facts, deltas = compute(known)
+            counters, awaiting = rows_to_write(deltas)
             # executemany pipelines the rows: one round trip, not one per row.
             curs.executemany(
                 SQL(
                     "INSERT INTO {facts} (case_id, facts) VALUES (%s, %s) "
                     "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts"
-                ).format(facts=self.facts(copy)),
+                ).format(facts=self.table("facts", copy)),
                 [(case_id, new.to_json()) for case_id, new in facts.items()],
             )
             curs.executemany(
@@ -239,41 +297,55 @@ class PostgresCaseStatistics(CaseStatistics):
                     "INSERT INTO {counters} (bucket, period, kind, line, count) "
                     "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (bucket, period, kind, line) "
                     "DO UPDATE SET count = {counters}.count + excluded.count"
-                ).format(counters=self.counters_table(copy)),
-                [(*key, delta) for key, delta in bucketed(deltas).items()],
+                ).format(counters=self.table("counters", copy)),
+                counters,
             )
-            curs.execute(
-                SQL("DELETE FROM {counters} WHERE count = 0").format(
-                    counters=self.counters_table(copy)
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {awaiting} (bucket, period, due, platform, count) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (bucket, period, due, platform) "
+                    "DO UPDATE SET count = {awaiting}.count + excluded.count"
+                ).format(awaiting=self.table("awaiting", copy)),
+                awaiting,
+            )
+            for table in ("counters", "awaiting"):
+                curs.execute(
+                    SQL("DELETE FROM {table} WHERE count = 0").format(table=self.table(table, copy))
                 )
-            )
             self.state.record(curs, self.state_name, position)
             return True
 
     def counters(self, first: date | None, last: date | None, as_of: date) -> Counters:
-        ranges = covering(first, last)
-        where = SQL(" OR ").join(SQL("(bucket = %s AND period BETWEEN %s AND %s)") for _ in ranges)
+        text, values = bucket_filter(covering(first, last), "%s")
+        where = SQL(text)  # placeholders only: the values go as parameters
         with self.datastore.transaction(commit=False) as curs:
             position, copy = self.state.peek(curs, self.state_name, self.copy)
             curs.execute(
                 SQL(
                     "SELECT kind, line, SUM(count) AS count FROM {counters} "
-                    "WHERE ({where}) AND (kind <> %s OR line >= %s) "
-                    "GROUP BY kind, line HAVING SUM(count) != 0"
-                ).format(counters=self.counters_table(copy), where=where),
-                [
-                    *(value for r in ranges for value in r),
-                    Kind.AWAITING.value,
-                    overdue_cutoff(as_of).isoformat(),
-                ],
+                    "WHERE {where} GROUP BY kind, line HAVING SUM(count) != 0"
+                ).format(counters=self.table("counters", copy), where=where),
+                values,
             )
-            rows = curs.fetchall()
-        return [(r["kind"], r["line"], int(r["count"])) for r in rows], position
+            rows = [(r["kind"], r["line"], int(r["count"])) for r in curs.fetchall()]
+            curs.execute(
+                SQL(
+                    "SELECT due, platform, SUM(count) AS count FROM {awaiting} "
+                    "WHERE {where} AND due >= %s "
+                    "GROUP BY due, platform HAVING SUM(count) != 0"
+                ).format(awaiting=self.table("awaiting", copy), where=where),
+                [*values, overdue_cutoff(as_of)],
+            )
+            rows += [
+                awaiting_row(r["due"].isoformat(), r["platform"], int(r["count"]))
+                for r in curs.fetchall()
+            ]
+        return rows, position
 
     def standby(self) -> PostgresCaseStatistics:
         def empty(curs: Any, copy: str) -> None:
-            curs.execute(SQL("DELETE FROM {t}").format(t=self.facts(copy)))
-            curs.execute(SQL("DELETE FROM {t}").format(t=self.counters_table(copy)))
+            for table in ("facts", "counters", "awaiting"):
+                curs.execute(SQL("DELETE FROM {t}").format(t=self.table(table, copy)))
 
         copy = self.state.start_rebuild(empty)
         return PostgresCaseStatistics(

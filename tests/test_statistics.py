@@ -969,7 +969,7 @@ def stored_counters(view: CaseStatistics) -> int:
             return int(c.fetchone()["n"])
     assert isinstance(view, PostgresCaseStatistics)
     with view.datastore.transaction(commit=False) as curs:
-        curs.execute(SQL("SELECT COUNT(*) AS n FROM {t}").format(t=view.counters_table("a")))
+        curs.execute(SQL("SELECT COUNT(*) AS n FROM {t}").format(t=view.table("counters", "a")))
         return int(curs.fetchone()["n"])
 
 
