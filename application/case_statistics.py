@@ -28,10 +28,10 @@ import json
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from domain.case import Case
@@ -72,9 +72,9 @@ DAY, MONTH, ALL = "d", "m", "a"
 ALL_TIME = date.min  # the period of the ALL bucket
 
 
-@dataclass(frozen=True)
-class CaseFacts:
-    """What the statistics need to know of one case."""
+class CaseFacts(NamedTuple):
+    """What the statistics need to know of one case. (A named tuple: replacing a field is a
+    tenth of the cost of a dataclass's, and a rebuild replaces one per event.)"""
 
     platform: str
     reported_on: date
@@ -94,18 +94,22 @@ class CaseFacts:
         return self.category or self.category_hint or UNQUALIFIED
 
     def to_json(self) -> str:
-        return json.dumps(
-            {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items()}
-        )
+        """The fields in order, dates as ISO text."""
+        return json.dumps([v.isoformat() if isinstance(v, date) else v for v in self])
 
     @classmethod
     def from_json(cls, text: str) -> CaseFacts:
-        raw = json.loads(text)
-        for name in ("reported_on", "first_sent_on", "first_due", "first_responded_on",
-                     "escalated_on", "resolved_on"):  # fmt: skip
-            if raw[name] is not None:
-                raw[name] = date.fromisoformat(raw[name])
-        return cls(**raw)
+        values: list[Any] = [
+            date.fromisoformat(v) if v is not None and name in DATE_FIELDS else v
+            for name, v in zip(cls._fields, json.loads(text), strict=True)
+        ]
+        return cls(*values)
+
+
+DATE_FIELDS = frozenset(
+    {"reported_on", "first_sent_on", "first_due", "first_responded_on", "escalated_on",
+     "resolved_on"}
+)  # fmt: skip
 
 
 def facts_after(facts: CaseFacts | None, event: Any) -> CaseFacts | None:
@@ -119,31 +123,28 @@ def facts_after(facts: CaseFacts | None, event: Any) -> CaseFacts | None:
                 category_hint=event.category_hint.value if event.category_hint else None,
             )
         case Case.Qualified() if facts:
-            return replace(facts, status=Status.QUALIFIED.value, category=event.category.value)
+            return facts._replace(status=Status.QUALIFIED.value, category=event.category.value)
         case Case.SentToPlatform() if facts:
             first = facts.first_sent_on is None
-            return replace(
-                facts,
+            return facts._replace(
                 status=Status.AWAITING_PLATFORM.value,
                 first_sent_on=day if first else facts.first_sent_on,
                 first_due=event.response_due if first else facts.first_due,
             )
         case Case.PlatformResponded() if facts:
-            return replace(
-                facts,
+            return facts._replace(
                 status=Status.PLATFORM_RESPONDED.value,
                 first_responded_on=facts.first_responded_on or event.responded_on,
             )
         case Case.EscalatedToMediator() if facts:
-            return replace(
-                facts,
+            return facts._replace(
                 status=Status.WITH_MEDIATOR.value,
                 escalated_on=day,
                 escalation_reason=event.reason.value,
             )
         case Case.Resolved() if facts:
-            return replace(
-                facts, status=Status.RESOLVED.value, resolved_on=day, outcome=event.outcome.value
+            return facts._replace(
+                status=Status.RESOLVED.value, resolved_on=day, outcome=event.outcome.value
             )
     return facts
 
@@ -203,17 +204,19 @@ def changes(
             new = facts_after(after.get(event.originator_id), event)
             if new is not None:
                 after[event.originator_id] = new
-    deltas: Counter[tuple[str, date, str]] = Counter()
+    deltas: defaultdict[tuple[str, date, str], int] = defaultdict(int)
     changed = {}
     for case_id, new in after.items():
         old = before.get(case_id)
         if old == new:
             continue
         changed[case_id] = new
-        if old is not None:
-            for kind, line in contributions(old):
-                deltas[(kind, old.reported_on, line)] -= 1
-        for kind, line in contributions(new):
+        # A case keeps its day reported: only the lines it leaves or joins move.
+        was = set(contributions(old)) if old is not None else set()
+        now = set(contributions(new))
+        for kind, line in was - now:
+            deltas[(kind, new.reported_on, line)] -= 1
+        for kind, line in now - was:
             deltas[(kind, new.reported_on, line)] += 1
     return changed, {k: v for k, v in deltas.items() if v}
 
@@ -225,10 +228,11 @@ def buckets(day: date) -> tuple[tuple[str, date], ...]:
 
 def bucketed(deltas: Deltas) -> dict[tuple[str, date, str, str], int]:
     """The deltas as each bucket receives them: (bucket, period, kind, line) -> delta."""
-    moved: Counter[tuple[str, date, str, str]] = Counter()
+    moved: defaultdict[tuple[str, date, str, str], int] = defaultdict(int)
     for (kind, day, line), delta in deltas.items():
-        for bucket, period in buckets(day):
-            moved[(bucket, period, kind, line)] += delta
+        moved[(DAY, day, kind, line)] = delta  # one delta per day and line already
+        moved[(MONTH, day.replace(day=1), kind, line)] += delta
+        moved[(ALL, ALL_TIME, kind, line)] += delta
     return {key: delta for key, delta in moved.items() if delta}
 
 

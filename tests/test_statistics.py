@@ -956,7 +956,7 @@ def writing(
 
 
 def a_fact(**changes: Any) -> CaseFacts:
-    return replace(CaseFacts(platform="amazon", reported_on=DAY), **changes)
+    return CaseFacts(platform="amazon", reported_on=DAY)._replace(**changes)
 
 
 def stored_counters(view: CaseStatistics) -> int:
