@@ -284,30 +284,38 @@ class PostgresCaseStatistics(CaseStatistics):
 
             facts, deltas = compute(known)
             counters, awaiting = rows_to_write(deltas)
-            # executemany pipelines the rows: one round trip, not one per row.
-            curs.executemany(
-                SQL(
-                    "INSERT INTO {facts} (case_id, facts) VALUES (%s, %s) "
-                    "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts"
-                ).format(facts=self.table("facts", copy)),
-                [(case_id, new.to_json()) for case_id, new in facts.items()],
-            )
-            curs.executemany(
-                SQL(
-                    "INSERT INTO {counters} (bucket, period, kind, line, count) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (bucket, period, kind, line) "
-                    "DO UPDATE SET count = {counters}.count + excluded.count"
-                ).format(counters=self.table("counters", copy)),
-                counters,
-            )
-            curs.executemany(
-                SQL(
-                    "INSERT INTO {awaiting} (bucket, period, due, platform, count) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (bucket, period, due, platform) "
-                    "DO UPDATE SET count = {awaiting}.count + excluded.count"
-                ).format(awaiting=self.table("awaiting", copy)),
-                awaiting,
-            )
+            # Each table's rows in one statement, as arrays: a rebuild writes hundreds of
+            # thousands, and psycopg's per-row work in executemany was a third of its time.
+            # Binary (%b): quoting each element as text costs as much again.
+            if facts:
+                curs.execute(
+                    SQL(
+                        "INSERT INTO {facts} (case_id, facts) "
+                        "SELECT * FROM unnest(%b::uuid[], %b::text[]) "
+                        "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts"
+                    ).format(facts=self.table("facts", copy)),
+                    (list(facts), [new.to_json() for new in facts.values()]),
+                )
+            if counters:
+                curs.execute(
+                    SQL(
+                        "INSERT INTO {counters} (bucket, period, kind, line, count) "
+                        "SELECT * FROM unnest(%b::text[], %b::date[], %b::text[], %b::text[], "
+                        "%b::bigint[]) ON CONFLICT (bucket, period, kind, line) "
+                        "DO UPDATE SET count = {counters}.count + excluded.count"
+                    ).format(counters=self.table("counters", copy)),
+                    [list(column) for column in zip(*counters, strict=True)],
+                )
+            if awaiting:
+                curs.execute(
+                    SQL(
+                        "INSERT INTO {awaiting} (bucket, period, due, platform, count) "
+                        "SELECT * FROM unnest(%b::text[], %b::date[], %b::date[], %b::text[], "
+                        "%b::bigint[]) ON CONFLICT (bucket, period, due, platform) "
+                        "DO UPDATE SET count = {awaiting}.count + excluded.count"
+                    ).format(awaiting=self.table("awaiting", copy)),
+                    [list(column) for column in zip(*awaiting, strict=True)],
+                )
             for table in ("counters", "awaiting"):
                 curs.execute(
                     SQL("DELETE FROM {table} WHERE count = 0").format(table=self.table(table, copy))
