@@ -26,6 +26,9 @@ from typing import Any
 
 import aiohttp
 
+from infrastructure.queue_stores import LIVE as QUEUES_STATE
+from infrastructure.statistics_stores import LIVE as STATISTICS_STATE
+
 REPORT = {
     "company": {
         "name": "Atelier Dupont",
@@ -46,7 +49,8 @@ QUALIFY = {
     "summary": "Delisting of 40 offers without a statement of reasons.",
     "p2b_articles": ["Art. 4(1)"],
 }
-READ_MODELS = ("case_queues", "case_statistics")
+# The names under which the read models record their positions (their format included).
+READ_MODELS = (QUEUES_STATE, STATISTICS_STATE)
 
 
 def summary(latencies: list[float], errors: int, seconds: float) -> dict[str, Any]:

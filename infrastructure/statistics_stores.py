@@ -207,6 +207,12 @@ class SQLiteCaseStatistics(CaseStatistics):
 
 # PostgreSQL
 
+# Each table's columns and their types, the count last.
+COUNTER_COLUMNS = {"bucket": "text", "period": "date", "kind": "text", "line": "text",
+                   "count": "bigint"}  # fmt: skip
+AWAITING_COLUMNS = {"bucket": "text", "period": "date", "due": "date", "platform": "text",
+                    "count": "bigint"}  # fmt: skip
+
 
 class PostgresCaseStatistics(CaseStatistics):
     def __init__(
@@ -296,32 +302,34 @@ class PostgresCaseStatistics(CaseStatistics):
                     ).format(facts=self.table("facts", copy)),
                     (list(facts), [new.to_json() for new in facts.values()]),
                 )
-            if counters:
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {counters} (bucket, period, kind, line, count) "
-                        "SELECT * FROM unnest(%b::text[], %b::date[], %b::text[], %b::text[], "
-                        "%b::bigint[]) ON CONFLICT (bucket, period, kind, line) "
-                        "DO UPDATE SET count = {counters}.count + excluded.count"
-                    ).format(counters=self.table("counters", copy)),
-                    [list(column) for column in zip(*counters, strict=True)],
-                )
-            if awaiting:
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {awaiting} (bucket, period, due, platform, count) "
-                        "SELECT * FROM unnest(%b::text[], %b::date[], %b::date[], %b::text[], "
-                        "%b::bigint[]) ON CONFLICT (bucket, period, due, platform) "
-                        "DO UPDATE SET count = {awaiting}.count + excluded.count"
-                    ).format(awaiting=self.table("awaiting", copy)),
-                    [list(column) for column in zip(*awaiting, strict=True)],
-                )
+            self._add(curs, copy, "counters", COUNTER_COLUMNS, counters)
+            self._add(curs, copy, "awaiting", AWAITING_COLUMNS, awaiting)
             for table in ("counters", "awaiting"):
                 curs.execute(
                     SQL("DELETE FROM {table} WHERE count = 0").format(table=self.table(table, copy))
                 )
             self.state.record(curs, self.state_name, position)
             return True
+
+    def _add(
+        self, curs: Any, copy: str, table: str, columns: dict[str, str], rows: list[Any]
+    ) -> None:
+        """Add each row's count to its counter (the other columns), creating it if need be."""
+        if not rows:
+            return
+        names = [Identifier(name) for name in columns]
+        curs.execute(
+            SQL(
+                "INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "
+                "ON CONFLICT ({keys}) DO UPDATE SET count = {table}.count + excluded.count"
+            ).format(
+                table=self.table(table, copy),
+                columns=SQL(", ").join(names),
+                arrays=SQL(", ").join(SQL("%b::{}[]").format(SQL(t)) for t in columns.values()),
+                keys=SQL(", ").join(names[:-1]),
+            ),
+            [list(column) for column in zip(*rows, strict=True)],
+        )
 
     def counters(self, first: date | None, last: date | None, as_of: date) -> Counters:
         text, values = bucket_filter(covering(first, last), "%s")
