@@ -117,21 +117,23 @@ class PostgresProjectionState:
         )
 
     def claim(self, curs: Any, name: str, copy: str | None) -> tuple[int, str]:
-        """A view's position and copy, its row locked until the transaction ends."""
-        curs.execute(
-            SQL(
-                "INSERT INTO {state} (name, position, live_copy) VALUES (%s, 0, %s) "
-                "ON CONFLICT (name) DO NOTHING"
-            ).format(state=self.table),
-            (name, copy or "a"),
+        """A view's position and copy, its row locked until the transaction ends. (The row is
+        created only the first time: a worker claims it for every batch, one round trip.)"""
+        lock = SQL("SELECT position, live_copy FROM {state} WHERE name = %s FOR UPDATE").format(
+            state=self.table
         )
-        curs.execute(
-            SQL("SELECT position, live_copy FROM {state} WHERE name = %s FOR UPDATE").format(
-                state=self.table
-            ),
-            (name,),
-        )
+        curs.execute(lock, (name,))
         row = curs.fetchone()
+        if row is None:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {state} (name, position, live_copy) VALUES (%s, 0, %s) "
+                    "ON CONFLICT (name) DO NOTHING"
+                ).format(state=self.table),
+                (name, copy or "a"),
+            )
+            curs.execute(lock, (name,))
+            row = curs.fetchone()
         return int(row["position"]), copy or row["live_copy"]
 
     def peek(self, curs: Any, name: str, copy: str | None) -> tuple[int, str]:

@@ -169,8 +169,9 @@ class SQLiteCaseStatistics(CaseStatistics):
                 "DO UPDATE SET count = count + excluded.count",
                 [(b, period.isoformat(), due, p, n) for b, period, due, p, n in awaiting],
             )
-            for table in ("counters", "awaiting"):
-                c.execute(f"DELETE FROM {TABLES}_{table}_{copy} WHERE count = 0")  # noqa: S608
+            for table, rows in (("counters", counters), ("awaiting", awaiting)):
+                if any(row[-1] < 0 for row in rows):  # else none of them can be back at zero
+                    c.execute(f"DELETE FROM {TABLES}_{table}_{copy} WHERE count = 0")  # noqa: S608
             self.state.record(c, self.state_name, position)
             return True
 
@@ -304,10 +305,13 @@ class PostgresCaseStatistics(CaseStatistics):
                 )
             self._add(curs, copy, "counters", COUNTER_COLUMNS, counters)
             self._add(curs, copy, "awaiting", AWAITING_COLUMNS, awaiting)
-            for table in ("counters", "awaiting"):
-                curs.execute(
-                    SQL("DELETE FROM {table} WHERE count = 0").format(table=self.table(table, copy))
-                )
+            for table, rows in (("counters", counters), ("awaiting", awaiting)):
+                if any(row[-1] < 0 for row in rows):  # else none of them can be back at zero
+                    curs.execute(
+                        SQL("DELETE FROM {table} WHERE count = 0").format(
+                            table=self.table(table, copy)
+                        )
+                    )
             self.state.record(curs, self.state_name, position)
             return True
 
