@@ -1461,6 +1461,29 @@ def test_erasure_changes_no_figure(mediation: MediationApplication, clock: Setta
     check_against_reference(view, flow)
 
 
+def test_after_an_upgrade_the_counters_are_built_again_from_the_log(
+    durable_settings: Settings, clock: SettableClock
+) -> None:
+    """A database kept by the format before (its state at the log's head, under the old
+    name) does not lend the new counters its position: they start at 0 and are built from
+    the log, and answer as the reference does."""
+    mediation = open_application(durable_settings, clock)
+    try:
+        flow = AppWorkflow(mediation, clock)
+        run_scenario(flow)
+        runner = projection_runner(mediation)
+        view = runner.view(CaseStatistics.name)
+        with view.datastore.transaction(commit=True) as c:  # what format 1 left behind
+            view.state.claim(c, "case_statistics", None)
+            view.state.record(c, "case_statistics", mediation.log_position())
+        assert view.position() == 0
+        runner.catch_up()
+        assert view.position() == mediation.log_position()
+        check_against_reference(view, flow)
+    finally:
+        mediation.close()
+
+
 # 5. HTTP.
 
 ENDPOINTS = [
