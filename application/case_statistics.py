@@ -56,8 +56,8 @@ class Kind(StrEnum):
     CATEGORY_RESOLUTION = "category_resolution"  # category, days from report to resolution
     MEDIATION_DAYS = "mediation_days"  # days from escalation to resolution
     # Whether an unanswered case is silent depends on the day asked about, so these keep its
-    # due date, first, so that a store can compare lines as dates (ISO dates sort as text).
-    AWAITING = "awaiting"  # due date, platform: sent, never answered, not silenced
+    # due date; the stores keep them apart, by due date, and read only those not yet overdue.
+    AWAITING = "awaiting"  # due date (ISO), platform: sent, never answered, not silenced
 
 
 SEP = "\t"  # neither platform keys, categories, statuses nor outcomes hold one
