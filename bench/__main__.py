@@ -3,7 +3,7 @@
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python -m bench                 # quick mode: a few minutes
     .venv/bin/python -m bench --mode full     # the full figures (1M events, 200k cases)
-    .venv/bin/python -m bench --only 1,2      # some figures only (results still written)
+    .venv/bin/python -m bench --only 1,2      # some figures again; the others kept as they were
 
 PostgreSQL: MEDIATION_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/
 mediation_bench, created if missing; every figure works in schemas of its own).
@@ -45,7 +45,7 @@ def main() -> None:
         print(f"figure {number} ({mode.name})…", file=sys.stderr, flush=True)
         figures += FIGURES[number](mode)
     command = " ".join(["python -m bench", *sys.argv[1:]])
-    write_results(figures, mode, command, time.monotonic() - started)
+    write_results(figures, mode, command, time.monotonic() - started, only=bool(arguments.only))
     print(f"wrote bench/RESULTS.md and bench/results.json ({len(figures)} figures)")
 
 

@@ -166,14 +166,35 @@ def _number(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-def write_results(figures: Sequence[Figure], mode: Mode, command: str, seconds: float) -> None:
+def write_results(
+    figures: Sequence[Figure], mode: Mode, command: str, seconds: float, *, only: bool = False
+) -> None:
+    """Write RESULTS.md and results.json. With `only` (some figures measured again), the
+    other figures of the last results are kept as they were, each with its own date."""
     found = machine()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    measured = [
+        {**f.as_json(), "measured_at": when, "command": command, "mode": mode.name} for f in figures
+    ]
+    numbers = {f.number for f in figures}
+    kept = [r for r in _last_results() if r["number"] not in numbers] if only else []
+    rows = sorted([*kept, *measured], key=lambda r: r["number"])
     lines = [
         "# Benchmark results",
         "",
         f"Measured {when} by `{command}` ({mode.name} mode, {seconds / 60:.0f} min; each "
         f"figure the median of {mode.runs} runs).",
+    ]
+    if kept:
+        runs = sorted({(r["measured_at"], r["command"]) for r in kept})
+        lines.append(
+            "Figures "
+            + ", ".join(str(n) for n in sorted({r["number"] for r in kept}))
+            + " are kept from "
+            + "; ".join(f"`{c}` ({at})" for at, c in runs)
+            + "."
+        )
+    lines += [
         "",
         f"Machine: {found['cpu']}, {found['cores']} cores, {found['memory']}; {found['os']}; "
         f"Python {found['python']}; {found['postgresql']}.",
@@ -181,22 +202,22 @@ def write_results(figures: Sequence[Figure], mode: Mode, command: str, seconds: 
         "| # | figure | value | baseline | ratio | goal | met |",
         "|---|---|---|---|---|---|---|",
     ]
-    for figure in figures:
+    for row in rows:
         baseline = (
-            f"{_number(figure.baseline)} {figure.unit} ({figure.baseline_name})"
-            if figure.baseline_name
+            f"{_number(row['baseline'])} {row['unit']} ({row['baseline_name']})"
+            if row["baseline_name"]
             else "—"
         )
-        met = {True: "yes", False: "**no**", None: "—"}[figure.met]
+        met = {True: "yes", False: "**no**", None: "—"}[row["met"]]
         lines.append(
-            f"| {figure.number} | {figure.name} | {_number(figure.value)} {figure.unit} | "
-            f"{baseline} | {_number(figure.ratio)} | {figure.goal.text} | {met} |"
+            f"| {row['number']} | {row['name']} | {_number(row['value'])} {row['unit']} | "
+            f"{baseline} | {_number(row['ratio'])} | {row['goal']} | {met} |"
         )
-    notes = [f"- {f.number}. {f.name}: {f.note}" for f in figures if f.note]
+    notes = [f"- {r['number']}. {r['name']}: {r['note']}" for r in rows if r["note"]]
     if notes:
         lines += ["", "Notes:", "", *notes]
     lines += ["", "Raw runs: `bench/results.json`."]
-    if any(f.met is False for f in figures):
+    if any(r["met"] is False for r in rows):
         lines.append(NOT_MET)
     lines.append("")
     RESULTS_MD.write_text("\n".join(lines))
@@ -207,10 +228,27 @@ def write_results(figures: Sequence[Figure], mode: Mode, command: str, seconds: 
                 "command": command,
                 "mode": asdict(mode),
                 "machine": found,
-                "figures": [f.as_json() for f in figures],
+                "figures": rows,
             },
             indent=2,
             default=str,
         )
         + "\n"
     )
+
+
+def _last_results() -> list[dict[str, Any]]:
+    """The figures of the last results.json, each with when and how it was measured."""
+    try:
+        last = json.loads(RESULTS_JSON.read_text())
+    except (OSError, ValueError):
+        return []
+    return [
+        {
+            "measured_at": last["measured_at"],
+            "command": last["command"],
+            "mode": last["mode"]["name"],
+            **figure,
+        }
+        for figure in last["figures"]
+    ]
