@@ -200,6 +200,14 @@ class SQLiteCaseQueues(CaseQueues):
 
 # PostgreSQL
 
+# The type of each column, as the table below declares it.
+POSTGRES_TYPES = {
+    "case_id": "uuid", "status": "text", "platform": "text", "category": "text",
+    "priority": "text", "assignee": "text", "company_name": "text",
+    "reported_at": "timestamptz", "updated_at": "timestamptz", "response_due": "date",
+    "resolved_at": "timestamptz",
+}  # fmt: skip
+
 
 class PostgresCaseQueues(CaseQueues):
     def __init__(
@@ -254,19 +262,23 @@ class PostgresCaseQueues(CaseQueues):
                 return False
             for fields, rows in by_columns(updates).items():
                 columns = ["case_id", *fields]
-                curs.executemany(  # pipelined: one round trip, not one per row
+                # The rows as one binary array per column, in one statement: executemany's
+                # work per row was a large part of a rebuild (as for the statistics).
+                curs.execute(
                     SQL(
-                        "INSERT INTO {table} ({columns}) VALUES ({values}) "
+                        "INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "
                         "ON CONFLICT (case_id) DO UPDATE SET {assignments}"
                     ).format(
                         table=self.table(copy),
                         columns=SQL(", ").join(map(Identifier, columns)),
-                        values=SQL(", ").join(SQL("%s") for _ in columns),
+                        arrays=SQL(", ").join(
+                            SQL("%b::{}[]").format(SQL(POSTGRES_TYPES[c])) for c in columns
+                        ),
                         assignments=SQL(", ").join(
                             SQL("{c} = excluded.{c}").format(c=Identifier(c)) for c in fields
                         ),
                     ),
-                    rows,
+                    [list(column) for column in zip(*rows, strict=True)],
                 )
             self.state.record(curs, self.state_name, position)
             return True
