@@ -8,7 +8,7 @@ The counters are margins, not a cube: each counts the cases by the one or two th
 is broken down by (platform and category, platform and status, platform and outcome, ...).
 A cube of every combination had nearly one line per case, so reading it grew with the cases;
 margins are bounded by platforms x categories x days, whatever the number of cases. Each is
-kept for the day the case was reported, its month and all time (`buckets`), so that a period
+kept for the day the case was reported, its month and all time (`bucketed`), so that a period
 is added up from whole months and the days around them (`covering`), and the whole period
 from one row per counter. Durations are histograms of whole days, so medians and 90th
 percentiles are exact (linear interpolation between the two nearest values, as
@@ -221,13 +221,9 @@ def changes(
     return changed, {k: v for k, v in deltas.items() if v}
 
 
-def buckets(day: date) -> tuple[tuple[str, date], ...]:
-    """Where the counters of a case reported on `day` are kept: (bucket, period)."""
-    return (DAY, day), (MONTH, day.replace(day=1)), (ALL, ALL_TIME)
-
-
 def bucketed(deltas: Deltas) -> dict[tuple[str, date, str, str], int]:
-    """The deltas as each bucket receives them: (bucket, period, kind, line) -> delta."""
+    """The deltas as each bucket receives them: (bucket, period, kind, line) -> delta. The
+    counters of a case reported on a day are kept for that day, its month and all time."""
     moved: defaultdict[tuple[str, date, str, str], int] = defaultdict(int)
     for (kind, day, line), delta in deltas.items():
         moved[(DAY, day, kind, line)] = delta  # one delta per day and line already
