@@ -400,10 +400,11 @@ def _as_uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-def verify_dossier(dossier: Mapping[str, Any], public_key: str | None = None) -> list[str]:
+def verify_dossier(dossier: Mapping[str, Any], trusted_key: str) -> list[str]:
     """Every problem found in a dossier, checked without database or secret keys: the chain
-    recomputed from the stored bytes, the signed statement of its head, and the history
-    against the stored events. An empty list means the dossier is intact."""
+    recomputed from the stored bytes, the statement of its head signed by `trusted_key` (hex;
+    the key the dossier carries proves nothing by itself), and the history against the stored
+    events. An empty list means the dossier is intact."""
     problems: list[str] = []
     if dossier.get("format") != DOSSIER_FORMAT:
         return [f"not a dossier ({DOSSIER_FORMAT})"]
@@ -415,10 +416,10 @@ def verify_dossier(dossier: Mapping[str, Any], public_key: str | None = None) ->
         signature = bytes.fromhex(dossier["signature"])
     except (KeyError, ValueError, TypeError) as error:
         return [f"the dossier is incomplete ({error})"]
-    if public_key is not None and public_key != signer:
-        problems.append("signed with another key than the one given")
+    if trusted_key.lower() != str(signer).lower():
+        problems.append("signed with another key than the trusted one")
     try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(signer)).verify(
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(trusted_key)).verify(
             signature, canonical(statement)
         )
     except (InvalidSignature, ValueError):

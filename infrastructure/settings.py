@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     keys_file: Path | None = None
     checkpoint_dir: Path = Path("checkpoints")
     retention_years: int = Field(default=5, ge=1, le=100)
+    # For auditors who hold no secret: the public key dossiers must be signed with (hex).
+    trusted_public_key: str | None = None
     run_projections: bool = True
     read_model_wait_seconds: float = Field(default=3.0, ge=0, le=30)
 
@@ -77,6 +79,17 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_signing_key(cls, value: Any) -> Any:
         return parse_signing_key(value) if isinstance(value, str) else value
+
+    @field_validator("trusted_public_key")
+    @classmethod
+    def _check_public_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            Ed25519PublicKey.from_public_bytes(bytes.fromhex(value.strip()))
+        except ValueError:
+            raise ValueError("not the hex of a 32-byte Ed25519 public key") from None
+        return value.strip().lower()
 
     @field_validator("tokens", mode="before")
     @classmethod

@@ -133,15 +133,29 @@ def checkpoint() -> None:
 def verify_dossier_file(
     file: Annotated[Path, typer.Argument(help="a dossier from GET /cases/{id}/dossier")],
     public_key: Annotated[
-        str | None, typer.Option(help="the service's public key (hex) the dossier must bear")
+        str | None,
+        typer.Option(
+            help="the service's public key (hex) the dossier must be signed with; default "
+            "MEDIATION_TRUSTED_PUBLIC_KEY, else the public key of the configured keys"
+        ),
     ] = None,
 ) -> None:
-    """Verify a dossier offline: no database, no secret key."""
+    """Verify a dossier offline: no database, no secret key.
+
+    The signature is checked against a key the auditor trusts, never only against the key the
+    dossier carries (anyone can sign a forged dossier with a key of their own)."""
     try:
         dossier = json.loads(file.read_text())
     except (OSError, ValueError) as error:
         raise fail(f"cannot read {file}: {error}") from None
-    problems = verify_dossier(dossier, public_key)
+    trusted = public_key or trusted_public_key()
+    if trusted is None:
+        raise fail(
+            "no trusted public key: the signature cannot be checked against the key the "
+            "dossier carries. Pass --public-key (the service's `mediation keys public`) or set "
+            "MEDIATION_TRUSTED_PUBLIC_KEY"
+        )
+    problems = verify_dossier(dossier, trusted)
     for problem in problems:
         typer.echo(f"PROBLEM: {problem}")
     if problems:
@@ -150,8 +164,21 @@ def verify_dossier_file(
     statement = dossier["statement"]
     typer.echo(
         f"VERIFIED: case {statement['case_id']}, {statement['head_version']} events, signed by "
-        f"{dossier['public_key'][:16]}… on {statement['generated_at']}"
+        f"the trusted key {trusted[:16]}… on {statement['generated_at']}"
     )
+
+
+def trusted_public_key() -> str | None:
+    """The public key this machine trusts: MEDIATION_TRUSTED_PUBLIC_KEY, else the one of the
+    service's own keys when they are configured here; None when neither is."""
+    try:
+        settings = load_settings()
+        if settings.trusted_public_key is not None:
+            return settings.trusted_public_key
+        found, _ = keys_for(settings, create=False)
+    except SettingsError:
+        return None
+    return found.verifying_key_hex
 
 
 @retention.command("run")

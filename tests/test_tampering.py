@@ -31,11 +31,14 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 from psycopg import sql
 
+from application.audit import canonical, verify_dossier
 from application.clock import SettableClock
+from application.keys import public_key_hex
 from application.mediation import SNAPSHOT_INTERVAL
 from application.sealing import EVENT_SEAL, SNAPSHOT_SEAL, chain_hash
 from infrastructure.settings import Settings, Store
@@ -210,11 +213,13 @@ def cli_env(settings: Settings | None) -> dict[str, str]:
     return env
 
 
-def mediation_cli(settings: Settings | None, *args: str) -> subprocess.CompletedProcess[str]:
+def mediation_cli(
+    settings: Settings | None, *args: str, cwd: Path = ROOT, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*MEDIATION, *args],
-        cwd=ROOT,
-        env=cli_env(settings),
+        cwd=cwd,
+        env={**cli_env(settings), **env},
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT_SECONDS,
@@ -580,14 +585,23 @@ def test_a_dossier_verifies_offline_and_not_once_changed(
     assert dossier["integrity"]["verified"] is True
     assert [e["version"] for e in dossier["history"]] == [1, 2, 3]
 
-    def verify(name: str, content: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    public_key = dossier["public_key"]
+
+    def verify(
+        name: str, content: dict[str, Any], *options: str, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         path = tmp_path / name
         path.write_text(json.dumps(content, indent=1))
-        return mediation_cli(None, "audit", "verify-dossier", str(path))
+        # Run where no service keys are configured: only what the auditor passes is trusted.
+        return mediation_cli(
+            None, "audit", "verify-dossier", str(path), *options, cwd=tmp_path, **env
+        )
 
-    intact = verify("dossier.json", dossier)
+    intact = verify("dossier.json", dossier, "--public-key", public_key)
     assert intact.returncode == 0, intact.stdout + intact.stderr
     assert intact.stdout.startswith("VERIFIED"), intact.stdout
+    by_setting = verify("dossier.json", dossier, MEDIATION_TRUSTED_PUBLIC_KEY=public_key)
+    assert by_setting.returncode == 0, by_setting.stdout + by_setting.stderr
 
     # One byte of the stored state of version 2 (inside the summary's ciphertext).
     changed_state = json.loads(json.dumps(dossier))
@@ -611,7 +625,46 @@ def test_a_dossier_verifies_offline_and_not_once_changed(
         ("actor.json", changed_actor, "actor"),
         ("signature.json", changed_signature, "signature"),
     ):
-        result = verify(name, content)
+        result = verify(name, content, "--public-key", public_key)
         assert result.returncode == 1, (name, result.stdout + result.stderr)
         assert "NOT VERIFIED" in result.stdout, (name, result.stdout)
         assert any(named in line for line in problem_lines(result.stdout)), (name, result.stdout)
+
+
+def test_a_dossier_is_verified_only_against_a_key_the_auditor_trusts(
+    http: TestClient, clock: SettableClock, tmp_path: Path
+) -> None:
+    case_id = open_case(http, clock, qualifications=1)
+    answer = http.get(f"/cases/{case_id}/dossier", headers=auth("auditor"))
+    assert answer.status_code == 200, answer.text
+    dossier = answer.json()
+    path = tmp_path / "dossier.json"
+    path.write_text(json.dumps(dossier))
+
+    # Without a trusted key, the key the dossier carries proves nothing: not checked, exit 2.
+    unchecked = mediation_cli(None, "audit", "verify-dossier", str(path), cwd=tmp_path)
+    assert unchecked.returncode == 2, unchecked.stdout + unchecked.stderr
+    assert "VERIFIED" not in unchecked.stdout
+    assert "trusted public key" in unchecked.stderr, unchecked.stderr
+
+    # A forger re-signs the statement with a key of their own and embeds it.
+    forger = Ed25519PrivateKey.generate()
+    forged = json.loads(json.dumps(dossier))
+    forged["public_key"] = public_key_hex(forger.public_key())
+    forged["signature"] = forger.sign(canonical(forged["statement"])).hex()
+    forged_path = tmp_path / "forged.json"
+    forged_path.write_text(json.dumps(forged))
+    assert verify_dossier(forged, forged["public_key"]) == [], "the forgery is self-consistent"
+    refused = mediation_cli(
+        None, "audit", "verify-dossier", str(forged_path), cwd=tmp_path,
+        MEDIATION_TRUSTED_PUBLIC_KEY=dossier["public_key"],
+    )  # fmt: skip
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "trusted" in "".join(problem_lines(refused.stdout)), refused.stdout
+
+    # Where the service's own keys are configured, their public key is the trusted one.
+    configured = mediation_cli(
+        None, "audit", "verify-dossier", str(path), cwd=tmp_path, **TEST_KEYS
+    )
+    assert configured.returncode == 0, configured.stdout + configured.stderr
+    assert configured.stdout.startswith("VERIFIED"), configured.stdout
