@@ -1,8 +1,10 @@
 """The caseworkers' queues: which cases wait for what, in the order they should be taken up.
 
 A read model with one row per case, kept by the handlers below from the event log. It holds no
-personal data (the company's name is not personal data; the contact and every free text stay
-in the sealed events), so an erasure leaves it unchanged.
+personal data in clear: the company's name (for a sole trader, a person's name) is kept as the
+sealed events store it, encrypted under the case's key, and revealed only when a page is served
+(`MediationApplication.personal_texts`); an erasure destroys that key, so the row then reads
+"[effacé]" without being touched.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from application.personal_data import stored_form
 from domain.case import Case
 from domain.errors import InvalidValue
 from domain.values import Status
@@ -71,7 +74,7 @@ class QueueItem:
     category: str
     priority: str | None
     assignee: str | None
-    company_name: str
+    company_name: str  # its stored form (see stored_form), not its text
     reported_at: datetime
     updated_at: datetime
     response_due: date | None
@@ -189,7 +192,7 @@ def fields_of(event: Any) -> Mapping[str, Any]:
                 "category": event.category_hint.value if event.category_hint else UNQUALIFIED,
                 "priority": None,
                 "assignee": None,
-                "company_name": event.company.name,
+                "company_name": stored_form(event.company.name),
                 "reported_at": at,
                 "updated_at": at,
                 "response_due": None,

@@ -56,7 +56,7 @@ def plain(value: Any) -> Any:
         case TrackingCode():
             return str(value)
         case Platform():
-            return {"key": value.key, "reported_as": value.reported_as}
+            return {"key": value.key, "reported_as": value.reported_as.text}
         case Mapping():
             return {str(k): plain(v) for k, v in value.items()}
         case list() | tuple():

@@ -540,6 +540,12 @@ class MediationApplication(Application[UUID]):
         assert isinstance(index, TrackingCodeIndex)
         return self._get(index.case_id)
 
+    @keys_per_call
+    def personal_texts(self, stored: Mapping[UUID, str]) -> dict[UUID, str]:
+        """The texts behind personal data that read models keep in its stored form, by case
+        ("[effacé]" for an erased case)."""
+        return {c: text.text for c, text in self.case_keys.reveal_all(stored).items()}
+
     def log_position(self) -> int:
         """The position of the newest event in the log (0 when empty); it also proves the
         store answers."""

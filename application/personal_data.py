@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -65,6 +65,10 @@ class CaseKeyStore(Protocol):
     arguments `new_case_keys` and `destroyed_case_keys` of the recorder's insert_events."""
 
     def wrapped_case_key(self, case_id: UUID) -> WrappedKey | None: ...
+
+    def wrapped_case_keys(self, case_ids: Sequence[UUID]) -> dict[UUID, WrappedKey]:
+        """The wrapped keys of those cases that still have one."""
+        ...
 
     def case_keys_not_wrapped_by(self, kek_id: str, limit: int) -> list[tuple[UUID, WrappedKey]]:
         """Up to `limit` case keys wrapped by another key-encryption key than `kek_id`."""
@@ -130,6 +134,36 @@ class CaseKeys:
             cache[case_id] = key
         return key
 
+    def reveal(self, case_id: UUID, stored: str) -> PersonalText:
+        """The text behind a stored personal text of the case: "[effacé]" once erased (the
+        mark, or the case's key destroyed), "[non lu]" where nothing was kept."""
+        if stored == _ERASED_MARK:
+            return ERASED
+        if not stored.startswith(_CIPHERTEXT_PREFIX):
+            return NOT_READ
+        key = self.key_for(case_id)
+        if key is None:
+            return ERASED
+        raw = base64.b64decode(stored.removeprefix(_CIPHERTEXT_PREFIX))
+        try:
+            return PersonalText(AESGCM(key).decrypt(raw[:12], raw[12:], case_id.bytes).decode())
+        except InvalidTag:
+            raise PersonalDataUnreadable(
+                f"personal data of case {case_id} does not decrypt under its key"
+            ) from None
+
+    def reveal_all(self, stored: Mapping[UUID, str]) -> dict[UUID, PersonalText]:
+        """`reveal` for several cases, their keys read in one round trip."""
+        assert self.store is not None, "the case key store is set when the application opens"
+        cache = _call_keys.get()
+        missing = [c for c in stored if cache is None or c not in cache]
+        if missing and cache is not None:
+            found = self.store.wrapped_case_keys(missing)
+            for case_id in missing:
+                wrapped = found.get(case_id)
+                cache[case_id] = None if wrapped is None else self._unwrap(case_id, wrapped)
+        return {case_id: self.reveal(case_id, text) for case_id, text in stored.items()}
+
     def _unwrap(self, case_id: UUID, wrapped: WrappedKey) -> bytes:
         try:
             kek = self.keks.key(wrapped.kek_id)
@@ -177,27 +211,29 @@ class EncryptedPersonalText(Transcoding):
         return _CIPHERTEXT_PREFIX + base64.b64encode(nonce + ciphertext).decode("ascii")
 
     def decode(self, data: Any) -> PersonalText:
-        if data == _ERASED_MARK:
-            return ERASED
         case_id = _current_case.get()
-        key = None if case_id is None else self.keys.key_for(case_id)
-        if case_id is None or key is None:
+        if case_id is None:
             return ERASED
-        raw = base64.b64decode(str(data).removeprefix(_CIPHERTEXT_PREFIX))
-        try:
-            return PersonalText(AESGCM(key).decrypt(raw[:12], raw[12:], case_id.bytes).decode())
-        except InvalidTag:
-            raise PersonalDataUnreadable(
-                f"personal data of case {case_id} does not decrypt under its key"
-            ) from None
+        return self.keys.reveal(case_id, str(data))
 
 
 NOT_READ = PersonalText("[non lu]")
-"""What personal data reads as where it is never needed: in the read models' projections."""
+"""What personal data reads as where it is never decrypted: in the read models' projections."""
+
+
+@dataclass(frozen=True, repr=False)
+class StoredPersonalText(PersonalText):
+    """Personal data as projections see it: not its text, only its stored form (ciphertext
+    under the case's key, or the erasure mark). A read model that shows personal data keeps
+    this form, so the text is revealed only where it is served and an erasure (the case's key
+    destroyed) reaches the read model too."""
+
+    text: str = NOT_READ.text
+    stored: str = ""
 
 
 class UnreadPersonalText(Transcoding):
-    """Decodes PersonalText without its key: read models never see personal data."""
+    """Decodes PersonalText without its key: read models never see personal data in clear."""
 
     type = PersonalText
     name = "personal_text"
@@ -206,7 +242,15 @@ class UnreadPersonalText(Transcoding):
         raise PersonalDataUnreadable("this mapper only reads, for projections")
 
     def decode(self, data: Any) -> PersonalText:
-        return ERASED if data == _ERASED_MARK else NOT_READ
+        return ERASED if data == _ERASED_MARK else StoredPersonalText(stored=str(data))
+
+
+def stored_form(value: PersonalText) -> str:
+    """What a read model keeps of a personal text: its stored form, never its text (the text
+    of a store written before this field was encrypted is not kept: it reads as not read)."""
+    if isinstance(value, StoredPersonalText):
+        return value.stored
+    return _ERASED_MARK if value.is_erased else ""
 
 
 class CaseAwareMapper(Mapper[UUID]):

@@ -21,6 +21,7 @@ from domain.values import (
     CompanySize,
     EscalationReason,
     Outcome,
+    PersonalText,
     Priority,
     Siren,
     Stance,
@@ -79,11 +80,11 @@ class PlatformAsDict(Transcoding):
     type = Platform
     name = "platform"
 
-    def encode(self, obj: Platform) -> dict[str, str]:
+    def encode(self, obj: Platform) -> dict[str, Any]:
         return {"key": obj.key, "reported_as": obj.reported_as}
 
-    def decode(self, data: dict[str, str]) -> Platform:
-        return Platform(key=data["key"], reported_as=data["reported_as"])
+    def decode(self, data: dict[str, Any]) -> Platform:
+        return Platform(key=data["key"], reported_as=_personal(data["reported_as"]))
 
 
 class CompanyAsDict(Transcoding):
@@ -100,7 +101,13 @@ class CompanyAsDict(Transcoding):
         }
 
     def decode(self, data: dict[str, Any]) -> Company:
-        return Company(**data)
+        return Company(**{**data, "name": _personal(data["name"])})
+
+
+def _personal(value: PersonalText | str) -> PersonalText:
+    """Stores written before the company's name and the platform as written were encrypted
+    kept them as bare text (sealed, so never rewritten): they still read, as personal text."""
+    return PersonalText(value) if isinstance(value, str) else value
 
 
 ENUM_NAMES: dict[type[Enum], str] = {

@@ -52,7 +52,7 @@ STORES = {"postgres": "PostgreSQL", "sqlite": "SQLite"}
 def report() -> ReportRequest:
     return ReportRequest(
         company=Company(
-            "Atelier",
+            PersonalText("Atelier"),
             Siren("732829320"),
             CompanySize.MICRO,
             PersonalText("Jeanne Dupont"),

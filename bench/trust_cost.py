@@ -75,7 +75,7 @@ class WithoutTrust(MediationApplication):
 def report() -> ReportRequest:
     return ReportRequest(
         company=Company(
-            "Atelier",
+            PersonalText("Atelier"),
             Siren("732829320"),
             CompanySize.MICRO,
             PersonalText("Jeanne Dupont"),

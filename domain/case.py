@@ -286,12 +286,13 @@ class Case(Aggregate):
             case: Case = aggregate
             company = case.company
             case.company = Company(
-                name=company.name,
+                name=ERASED,
                 siren=company.siren,
                 size=company.size,
                 contact_name=ERASED,
                 contact_email=ERASED,
             )
+            case.platform = Platform(key=case.platform.key, reported_as=ERASED)
             case.description = ERASED
             for name in PERSONAL_FIELDS:
                 if getattr(case, name) is not None:

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from domain.errors import InvalidValue
-from domain.values import MAX_NAME_LENGTH
+from domain.values import MAX_NAME_LENGTH, PersonalText
 
 # Canonical key -> display name and the spellings that mean it (already slugged, see _slug).
 KNOWN_PLATFORMS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -115,15 +115,15 @@ _NOISE_SUFFIXES = ("-marketplace", "-france", "-fr", "-sarl", "-sas", "-inc", "-
 
 @dataclass(frozen=True)
 class Platform:
-    """A platform as reported: its canonical key, and the name the reporter wrote."""
+    """A platform as reported: its canonical key, and the name the reporter wrote (free text,
+    so personal data: it is kept encrypted with the case's other personal data)."""
 
     key: str
-    reported_as: str
+    reported_as: PersonalText
 
     @property
     def display_name(self) -> str:
-        known = KNOWN_PLATFORMS.get(self.key)
-        return known[0] if known else self.reported_as
+        return display_name(self.key)
 
     @classmethod
     def parse(cls, text: str) -> Platform:
@@ -132,7 +132,14 @@ class Platform:
         written = text.strip()
         if len(written) > MAX_NAME_LENGTH:
             raise InvalidValue("platform", f"platform is longer than {MAX_NAME_LENGTH} characters")
-        return cls(key=platform_key(written), reported_as=written)
+        return cls(key=platform_key(written), reported_as=PersonalText(written))
+
+
+def display_name(key: str) -> str:
+    """How a platform is named in figures: a known platform's name, else its key (never what a
+    reporter wrote, which is personal data)."""
+    known = KNOWN_PLATFORMS.get(key)
+    return known[0] if known else key
 
 
 def platform_key(text: str) -> str:

@@ -226,9 +226,10 @@ def parse_email(text: str, field: str = "contact_email") -> PersonalText:
 
 @dataclass(frozen=True)
 class Company:
-    """The business behind a report. Its contact is personal data."""
+    """The business behind a report. Its name is personal data too: a sole trader's business
+    bears the person's name."""
 
-    name: str
+    name: PersonalText
     siren: Siren
     size: CompanySize
     contact_name: PersonalText

@@ -7,6 +7,10 @@ it was applied, so a crash at any instant neither loses nor repeats it.
 There are two copies of the rows ("a" and "b"): one answers, the other is where a rebuild
 works; a switch makes the rebuilt copy answer, in one transaction, so readers never see a
 half-built queue.
+
+The tables' names and the read model's state carry FORMAT: a version that keeps its rows
+differently starts at position 0 in tables of its own and is built from the log. Format 1's
+tables are dropped when the store opens, since they held company names in clear.
 """
 
 from __future__ import annotations
@@ -42,7 +46,13 @@ from infrastructure.projection_state import (
 )
 
 FILTERS = ("platform", "category", "priority", "assignee")
-LIVE = "case_queues"
+
+FORMAT = 2  # 2: the company's name kept encrypted, as the events store it (1: in clear)
+LIVE = f"case_queues.v{FORMAT}"
+TABLE = f"queue_v{FORMAT}_cases"
+FORMER_TABLES = ("queue_cases_a", "queue_cases_b")
+"""Format 1's tables: they hold company names in clear, so they are dropped, not kept."""
+FORMER_STATES = ("case_queues", "case_queues#rebuild")
 
 
 def _item(row: Any) -> QueueItem:
@@ -109,7 +119,7 @@ def by_columns(updates: RowUpdates) -> dict[tuple[str, ...], list[list[Any]]]:
 # SQLite
 
 SQLITE_TABLE = (
-    "CREATE TABLE IF NOT EXISTS queue_cases_{copy} ("
+    f"CREATE TABLE IF NOT EXISTS {TABLE}_{{copy}} ("
     "case_id TEXT PRIMARY KEY, status TEXT NOT NULL, platform TEXT, category TEXT, "
     "priority TEXT, assignee TEXT, company_name TEXT, reported_at TEXT, updated_at TEXT, "
     "response_due TEXT, resolved_at TEXT)"
@@ -136,12 +146,15 @@ class SQLiteCaseQueues(CaseQueues):
         if copy is None:
             with self.datastore.transaction(commit=True) as c:
                 self.state.create(c)
+                for former in FORMER_TABLES:
+                    c.execute(f"DROP TABLE IF EXISTS {former}")
+                c.execute("DELETE FROM projection_state WHERE name IN (?, ?)", FORMER_STATES)
                 for each in COPIES:
                     c.execute(SQLITE_TABLE.format(copy=each))
                     for suffix, columns in INDEXES:
                         c.execute(
-                            f"CREATE INDEX IF NOT EXISTS queue_{each}_by_{suffix} "
-                            f"ON queue_cases_{each} ({columns})"
+                            f"CREATE INDEX IF NOT EXISTS {TABLE}_{each}_by_{suffix} "
+                            f"ON {TABLE}_{each} ({columns})"
                         )
 
     def position(self) -> int:
@@ -156,7 +169,7 @@ class SQLiteCaseQueues(CaseQueues):
                 columns = ["case_id", *fields]
                 assignments = ", ".join(f"{column} = excluded.{column}" for column in fields)
                 c.executemany(
-                    f"INSERT INTO queue_cases_{copy} ({', '.join(columns)}) "  # noqa: S608
+                    f"INSERT INTO {TABLE}_{copy} ({', '.join(columns)}) "  # noqa: S608
                     f"VALUES ({', '.join('?' for _ in columns)}) "
                     f"ON CONFLICT (case_id) DO UPDATE SET {assignments}",
                     [[_sqlite_value(v) for v in row] for row in rows],
@@ -173,7 +186,7 @@ class SQLiteCaseQueues(CaseQueues):
         with self.datastore.transaction(commit=False) as c:
             position, copy = self.state.peek(c, self.state_name, self.copy)
             c.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM queue_cases_{copy} "  # noqa: S608
+                f"SELECT {', '.join(COLUMNS)} FROM {TABLE}_{copy} "  # noqa: S608
                 f"WHERE {' AND '.join(where)} "
                 f"ORDER BY {rule.order.value} {direction}, case_id {direction} LIMIT ?",
                 [*map(_sqlite_value, params), limit],
@@ -184,12 +197,12 @@ class SQLiteCaseQueues(CaseQueues):
     def clear(self) -> None:
         with self.datastore.transaction(commit=True) as c:
             _, copy = self.state.claim(c, self.state_name, self.copy)
-            c.execute(f"DELETE FROM queue_cases_{copy}")  # noqa: S608
+            c.execute(f"DELETE FROM {TABLE}_{copy}")  # noqa: S608
             self.state.record(c, self.state_name, 0)
 
     def standby(self) -> SQLiteCaseQueues:
         def empty(c: Any, copy: str) -> None:
-            c.execute(f"DELETE FROM queue_cases_{copy}")  # noqa: S608
+            c.execute(f"DELETE FROM {TABLE}_{copy}")  # noqa: S608
 
         copy = self.state.start_rebuild(empty)
         return SQLiteCaseQueues(self.datastore, copy=copy, name=rebuild_name(LIVE))
@@ -226,10 +239,15 @@ class PostgresCaseQueues(CaseQueues):
             self._create_tables()
 
     def table(self, copy: str) -> Identifier:
-        return Identifier(self.datastore.schema, f"{self.prefix}_queue_cases_{copy}")
+        return Identifier(self.datastore.schema, f"{self.prefix}_{TABLE}_{copy}")
 
     def _create_tables(self) -> None:
-        statements: list[Composed] = []
+        statements: list[Composed] = [
+            SQL("DROP TABLE IF EXISTS {table}").format(
+                table=Identifier(self.datastore.schema, f"{self.prefix}_{former}")
+            )
+            for former in FORMER_TABLES
+        ]
         for copy in COPIES:
             statements.append(
                 SQL(
@@ -243,12 +261,16 @@ class PostgresCaseQueues(CaseQueues):
             for suffix, columns in INDEXES:
                 statements.append(
                     SQL("CREATE INDEX IF NOT EXISTS {index} ON {table} (" + columns + ")").format(
-                        index=Identifier(f"{self.prefix}_queue_{copy}_by_{suffix}"),
+                        index=Identifier(f"{self.prefix}_{TABLE}_{copy}_by_{suffix}"),
                         table=self.table(copy),
                     )
                 )
         with self.datastore.transaction(commit=True) as curs:
             self.state.create(curs)
+            curs.execute(
+                SQL("DELETE FROM {state} WHERE name = ANY(%s)").format(state=self.state.table),
+                (list(FORMER_STATES),),
+            )
             for statement in statements:
                 curs.execute(statement)
 

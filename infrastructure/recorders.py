@@ -82,6 +82,16 @@ class SQLiteMediationRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
         return None if row is None else WrappedKey(row["kek_id"], bytes(row["wrapped"]))
 
+    def wrapped_case_keys(self, case_ids: Sequence[UUID]) -> dict[UUID, WrappedKey]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT case_id, kek_id, wrapped FROM case_keys "  # noqa: S608 (only ?s)
+                f"WHERE case_id IN ({', '.join('?' for _ in case_ids)})",
+                [case_id.hex for case_id in case_ids],
+            )
+            rows = c.fetchall()
+        return {UUID(r["case_id"]): WrappedKey(r["kek_id"], bytes(r["wrapped"])) for r in rows}
+
     def case_keys_not_wrapped_by(self, kek_id: str, limit: int) -> list[tuple[UUID, WrappedKey]]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
@@ -254,6 +264,17 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
             row = curs.fetchone()
         return None if row is None else WrappedKey(row["kek_id"], bytes(row["wrapped"]))
 
+    def wrapped_case_keys(self, case_ids: Sequence[UUID]) -> dict[UUID, WrappedKey]:
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
+            curs.execute(
+                SQL("SELECT case_id, kek_id, wrapped FROM {table} WHERE case_id = ANY(%s)").format(
+                    table=self.case_keys_table
+                ),
+                (list(case_ids),),
+            )
+            rows = curs.fetchall()
+        return {r["case_id"]: WrappedKey(r["kek_id"], bytes(r["wrapped"])) for r in rows}
+
     def case_keys_not_wrapped_by(self, kek_id: str, limit: int) -> list[tuple[UUID, WrappedKey]]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
@@ -335,6 +356,10 @@ class POPOMediationRecorder(POPOApplicationRecorder):
     def wrapped_case_key(self, case_id: UUID) -> WrappedKey | None:
         with self._database_lock:
             return self._case_keys.get(case_id)
+
+    def wrapped_case_keys(self, case_ids: Sequence[UUID]) -> dict[UUID, WrappedKey]:
+        with self._database_lock:
+            return {c: self._case_keys[c] for c in case_ids if c in self._case_keys}
 
     def case_keys_not_wrapped_by(self, kek_id: str, limit: int) -> list[tuple[UUID, WrappedKey]]:
         with self._database_lock:

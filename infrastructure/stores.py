@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 from eventsourcing.persistence import OperationalError
@@ -12,15 +15,44 @@ from psycopg import sql
 from infrastructure.settings import Settings, SettingsError, Store
 
 
-def prepare_store(settings: Settings) -> None:
-    """Make sure the SQLite file's folder exists, or the PostgreSQL schema does."""
+def prepare_store(settings: Settings) -> str | None:
+    """Make sure the SQLite file exists, owner-only, or the PostgreSQL schema does; a message
+    to show when a file's permissions had to be narrowed."""
     if settings.store is Store.SQLITE:
         path = settings.sqlite_path
         assert path is not None
-        if str(path) != ":memory:" and not path.parent.exists():
+        if str(path) == ":memory:":
+            return None
+        if not path.parent.exists():
             raise SettingsError(f"MEDIATION_DATABASE_URL: the folder {path.parent} does not exist")
-    elif settings.store is Store.POSTGRES:
+        return owner_only(path)
+    if settings.store is Store.POSTGRES:
         create_schema(settings)
+    return None
+
+
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+"""The database file and the files SQLite keeps beside it (which take the file's mode)."""
+
+
+def owner_only(database: Path) -> str | None:
+    """Create the SQLite file readable by its owner only (like its key file), before SQLite
+    creates it with the process's umask; narrow the mode of an existing one and its companions
+    (they hold personal data, encrypted or not yet checkpointed)."""
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return None
+    except FileExistsError:
+        pass
+    narrowed = []
+    for suffix in SQLITE_COMPANIONS:
+        path = database.with_name(database.name + suffix)
+        if path.exists() and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            path.chmod(0o600)
+            narrowed.append(path.name)
+    if narrowed:
+        return f"{', '.join(narrowed)} could be read by others: made owner-only (chmod 600)"
+    return None
 
 
 # Any constant shared by every process of the service: the key of its advisory lock.

@@ -32,7 +32,9 @@ def open_application(
     if news:
         announce(news)
     with schema_lock(settings):
-        prepare_store(settings)
+        narrowed = prepare_store(settings)
+        if narrowed:
+            announce(narrowed)
         application = MediationApplication(
             settings.eventsourcing_env(),
             clock=clock,

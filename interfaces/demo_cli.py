@@ -83,7 +83,7 @@ def one_case(
     company = f"{rng.choice(TRADES)} {rng.choice([last, rng.choice(GOODS)])}"
     report = ReportRequest(
         company=Company(
-            name=company,
+            name=PersonalText(company),
             siren=siren(rng),
             size=rng.choices(list(CompanySize), weights=[6, 3, 1])[0],
             contact_name=PersonalText(f"{first} {last}"),

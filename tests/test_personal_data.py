@@ -47,6 +47,7 @@ from interfaces.composition import open_application
 from interfaces.http.schemas import ReportCaseRequest
 from tests.conftest import (
     ACTORS,
+    KEY_SETTINGS,
     START,
     TEST_KEYS,
     TOKENS_SETTING,
@@ -106,6 +107,16 @@ class Texts:
         return f"Atelier Témoin {self.tag}"
 
     @property
+    def platform(self) -> str:
+        """A platform as a reporter wrote it: free text, so personal data."""
+        return f"Plateforme Témoin {self.tag}"
+
+    @property
+    def platform_key(self) -> str:
+        """That platform's key, which figures count it by: not personal data, kept in clear."""
+        return f"plateforme_temoin_{self.tag}"
+
+    @property
     def contact_name(self) -> str:
         return f"Zéphyrine Kwaśniewska {self.marker('contact')}"
 
@@ -117,6 +128,8 @@ class Texts:
         """Every personal text a full workflow records, and the markers inside them."""
         kinds = ("description", "summary", "message", "response", "note", "resolution")
         return [
+            self.company,
+            self.platform,
             self.contact_name,
             self.contact_email,
             self.marker("contact"),
@@ -128,6 +141,7 @@ class Texts:
     def report(self) -> dict[str, Any]:
         return report_body(
             name=self.company,
+            platform=self.platform,
             contact_name=self.contact_name,
             contact_email=self.contact_email,
             description=self.text("description"),
@@ -213,8 +227,10 @@ def log_position(http: TestClient) -> int:
 def erased_view(view: dict[str, Any]) -> dict[str, Any]:
     """The view with every personal field that was set reading "[effacé]", nothing else."""
     erased = json.loads(json.dumps(view))
+    erased["company"]["name"] = ERASED
     erased["company"]["contact_name"] = ERASED
     erased["company"]["contact_email"] = ERASED
+    erased["platform_name"] = ERASED
     erased["description"] = ERASED
     for name in OPTIONAL_PERSONAL:
         if erased[name] is not None:
@@ -226,6 +242,8 @@ def erased_event(event: dict[str, Any]) -> dict[str, Any]:
     erased = json.loads(json.dumps(event))
     data = erased["data"]
     if erased["type"] == "Reported":
+        data["company"]["name"] = ERASED
+        data["platform"]["reported_as"] = ERASED
         data["company"]["contact_name"] = ERASED
         data["company"]["contact_email"] = ERASED
         data["description"] = ERASED
@@ -318,8 +336,8 @@ def test_personal_data_is_never_stored_in_clear(
     case_id, _ = full_workflow(http, texts)
 
     stored = stored_bytes(durable_settings)
-    # The search sees what is stored in clear: the company's name is not personal data.
-    assert found(stored, [texts.company]) == [texts.company]
+    # The search sees what is stored in clear: the platform's key is not personal data.
+    assert found(stored, [texts.platform_key]) == [texts.platform_key]
     assert found(stored, texts.personal()) == []
 
     # Yet those who may read the case read it in clear.
@@ -378,7 +396,9 @@ def test_erasure_leaves_a_case_that_replays_with_placeholders(
         assert after[name] == ERASED, name
     assert after["company"]["contact_name"] == ERASED
     assert after["company"]["contact_email"] == ERASED
-    assert after["company"]["name"] == texts.company
+    assert after["company"]["name"] == ERASED
+    assert after["platform_name"] == ERASED
+    assert after["platform"] == texts.platform_key
     assert after["mediator_reference"] == before["mediator_reference"] is not None
     for version, old in versions_before.items():
         assert read_case(http, case_id, version=version) == erased_view(old), version
@@ -408,7 +428,7 @@ def test_erasure_leaves_a_case_that_replays_with_placeholders(
     if durable_settings.store is Store.SQLITE:
         assert key_before not in stored, "the destroyed key's bytes are still in the file"
     assert found(stored, texts.personal()) == []
-    assert found(stored, [texts.company]) == [texts.company]
+    assert found(stored, [texts.platform_key]) == [texts.platform_key]
 
 
 def test_erasure_of_a_case_with_a_snapshot(
@@ -908,7 +928,7 @@ def test_each_case_encrypts_under_a_key_of_its_own(mediation: MediationApplicati
     assert ciphertext_a != ciphertext_b
     for record in (record_a, record_b):
         assert found(record.state, texts.personal()) == []
-        assert texts.company.encode() in record.state
+        assert texts.platform_key.encode() in record.state
 
     key_a = mediation.case_keys.key_for(case_a)
     key_b = mediation.case_keys.key_for(case_b)
@@ -962,7 +982,7 @@ def test_case_keys_rewrap_under_a_new_data_key_and_the_old_one_can_go(
 def a_rotation_report() -> ReportRequest:
     return ReportRequest(
         company=Company(
-            "Atelier",
+            PersonalText("Atelier"),
             Siren("732829320"),
             CompanySize.MICRO,
             PersonalText("Jeanne"),
@@ -972,3 +992,57 @@ def a_rotation_report() -> ReportRequest:
         description=PersonalText("Rotated description"),
         occurred_on=date(2026, 2, 1),
     )
+
+
+# 7. The files at rest.
+
+
+def at_rest_settings(database: Path) -> Settings:
+    return load_settings(
+        database_url=f"sqlite:///{database}",
+        tokens=TOKENS_SETTING,
+        checkpoint_dir=database.parent / "checkpoints",
+        **KEY_SETTINGS,
+    )
+
+
+def modes(database: Path) -> dict[str, int]:
+    """The permission bits of the database file and of the files SQLite keeps beside it."""
+    return {
+        p.name: stat.S_IMODE(p.stat().st_mode) for p in database.parent.glob(f"{database.name}*")
+    }
+
+
+def test_the_sqlite_file_and_its_companions_are_created_owner_only(
+    tmp_path: Path, clock: SettableClock
+) -> None:
+    database = tmp_path / "at-rest.db"
+    previous = os.umask(0o022)  # the usual default, which would give 0644
+    try:
+        messages: list[str] = []
+        application = open_application(at_rest_settings(database), clock, messages.append)
+        try:
+            request = ReportCaseRequest.model_validate(Texts.new().report()).to_report()
+            application.report_case(request, actor=ACTORS["reporter"])
+            found_modes = modes(database)
+        finally:
+            application.close()
+    finally:
+        os.umask(previous)
+    assert {"at-rest.db", "at-rest.db-wal"} <= set(found_modes), found_modes
+    assert all(mode == 0o600 for mode in found_modes.values()), found_modes
+    assert messages == []
+
+
+def test_a_database_file_readable_by_others_is_made_owner_only_and_said(
+    tmp_path: Path, clock: SettableClock
+) -> None:
+    database = tmp_path / "shared.db"
+    open_application(at_rest_settings(database), clock, lambda _: None).close()
+    database.chmod(0o644)
+    messages: list[str] = []
+    open_application(at_rest_settings(database), clock, messages.append).close()
+    assert modes(database)["shared.db"] == 0o600
+    assert len(messages) == 1, messages
+    assert "shared.db" in messages[0]
+    assert "\n" not in messages[0]

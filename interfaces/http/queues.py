@@ -69,6 +69,7 @@ def queue_page(
     if more:
         last = items[-1]
         next_cursor = Cursor(sort_value(last, QUEUES[queue].order), last.id).encode()
+    company_names = mediation.personal_texts({i.id: i.company_name for i in items})
     return QueueView(
         queue=queue,
         items=[
@@ -79,7 +80,7 @@ def queue_page(
                 category=i.category,
                 priority=i.priority,
                 assignee=i.assignee,
-                company_name=i.company_name,
+                company_name=company_names[i.id],
                 reported_at=i.reported_at,
                 response_due=i.response_due,
             )

@@ -74,7 +74,7 @@ EmailText = Annotated[
 PlatformText = Annotated[
     str,
     StringConstraints(max_length=MAX_NAME_LENGTH),
-    AfterValidator(lambda v: Platform.parse(v).reported_as),
+    AfterValidator(lambda v: Platform.parse(v).reported_as.text),
 ]
 Article = Annotated[str, StringConstraints(max_length=40), AfterValidator(parse_p2b_article)]
 
@@ -103,7 +103,7 @@ class ReportCaseRequest(Strict):
         company = self.company
         return ReportRequest(
             company=Company(
-                name=company.name,
+                name=PersonalText(company.name),
                 siren=Siren(company.siren),
                 size=company.size,
                 contact_name=PersonalText(company.contact_name),
@@ -276,14 +276,14 @@ class CaseView(BaseModel):
             reported_at=case.reported_at,
             updated_at=case.updated_at,
             company=CompanyView(
-                name=company.name,
+                name=company.name.text,
                 siren=company.siren.value,
                 size=company.size,
                 contact_name=company.contact_name.text,
                 contact_email=company.contact_email.text,
             ),
             platform=case.platform.key,
-            platform_name=case.platform.reported_as,
+            platform_name=case.platform.reported_as.text,
             description=case.description.text,
             occurred_on=case.occurred_on,
             category_hint=case.category_hint,

@@ -27,7 +27,7 @@ DEADLINES = Deadlines(standard_days=15, urgent_days=5)
 
 def company() -> Company:
     return Company(
-        name="Atelier Dupont",
+        name=PersonalText("Atelier Dupont"),
         siren=Siren("732829320"),
         size=CompanySize.MICRO,
         contact_name=PersonalText("Jeanne Dupont"),

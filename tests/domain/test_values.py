@@ -167,13 +167,18 @@ class TestPlatform:
         with pytest.raises(InvalidValue):
             Platform.parse(written)
 
-    def test_the_reported_spelling_is_kept_beside_the_key(self) -> None:
+    def test_the_reported_spelling_is_kept_beside_the_key_as_personal_text(self) -> None:
         platform = Platform.parse(" amazon.fr ")
         assert (platform.key, platform.reported_as, platform.display_name) == (
             "amazon",
-            "amazon.fr",
+            PersonalText("amazon.fr"),
             "Amazon",
         )
+
+    def test_an_unknown_platform_is_named_by_its_key_never_by_what_was_written(self) -> None:
+        platform = Platform.parse("La boutique de Jeanne Dupont")
+        assert platform.display_name == platform.key == "la_boutique_de_jeanne_dupont"
+        assert platform.reported_as == PersonalText("La boutique de Jeanne Dupont")
 
     def test_every_known_key_is_its_own_alias_target(self) -> None:
         for key, (name, _) in KNOWN_PLATFORMS.items():
