@@ -15,7 +15,6 @@ be saved (optimistic concurrency), and the one that loses is skipped here, never
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,6 +32,7 @@ from application.case_queues import (
 from application.clock import Clock
 from application.errors import ApplicationError, VersionConflict
 from application.mediation import MediationApplication
+from application.schedule import Schedule
 from domain.case import utc_today
 from domain.errors import CaseError, InvalidValue
 from domain.values import Priority
@@ -136,50 +136,13 @@ class DeadlineProcess:
         return run
 
 
-class DeadlineSchedule:
-    """Runs the deadline process for the clock's date when started, then every `every`
-    seconds, in a thread of its own, until stopped. A failed run (the database away) is logged
-    and tried again at the next tick."""
+def on_schedule(process: DeadlineProcess, clock: Clock, every: float) -> Schedule[DeadlineRun]:
+    """The deadline process for the clock's date, when started and then every `every` seconds."""
 
-    def __init__(self, process: DeadlineProcess, clock: Clock, every: float) -> None:
-        self.process = process
-        self.clock = clock
-        self.every = every
-        self.runs = 0
-        self.last: DeadlineRun | None = None
-        self.stopping = threading.Event()
-        self._ran = threading.Condition()
-        self._thread: threading.Thread | None = None
+    def run() -> DeadlineRun:
+        done = process.run(utc_today(clock.now()))
+        if done.escalated:
+            log.info("deadlines: %d case(s) escalated", len(done.escalated))
+        return done
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="deadlines", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def run_once(self) -> DeadlineRun:
-        today = utc_today(self.clock.now())
-        run = self.process.run(today)
-        with self._ran:
-            self.runs += 1
-            self.last = run
-            self._ran.notify_all()
-        return run
-
-    def wait_for_runs(self, count: int, timeout: float) -> bool:
-        """Whether `count` runs have completed within `timeout` seconds."""
-        with self._ran:
-            return self._ran.wait_for(lambda: self.runs >= count, timeout)
-
-    def _loop(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                run = self.run_once()
-                if run.escalated:
-                    log.info("deadlines: %d case(s) escalated", len(run.escalated))
-            except Exception:
-                log.exception("the deadline run failed; trying again in %s s", self.every)
-            self.stopping.wait(self.every)
+    return Schedule("deadlines", run, every)

@@ -1,10 +1,10 @@
-"""The keys the service holds outside its database.
+"""The keys the service holds outside its database and never changes itself.
 
 - seal keys: HMAC keys that seal every stored event (a key id in each seal, so keys rotate);
-- data keys: key-encryption keys that wrap each case's own data key;
 - the signing key: Ed25519, signs checkpoints and dossiers so anyone can verify them offline.
 
-New seals and new wrappings use the current key; older keys stay to verify and unwrap.
+New seals use the current seal key; older ones stay to verify. The data keys, which wrap each
+case's own key, are not among them: the service rotates those itself (application.data_keys).
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ class KeySet:
 @dataclass(frozen=True)
 class Keys:
     seal: KeySet
-    data: KeySet
     signing: Ed25519PrivateKey = field(repr=False)
+    data: KeySet | None = None
+    """Data keys given as a setting (MEDIATION_DATA_KEYS): they only seed a new ring."""
 
     @property
     def verifying(self) -> Ed25519PublicKey:
@@ -73,11 +74,7 @@ class Keys:
 
     @classmethod
     def generate(cls) -> Keys:
-        return cls(
-            seal=KeySet.generate("seal-1"),
-            data=KeySet.generate("data-1"),
-            signing=Ed25519PrivateKey.generate(),
-        )
+        return cls(seal=KeySet.generate("seal-1"), signing=Ed25519PrivateKey.generate())
 
 
 def public_key_hex(key: Ed25519PublicKey) -> str:

@@ -11,7 +11,7 @@ import bisect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, ClassVar, cast
 from uuid import UUID, uuid4, uuid5
@@ -29,8 +29,24 @@ from eventsourcing.utils import Environment, get_topic
 
 from application.audit import Auditor, Checkpoint, CheckpointArchive, IntegrityReport
 from application.clock import Clock, SystemClock
+from application.data_keys import (
+    DataKey,
+    DataKeyRetired,
+    DataKeyRing,
+    MemoryDataKeyRing,
+    Rotation,
+    seeded_from,
+)
 from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
 from application.history import HistoryEntry, history_entry
+from application.key_rotation import (
+    KeysStatus,
+    keys_status,
+    open_ring,
+    rotate,
+    rotation_due,
+    rotation_unfinished,
+)
 from application.keys import Keys
 from application.personal_data import (
     CaseAwareMapper,
@@ -38,6 +54,7 @@ from application.personal_data import (
     CaseKeyStore,
     EncryptedPersonalText,
     UnreadPersonalText,
+    WrappedKey,
     keys_per_call,
 )
 from application.projections import EventLog, open_seal
@@ -106,6 +123,14 @@ class ReportRequest:
     category_hint: Category | None = None
     channel: Channel = Channel.WEB
 
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def as_arguments(self) -> dict[str, Any]:
+        """What `Case.report` takes from it, by name."""
+        return {name: getattr(self, name) for name in self.names()}
+
 
 @dataclass(frozen=True)
 class CaseDossier:
@@ -130,6 +155,7 @@ class MediationApplication(Application[UUID]):
         clock: Clock | None = None,
         deadlines: Deadlines | None = None,
         keys: Keys | None = None,
+        data_keys: DataKeyRing | None = None,
         checkpoints: CheckpointArchive | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
@@ -137,13 +163,20 @@ class MediationApplication(Application[UUID]):
         self.keys = keys or Keys.generate()
         self.checkpoints = checkpoints
         self.sealer = Sealer(self.keys.seal)
-        self.case_keys = CaseKeys(self.keys.data)
+        self.case_keys = CaseKeys(data_keys or MemoryDataKeyRing())
         super().__init__(env=dict(env or {}))
+        self.ring_made = open_ring(self.case_keys, self._first_data_keys)
         assert self.snapshots is not None
         self.auditor = Auditor(self.recorder, self.snapshots.recorder, self.keys)
         self.saved_listeners: list[Callable[[], None]] = []
         self.projection_mapper = self._construct_projection_mapper()
         self._snapshotter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshots")
+
+    def _first_data_keys(self) -> list[DataKey]:
+        """What a new ring starts with: the data keys of a MEDIATION_DATA_KEYS setting from
+        before the ring existed, else a fresh key."""
+        now = self.clock.now()
+        return seeded_from(self.keys.data, now) if self.keys.data else [DataKey.new(now)]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A subclass keeps the tables of the application (the library would name them after
@@ -263,23 +296,29 @@ class MediationApplication(Application[UUID]):
             if first is not None:
                 return first
         now = self.clock.now()
+        tracking_code = TrackingCode.new()
         case_key = self.case_keys.new_key(case_id)
-        case = Case.report(
-            case_id=case_id,
-            company=report.company,
-            platform=report.platform,
-            description=report.description,
-            occurred_on=report.occurred_on,
-            category_hint=report.category_hint,
-            channel=report.channel,
-            actor=actor,
-            now=now,
-        )
-        index = TrackingCodeIndex.register(case.tracking_code, case.id, now)
+
+        def record(case_key: WrappedKey) -> tuple[Case, list[Recording[UUID]]]:
+            case = Case.report(
+                case_id=case_id,
+                **report.as_arguments(),
+                actor=actor,
+                now=now,
+                tracking_code=tracking_code,
+            )
+            index = TrackingCodeIndex.register(tracking_code, case.id, now)
+            return case, self.save(case, index, new_case_keys={case.id: case_key})
+
         try:
-            recordings = self.save(case, index, new_case_keys={case.id: case_key})
+            try:
+                case, recordings = record(case_key)
+            except DataKeyRetired:
+                # A rotation ran since this process last read the ring: the ring now holds
+                # the data key the store accepts (the failed save took the events with it).
+                case, recordings = record(self.case_keys.wrap_again(case_id))
         except IntegrityError:
-            self.case_keys.forget(case.id)
+            self.case_keys.forget(case_id)
             if idempotency_key is not None:
                 first = self._first_report(case_id, report, idempotency_key)
                 if first is not None:
@@ -408,9 +447,12 @@ class MediationApplication(Application[UUID]):
         reason: str,
         actor: str,
         expected_version: int | None = None,
+        rewrite_keys: bool = True,
     ) -> CommandResult:
         """Records the erasure and destroys the case's key, in one transaction: from then on
-        every personal field and free text of the case reads "[effacé]"."""
+        every personal field and free text of the case reads "[effacé]". Then the key table is
+        rewritten, so its files no longer hold the key (`rewrite_keys=False` leaves that to one
+        `rewrite_case_keys` after a batch of erasures)."""
         case = self._case_for_command(case_id, expected_version)
         case.erase_personal_data(reason=reason, actor=actor, now=self.clock.now())
         try:
@@ -418,7 +460,15 @@ class MediationApplication(Application[UUID]):
         except IntegrityError:
             raise VersionConflict(case.id) from None
         self.case_keys.forget(case_id)
+        if rewrite_keys:
+            self.rewrite_case_keys()
         return self._result(case, recordings[-1].notification.id)
+
+    def rewrite_case_keys(self) -> None:
+        """Rewrite the key table so that its files no longer hold the keys erased or rewrapped
+        (on PostgreSQL it holds the table's lock while it copies it: every command waits)."""
+        assert self.case_keys.store is not None
+        self.case_keys.store.rewrite_case_keys()
 
     # Trust.
 
@@ -454,9 +504,22 @@ class MediationApplication(Application[UUID]):
             signature=self.auditor.sign(statement),
         )
 
-    def rewrap_case_keys(self) -> int:
-        """Wrap every case key under the current data key (see CaseKeys.rewrap_all)."""
-        return self.case_keys.rewrap_all()
+    def rotate_data_keys(self, *, new_key: bool = True) -> Rotation:
+        """A new data key, every case key rewrapped under it, the older ones destroyed: every
+        erasure made so far is then complete on disk (application.key_rotation)."""
+        return rotate(self.case_keys, self.clock.now(), new_key=new_key)
+
+    def rotate_data_keys_if_due(self, rotation_days: int) -> Rotation | None:
+        """The scheduled rotation: when the current data key is `rotation_days` old, or to
+        finish one left half done; None when neither."""
+        if rotation_due(self.case_keys, self.clock.now(), rotation_days):
+            return self.rotate_data_keys()
+        if rotation_unfinished(self.case_keys):
+            return self.rotate_data_keys(new_key=False)
+        return None
+
+    def data_keys_status(self, rotation_days: int) -> KeysStatus:
+        return keys_status(self.case_keys, rotation_days)
 
     def trusted_checkpoint(self) -> Checkpoint | None:
         """The latest checkpoint, if its signature is this service's."""
@@ -496,6 +559,19 @@ class MediationApplication(Application[UUID]):
             start = page[-1].id + 1
         limit = years_before(as_of, years)
         return [c for c, day in resolved_on.items() if day < limit and c not in erased]
+
+    def erasures_since(self, instant: datetime) -> int:
+        """How many erasures were recorded from `instant` on."""
+        topics = [get_topic(Case.PersonalDataErased)]
+        count, start = 0, 1
+        while True:
+            page = self.recorder.select_notifications(start, 1000, topics=topics)
+            for notification in page:
+                event = self.projection_mapper.to_domain_event(open_seal(self.sealer, notification))
+                count += cast(Case.Event, event).timestamp >= instant
+            if len(page) < 1000:
+                return count
+            start = page[-1].id + 1
 
     # Reads of one case.
 
@@ -614,12 +690,7 @@ class MediationApplication(Application[UUID]):
             return None
         assert isinstance(first, Case.Reported)
         sent_before = ReportRequest(
-            company=first.company,
-            platform=first.platform,
-            description=first.description,
-            occurred_on=first.occurred_on,
-            category_hint=first.category_hint,
-            channel=first.channel,
+            **{name: getattr(first, name) for name in ReportRequest.names()}
         )
         if sent_before != report:
             raise IdempotencyKeyReused(idempotency_key)

@@ -1,10 +1,10 @@
 """Personal data, encrypted per case so that it can be erased although events never change.
 
-Every PersonalText (the contact's name and e-mail, every free text) is stored encrypted with
-AES-GCM under its case's own data key; the case's key is stored wrapped by a key-encryption key
-held outside the database, in a table of its own, written in the same transaction as the case's
-first event. Erasing a case destroys its key: its events still load and replay, and every
-personal field then reads "[effacé]".
+Every PersonalText (the company's and the contact's names, the e-mail, every free text) is
+stored encrypted with AES-GCM under its case's own key; the case's key is stored wrapped by a
+data key (a key-encryption key held outside the database, application.data_keys), in a table
+of its own, written in the same transaction as the case's first event. Erasing a case destroys
+its key: its events still load and replay, and every personal field then reads "[effacé]".
 
 Which case a PersonalText belongs to is not something the value knows: the mapper says which
 case it is encoding or decoding through a context variable, and the transcoding asks the case
@@ -18,9 +18,10 @@ import base64
 import functools
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
@@ -34,8 +35,9 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
+from application.data_keys import DataKeyRing, RegisteredDataKey
 from application.errors import ApplicationError
-from application.keys import KeySet, UnknownKey
+from application.keys import UnknownKey
 from application.sealing import integrity_failure
 from domain.values import ERASED, PersonalText
 
@@ -78,16 +80,31 @@ class CaseKeyStore(Protocol):
         """Swap a case's wrapped key if it is still `old` (not erased meanwhile)."""
         ...
 
+    # The register of data keys (application.data_keys.DataKeyRegistry).
+
+    def registered_data_keys(self) -> list[RegisteredDataKey]: ...
+
+    def register_data_key(self, key_id: str, ring_id: str, created_at: datetime) -> None: ...
+
+    def retire_data_keys(self, key_ids: Sequence[str], at: datetime) -> None: ...
+
+    def count_case_keys(self) -> dict[str, int]: ...
+
+    def rewrite_case_keys(self) -> None: ...
+
+    def rotation_lock(self) -> AbstractContextManager[bool]: ...
+
 
 class PersonalDataUnreadable(ApplicationError):
     """Ciphertext that does not decrypt under its case's key: altered, or the wrong key."""
 
 
 class CaseKeys:
-    """Makes, wraps and finds the data key of each case."""
+    """Makes, wraps and finds the key of each case; the data keys that wrap them are a ring
+    held outside the database (application.data_keys)."""
 
-    def __init__(self, keks: KeySet) -> None:
-        self.keks = keks
+    def __init__(self, ring: DataKeyRing) -> None:
+        self.ring = ring
         self.store: CaseKeyStore | None = None
 
     def new_key(self, case_id: UUID) -> WrappedKey:
@@ -98,19 +115,28 @@ class CaseKeys:
             cache[case_id] = key
         return self._wrap(case_id, key)
 
+    def wrap_again(self, case_id: UUID) -> WrappedKey:
+        """The new case's key (made in this call) wrapped under the current data key, after
+        the store refused it wrapped under a data key a rotation had just retired."""
+        cache = _call_keys.get()
+        key = None if cache is None else cache.get(case_id)
+        assert key is not None, "only a key made in this call is wrapped again"
+        return self._wrap(case_id, key)
+
     def _wrap(self, case_id: UUID, key: bytes) -> WrappedKey:
+        data_key = self.ring.current
         nonce = secrets.token_bytes(12)
-        wrapped = nonce + AESGCM(self.keks.current_key).encrypt(nonce, key, case_id.bytes)
-        return WrappedKey(self.keks.current, wrapped)
+        wrapped = nonce + AESGCM(data_key.secret).encrypt(nonce, key, case_id.bytes)
+        return WrappedKey(data_key.id, wrapped)
 
     def rewrap_all(self) -> int:
-        """Wrap every case key under the current key-encryption key, so that older ones can be
-        retired: once an old one is destroyed, every copy of a key it wrapped (backups,
-        PostgreSQL's dead rows and WAL) is unreadable too. Returns how many were rewrapped."""
+        """Wrap every case key under the current data key, so that the older ones can be
+        destroyed (see application.data_keys). Returns how many were rewrapped."""
         assert self.store is not None
+        current = self.ring.current.id
         done = 0
         while True:
-            batch = self.store.case_keys_not_wrapped_by(self.keks.current, 500)
+            batch = self.store.case_keys_not_wrapped_by(current, 500)
             if not batch:
                 return done
             for case_id, old in batch:
@@ -166,7 +192,7 @@ class CaseKeys:
 
     def _unwrap(self, case_id: UUID, wrapped: WrappedKey) -> bytes:
         try:
-            kek = self.keks.key(wrapped.kek_id)
+            kek = self.ring.secret(wrapped.kek_id)
             nonce, sealed = wrapped.wrapped[:12], wrapped.wrapped[12:]
             return AESGCM(kek).decrypt(nonce, sealed, case_id.bytes)
         except (UnknownKey, InvalidTag):

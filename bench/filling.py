@@ -44,7 +44,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ from psycopg import sql
 
 from application.clock import SettableClock
 from application.errors import ApplicationError
-from application.keys import Keys
+from application.keys import Keys, KeySet
 from application.mediation import MediationApplication
 from application.personal_data import WrappedKey
 from application.projections import open_seal, rebuild_all
@@ -88,10 +88,12 @@ def say(text: str) -> None:
 
 
 def new_keys() -> dict[str, str]:
-    """A fresh set of keys, as settings (seal_keys, data_keys, signing_key)."""
+    """A fresh set of keys, as settings (seal_keys, data_keys, signing_key): the data key is
+    given, so that the in-memory chunks and the target's ring wrap case keys under one key."""
+    generated = replace(Keys.generate(), data=KeySet.generate("data-1"))
     return {
         name.removeprefix("MEDIATION_").lower(): value
-        for name, value in as_environment(Keys.generate()).items()
+        for name, value in as_environment(generated).items()
     }
 
 
@@ -102,7 +104,11 @@ def checkpoint_dir() -> Path:
 
 def postgres_settings(url: str, schema: str, keys: dict[str, str]) -> Settings:
     return load_settings(
-        database_url=url, database_schema=schema, checkpoint_dir=checkpoint_dir(), **keys
+        database_url=url,
+        database_schema=schema,
+        checkpoint_dir=checkpoint_dir(),
+        data_keys_file=CACHE_DIR / f"{schema}.data-keys.json",
+        **keys,
     )
 
 

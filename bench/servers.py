@@ -42,8 +42,12 @@ def free_port() -> int:
 def store(kind: str, postgres_url: str) -> Iterator[dict[str, str]]:
     """The settings of a fresh store of `kind` ("postgres" or "sqlite"), removed afterwards."""
     if kind == "postgres":
-        with fresh_schema(postgres_url) as schema:
-            yield {"MEDIATION_DATABASE_URL": postgres_url, "MEDIATION_DATABASE_SCHEMA": schema}
+        with fresh_schema(postgres_url) as schema, tempfile.TemporaryDirectory() as keys:
+            yield {
+                "MEDIATION_DATABASE_URL": postgres_url,
+                "MEDIATION_DATABASE_SCHEMA": schema,
+                "MEDIATION_DATA_KEYS_FILE": str(Path(keys) / "data-keys.json"),
+            }
     else:
         with tempfile.TemporaryDirectory(prefix="bench-") as folder:
             yield {"MEDIATION_DATABASE_URL": f"sqlite:///{Path(folder) / 'mediation.db'}"}

@@ -39,7 +39,7 @@ from domain.values import (
     Priority,
     Siren,
 )
-from infrastructure.keyfiles import as_environment
+from infrastructure.keyfiles import as_environment, data_key_ring
 from infrastructure.settings import load_settings
 from interfaces.composition import open_application
 
@@ -120,12 +120,19 @@ def main() -> None:
     print(f"median of {ROUNDS} rounds of {PER_ROUND}; ratio = with trust / without")
     for name, url in stores.items():
         settings = [
-            load_settings(database_url=url(), database_schema=f"b{uuid.uuid4().hex[:8]}", **keys)
+            load_settings(
+                database_url=url(),
+                database_schema=(schema := f"b{uuid.uuid4().hex[:8]}"),
+                data_keys_file=Path(tempfile.mkdtemp()) / f"{schema}.data-keys.json",
+                **keys,
+            )
             for _ in range(2)
         ]
         trusted = open_application(settings[0], clock)
         open_application(settings[1], clock).close()  # prepares the schema
-        plain = WithoutTrust(settings[1].eventsourcing_env(), clock=clock)
+        plain = WithoutTrust(
+            settings[1].eventsourcing_env(), clock=clock, data_keys=data_key_ring(settings[1])
+        )
         results: dict[str, dict[str, list[float]]] = {
             "report": {"trust": [], "plain": []},
             "qualify": {"trust": [], "plain": []},

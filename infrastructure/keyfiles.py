@@ -1,22 +1,27 @@
-"""Where the service's keys come from: the environment, or in development a key file.
+"""Where the service's keys come from: the environment, or in development a key file; and
+where its data keys live: a ring of their own, which the service rotates.
 
-In production the keys are settings (MEDIATION_SEAL_KEYS, MEDIATION_DATA_KEYS,
-MEDIATION_SIGNING_KEY), held outside the database. With SQLite and no keys set, the first start
+In production the seal and signing keys are settings (MEDIATION_SEAL_KEYS,
+MEDIATION_SIGNING_KEY), held outside the database. With SQLite and none set, the first start
 makes a key file beside the database file, readable by its owner only, and says so: a newcomer
-gets a working service, and the file can later be moved into a secret store.
+gets a working service, and the file can later be moved into a secret store. The data keys are
+in MEDIATION_DATA_KEYS_FILE (beside the SQLite file by default), made and rotated by the
+service; a MEDIATION_DATA_KEYS setting from before only seeds that ring.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import stat
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from application.data_keys import DataKeyRing, MemoryDataKeyRing
 from application.keys import Keys, KeySet
+from infrastructure.data_key_file import DataKeyFile
+from infrastructure.secret_files import check_owner_only, write_secret_file
 from infrastructure.settings import (
     Settings,
     SettingsError,
@@ -28,8 +33,8 @@ from infrastructure.settings import (
 
 def keys_for(settings: Settings, *, create: bool = True) -> tuple[Keys, str | None]:
     """The keys, and a message to show when they were just made."""
-    if settings.seal_keys and settings.data_keys and settings.signing_key:
-        return Keys(settings.seal_keys, settings.data_keys, settings.signing_key), None
+    if settings.seal_keys and settings.signing_key:
+        return Keys(settings.seal_keys, settings.signing_key, settings.data_keys), None
     if settings.store is Store.MEMORY:
         return Keys.generate(), None
     path = key_file_path(settings)
@@ -41,9 +46,34 @@ def keys_for(settings: Settings, *, create: bool = True) -> tuple[Keys, str | No
     write_key_file(path, keys)
     return keys, (
         f"No keys set: made development keys in {path} (owner-only). Keep a copy outside this "
-        "machine: without it the history cannot be verified nor personal data read. In "
-        "production set MEDIATION_SEAL_KEYS, MEDIATION_DATA_KEYS and MEDIATION_SIGNING_KEY."
+        "machine: without it the history cannot be verified. In production set "
+        "MEDIATION_SEAL_KEYS and MEDIATION_SIGNING_KEY."
     )
+
+
+def data_key_ring(settings: Settings) -> DataKeyRing:
+    """The ring of data keys the settings name (made on the application's first start)."""
+    if settings.store is Store.MEMORY:
+        return MemoryDataKeyRing()
+    return DataKeyFile(data_key_file_path(settings))
+
+
+def data_key_file_path(settings: Settings) -> Path:
+    if settings.data_keys_file is not None:
+        return settings.data_keys_file
+    database = settings.sqlite_path
+    assert database is not None, "PostgreSQL settings name their data key file (settings.py)"
+    return database.with_name(database.name + ".data-keys.json")
+
+
+def forget_seeded_data_keys(settings: Settings) -> None:
+    """Once a new ring holds the data keys of a development key file, remove them from that
+    file: the ring alone must hold them, or destroying one at a rotation would not destroy it."""
+    if settings.seal_keys and settings.signing_key:
+        return
+    path = key_file_path(settings)
+    if path.exists() and read_key_file(path).data is not None:
+        write_key_file(path, replace(read_key_file(path), data=None))
 
 
 def key_file_path(settings: Settings) -> Path:
@@ -65,31 +95,28 @@ def render_signing_key(keys: Keys) -> str:
 
 
 def as_environment(keys: Keys) -> dict[str, str]:
-    return {
+    settings = {
         "MEDIATION_SEAL_KEYS": render_key_set(keys.seal),
-        "MEDIATION_DATA_KEYS": render_key_set(keys.data),
         "MEDIATION_SIGNING_KEY": render_signing_key(keys),
     }
+    if keys.data is not None:
+        settings["MEDIATION_DATA_KEYS"] = render_key_set(keys.data)
+    return settings
 
 
 def write_key_file(path: Path, keys: Keys) -> None:
-    content = json.dumps(as_environment(keys), indent=2) + "\n"
-    # Created owner-only from the first byte: never a moment where others could read it.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(content)
+    write_secret_file(path, json.dumps(as_environment(keys), indent=2) + "\n")
 
 
 def read_key_file(path: Path) -> Keys:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise SettingsError(f"MEDIATION_KEYS_FILE: {path} can be read by others; chmod 600 it")
+    check_owner_only(path, "MEDIATION_KEYS_FILE", path.stat().st_mode)
     try:
         values = json.loads(path.read_text())
+        legacy = values.get("MEDIATION_DATA_KEYS")
         return Keys(
-            parse_key_set(values["MEDIATION_SEAL_KEYS"]),
-            parse_key_set(values["MEDIATION_DATA_KEYS"]),
-            parse_signing_key(values["MEDIATION_SIGNING_KEY"]),
+            seal=parse_key_set(values["MEDIATION_SEAL_KEYS"]),
+            signing=parse_signing_key(values["MEDIATION_SIGNING_KEY"]),
+            data=None if legacy is None else parse_key_set(legacy),
         )
     except (ValueError, KeyError, TypeError) as error:
         raise SettingsError(f"MEDIATION_KEYS_FILE: {path} is not a key file ({error})") from None

@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from application.access import Credential, Role
+from application.data_keys import LONGEST_ROTATION_DAYS
 from application.keys import KEY_BYTES, KeySet
 from domain.deadlines import Deadlines
 from domain.errors import InvalidValue
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
     data_keys: Annotated[KeySet | None, NoDecode] = Field(default=None, repr=False)
     signing_key: Annotated[Ed25519PrivateKey | None, NoDecode] = Field(default=None, repr=False)
     keys_file: Path | None = None
+    data_keys_file: Path | None = None
+    # How often the processes that run the projections check whether a rotation is due.
+    data_keys_check_every_seconds: float = Field(default=3600, ge=1, le=86_400)
+    data_key_rotation_days: int = Field(
+        default=LONGEST_ROTATION_DAYS, ge=1, le=LONGEST_ROTATION_DAYS
+    )
     checkpoint_dir: Path = Path("checkpoints")
     retention_years: int = Field(default=5, ge=1, le=100)
     # For auditors who hold no secret: the public key dossiers must be signed with (hex).
@@ -119,17 +126,23 @@ class Settings(BaseSettings):
             raise ValueError(
                 "MEDIATION_RESPONSE_DAYS_URGENT must not exceed MEDIATION_RESPONSE_DAYS_STANDARD"
             ) from error
-        given = [k is not None for k in (self.seal_keys, self.data_keys, self.signing_key)]
+        given = [k is not None for k in (self.seal_keys, self.signing_key)]
         if any(given) and not all(given):
             raise ValueError(
-                "MEDIATION_SEAL_KEYS, MEDIATION_DATA_KEYS and MEDIATION_SIGNING_KEY go together: "
-                "set all three, or none to use a development key file"
+                "MEDIATION_SEAL_KEYS and MEDIATION_SIGNING_KEY go together: set both, or none "
+                "to use a development key file"
             )
         if not any(given) and self.store is Store.POSTGRES:
             raise ValueError(
                 "MEDIATION_SEAL_KEYS: PostgreSQL needs its keys from outside the database: set "
-                "MEDIATION_SEAL_KEYS, MEDIATION_DATA_KEYS and MEDIATION_SIGNING_KEY "
-                "(`mediation keys generate` prints a set)"
+                "MEDIATION_SEAL_KEYS and MEDIATION_SIGNING_KEY (`mediation keys generate` "
+                "prints a set)"
+            )
+        if self.data_keys_file is None and self.store is Store.POSTGRES:
+            raise ValueError(
+                "MEDIATION_DATA_KEYS_FILE: PostgreSQL needs a file for its data keys, outside "
+                "the database, which the service rotates and every API and worker process of "
+                "the deployment reads (e.g. /var/lib/mediation/data-keys.json)"
             )
         if self.environment is Environment.PRODUCTION:
             short = [c for c in self.tokens if len(c.token) < MIN_TOKEN_LENGTH]

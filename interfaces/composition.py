@@ -7,11 +7,14 @@ from collections.abc import Callable
 
 from application.case_queues import CaseQueues
 from application.clock import Clock
-from application.deadlines import DeadlineProcess, DeadlineSchedule
+from application.data_keys import DataKeyRing, Rotation, RotationBusy
+from application.deadlines import DeadlineProcess, DeadlineRun, on_schedule
 from application.mediation import MediationApplication
 from application.projections import ProjectionRunner, QueueProjection, StatisticsProjection
+from application.schedule import Schedule
 from infrastructure.checkpoints import CheckpointFolder
-from infrastructure.keyfiles import keys_for
+from infrastructure.data_key_file import DataKeyFile
+from infrastructure.keyfiles import data_key_ring, forget_seeded_data_keys, keys_for
 from infrastructure.log_listener import LogListener
 from infrastructure.queue_stores import case_queues_for
 from infrastructure.recorders import PostgresMediationRecorder
@@ -35,17 +38,43 @@ def open_application(
         narrowed = prepare_store(settings)
         if narrowed:
             announce(narrowed)
+        ring = data_key_ring(settings)
         application = MediationApplication(
             settings.eventsourcing_env(),
             clock=clock,
             deadlines=settings.deadlines,
             keys=keys,
+            data_keys=ring,
             checkpoints=CheckpointFolder(settings.checkpoint_dir),
         )
+        for message in data_key_news(settings, application, ring):
+            announce(message)
         # The read models' tables, created once.
         case_queues_for(application.recorder)
         case_statistics_for(application.recorder)
     return application
+
+
+def data_key_news(
+    settings: Settings, application: MediationApplication, ring: DataKeyRing
+) -> list[str]:
+    """What to say of the data keys as the application opens."""
+    if not isinstance(ring, DataKeyFile):
+        return []
+    news = []
+    if application.ring_made:
+        forget_seeded_data_keys(settings)
+        news.append(
+            f"Made the data keys in {ring.path} (owner-only). The service rotates them every "
+            f"{settings.data_key_rotation_days} days; back the file up apart from the database: "
+            "without it no personal data can be read."
+        )
+    if settings.data_keys is not None:
+        news.append(
+            f"MEDIATION_DATA_KEYS is no longer read (the data keys are in {ring.path}): remove "
+            "it from the environment, and destroy its keys once `mediation keys rotate` has run."
+        )
+    return news
 
 
 def projection_runner(
@@ -65,9 +94,31 @@ def projection_runner(
 
 def deadline_schedule(
     application: MediationApplication, runner: ProjectionRunner, settings: Settings
-) -> DeadlineSchedule | None:
+) -> Schedule[DeadlineRun] | None:
     """The deadline process on its schedule, beside the projections (None when turned off)."""
     if not settings.deadlines_every_seconds:
         return None
     process = DeadlineProcess(application, runner.view(CaseQueues.name))
-    return DeadlineSchedule(process, application.clock, settings.deadlines_every_seconds)
+    return on_schedule(process, application.clock, settings.deadlines_every_seconds)
+
+
+def data_key_schedule(
+    application: MediationApplication, settings: Settings
+) -> Schedule[Rotation | None]:
+    """The rotation of the data keys, checked on its schedule beside the projections: there
+    is no turning it off, it is what completes erasures on disk."""
+
+    def rotate_if_due() -> Rotation | None:
+        try:
+            done = application.rotate_data_keys_if_due(settings.data_key_rotation_days)
+        except RotationBusy:
+            return None  # another process of the deployment is doing it
+
+        if done is not None:
+            log.info(
+                "data keys rotated: %s now wraps every case key (%d rewrapped), %d destroyed",
+                done.current, done.rewrapped, len(done.destroyed),
+            )  # fmt: skip
+        return done
+
+    return Schedule("data keys", rotate_if_due, settings.data_keys_check_every_seconds)

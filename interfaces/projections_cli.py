@@ -22,7 +22,7 @@ from rich.text import Text
 
 from application.projections import rebuild_all
 from infrastructure.settings import load_settings
-from interfaces.composition import deadline_schedule, projection_runner
+from interfaces.composition import data_key_schedule, deadline_schedule, projection_runner
 from interfaces.trust_cli import opened
 
 projections = typer.Typer(help="Inspect the read models that follow the event log.")
@@ -59,7 +59,14 @@ def worker(
         if schedule is not None:
             typer.echo(f"deadlines: checked every {schedule.every:g} s")
             schedule.start()
+        rotation = data_key_schedule(application, settings)
+        typer.echo(
+            f"data keys: rotated every {settings.data_key_rotation_days} days "
+            f"(checked every {rotation.every:g} s)"
+        )
+        rotation.start()
         runner.run()
+        rotation.stop()
         if schedule is not None:
             schedule.stop()
         for status in runner.status():

@@ -18,6 +18,7 @@ import typer
 from eventsourcing.persistence import PersistenceError
 
 from application.audit import Checkpoint, Problem, verify_dossier
+from application.data_keys import RotationBusy
 from application.errors import ApplicationError, CaseNotFound
 from application.keys import Keys
 from application.mediation import MediationApplication
@@ -28,7 +29,7 @@ from interfaces.composition import open_application
 
 audit = typer.Typer(help="Verify sealed histories, write and check checkpoints and dossiers.")
 retention = typer.Typer(help="Erase personal data kept longer than the retention period.")
-keys = typer.Typer(help="Make keys for production.")
+keys = typer.Typer(help="Make keys for production; rotate the data keys and say where they stand.")
 
 INTACT, PROBLEMS, CANNOT_CHECK = 0, 1, 2
 
@@ -208,8 +209,11 @@ def run_retention(
                 case_id,
                 reason=f"retention: resolved more than {period} years before {today}",
                 actor="retention",
+                rewrite_keys=False,
             )
             typer.echo(f"erased {case_id}")
+        if due and not dry_run:
+            application.rewrite_case_keys()  # once for the batch: it holds the table's lock
     typer.echo(
         f"{len(due)} case(s) {'to erase' if dry_run else 'erased'} (resolved before "
         f"{period} years ago)"
@@ -218,7 +222,8 @@ def run_retention(
 
 @keys.command("generate")
 def generate_keys() -> None:
-    """Print a new set of keys as environment settings (keep them out of the database)."""
+    """Print new seal and signing keys as environment settings (keep them out of the database;
+    the data keys are made and rotated by the service, in MEDIATION_DATA_KEYS_FILE)."""
     for name, value in as_environment(Keys.generate()).items():
         typer.echo(f"{name}={value}")
 
@@ -234,15 +239,63 @@ def public_key() -> None:
     typer.echo(found.verifying_key_hex)
 
 
-@keys.command("rewrap")
-def rewrap() -> None:
-    """Wrap every case key under the current data key (the first of MEDIATION_DATA_KEYS).
-
-    Run it after putting a new data key first; once it is done, the old data keys can be
-    removed from MEDIATION_DATA_KEYS and destroyed."""
+@keys.command("rotate")
+def rotate_data_keys(
+    if_due: Annotated[
+        bool,
+        typer.Option(
+            "--if-due", help="only when MEDIATION_DATA_KEY_ROTATION_DAYS have passed (as scheduled)"
+        ),
+    ] = False,
+) -> None:
+    """Rotate the data keys now: a new one, every case key rewrapped under it, the older ones
+    destroyed. Every erasure made before it is then complete on disk."""
     with opened() as (application, _):
-        count = application.rewrap_case_keys()
-    typer.echo(f"{count} case key(s) rewrapped under {application.keys.data.current!r}")
+        try:
+            if if_due:
+                rotation = application.rotate_data_keys_if_due(
+                    load_settings().data_key_rotation_days
+                )
+            else:
+                rotation = application.rotate_data_keys()
+        except RotationBusy as error:
+            raise fail(str(error)) from None
+    if rotation is None:
+        typer.echo("no rotation due")
+        return
+    destroyed = ", ".join(rotation.destroyed) or "none"
+    typer.echo(
+        f"data key {rotation.current} now wraps every case key ({rotation.rewrapped} rewrapped); "
+        f"destroyed: {destroyed}"
+    )
+    typer.echo("every erasure made before now is complete on disk (backups: see README.md)")
+
+
+@keys.command("status")
+def data_keys_status() -> None:
+    """Where the data keys stand: the current one, its age, the next rotation, the erasures
+    that the next rotation completes on disk."""
+    with opened() as (application, _):
+        days = load_settings().data_key_rotation_days
+        found = application.data_keys_status(days)
+        pending = application.erasures_since(found.current.created_at)
+    current = found.current
+    typer.echo(
+        f"current data key {current.id}, made {current.created_at:%Y-%m-%d %H:%M} UTC, wraps "
+        f"{found.case_keys.get(current.id, 0)} case key(s)"
+    )
+    typer.echo(f"next rotation due by {found.next_rotation:%Y-%m-%d %H:%M} UTC (every {days} days)")
+    typer.echo(f"{pending} erasure(s) since it was made: complete on disk at the next rotation")
+    for key in found.ring:
+        if key.id != current.id:
+            typer.echo(f"left from an unfinished rotation: {key.id} (the next run finishes it)")
+    for key_id, count in sorted(found.case_keys.items()):
+        if key_id != current.id:
+            typer.echo(f"{count} case key(s) still wrapped by {key_id}")
+    retired = [k for k in found.registered if k.retired_at is not None]
+    if retired:
+        last = max(retired, key=lambda k: k.retired_at or k.created_at)
+        typer.echo(f"last rotation: {last.retired_at:%Y-%m-%d %H:%M} UTC")
 
 
 def _checkpoint(

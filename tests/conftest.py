@@ -45,8 +45,23 @@ ACTORS = {role: f"{role}-1" for role in TOKENS}
 TOKENS_SETTING = ",".join(f"{TOKENS[r]}:{r}:{ACTORS[r]}" for r in TOKENS)
 
 TEST_KEYS = as_environment(Keys.generate())
-"""One set of keys for the whole run, so that every application on one database shares them."""
+"""One set of seal and signing keys for the whole run, so that every application on one database
+shares them (each test's data keys are a ring of its own, in its tmp_path)."""
 KEY_SETTINGS = {name.removeprefix("MEDIATION_").lower(): value for name, value in TEST_KEYS.items()}
+
+
+def store_environment(settings: Settings) -> dict[str, str]:
+    """The MEDIATION_* variables that open `settings`' store with its keys, for a process of
+    the service started by a test (the CLI, a server)."""
+    env = {
+        **TEST_KEYS,
+        "MEDIATION_DATABASE_URL": settings.database_url,
+        "MEDIATION_DATABASE_SCHEMA": settings.database_schema,
+        "MEDIATION_CHECKPOINT_DIR": str(settings.checkpoint_dir),
+    }
+    if settings.data_keys_file is not None:
+        env["MEDIATION_DATA_KEYS_FILE"] = str(settings.data_keys_file)
+    return env
 
 
 def auth(role: str) -> dict[str, str]:
@@ -104,6 +119,8 @@ def settings_for(
         request.addfinalizer(schema.drop)
         base["database_url"] = schema.url
         base["database_schema"] = schema.name
+        # Every application of a test on this schema reads the same data keys.
+        base["data_keys_file"] = tmp_path / "data-keys.json"
     else:
         raise ValueError(store)
     base.update(overrides)

@@ -54,7 +54,7 @@ from infrastructure.settings import Settings
 from interfaces.cli import cli
 from interfaces.composition import deadline_schedule, open_application, projection_runner
 from interfaces.http.app import create_app
-from tests.conftest import START, TEST_KEYS, TOKENS_SETTING, settings_for
+from tests.conftest import START, TOKENS_SETTING, settings_for, store_environment
 from tests.domain.factories import company
 from tests.test_queues import everything
 
@@ -644,11 +644,8 @@ def cli_environment(durable_settings: Settings, monkeypatch: pytest.MonkeyPatch)
     for name in list(os.environ):
         if name.startswith("MEDIATION_"):
             monkeypatch.delenv(name)
-    for name, value in TEST_KEYS.items():
+    for name, value in store_environment(durable_settings).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("MEDIATION_DATABASE_URL", durable_settings.database_url)
-    monkeypatch.setenv("MEDIATION_DATABASE_SCHEMA", durable_settings.database_schema)
-    monkeypatch.setenv("MEDIATION_CHECKPOINT_DIR", str(durable_settings.checkpoint_dir))
     monkeypatch.setenv("MEDIATION_TOKENS", TOKENS_SETTING)
     return durable_settings
 

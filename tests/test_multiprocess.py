@@ -49,6 +49,7 @@ def test_commands_through_two_api_processes_all_reach_the_queues(
         MEDIATION_DATABASE_SCHEMA=schema.name,
         MEDIATION_TOKENS=TOKENS_SETTING,
         MEDIATION_CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
+        MEDIATION_DATA_KEYS_FILE=str(tmp_path / "data-keys.json"),
         **TEST_KEYS,
     )
     first = start(servers, tmp_path, env, "first", ("--no-projections",))

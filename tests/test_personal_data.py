@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import secrets
 import sqlite3
 import stat
 import subprocess
@@ -36,13 +35,11 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from application.clock import SettableClock
-from application.mediation import MediationApplication, ReportRequest
+from application.mediation import MediationApplication
 from application.personal_data import PersonalDataUnreadable
 from application.sealing import Sealer
 from domain.case import Case
-from domain.platforms import Platform
-from domain.values import Company, CompanySize, PersonalText, Siren
-from infrastructure.settings import Settings, SettingsError, Store, load_settings, parse_key_set
+from infrastructure.settings import Settings, SettingsError, Store, load_settings
 from interfaces.composition import open_application
 from interfaces.http.schemas import ReportCaseRequest
 from tests.conftest import (
@@ -54,6 +51,7 @@ from tests.conftest import (
     PostgresSchema,
     auth,
     report_body,
+    store_environment,
 )
 from tests.interfaces.problems import assert_problem
 
@@ -695,13 +693,10 @@ def test_trust_endpoints_admit_only_the_roles_of_the_table(http: TestClient, end
 
 def cli(settings: Settings, *args: str, keys: bool = True) -> subprocess.CompletedProcess[str]:
     """`mediation …` as a process on the settings' store (with the test keys, or none)."""
-    variables = {
-        "MEDIATION_DATABASE_URL": settings.database_url,
-        "MEDIATION_CHECKPOINT_DIR": str(settings.checkpoint_dir),
-    }
-    if settings.store is Store.POSTGRES:
-        variables["MEDIATION_DATABASE_SCHEMA"] = settings.database_schema
-    return run_cli(variables | (TEST_KEYS if keys else {}), *args)
+    variables = store_environment(settings)
+    if not keys:
+        variables = {k: v for k, v in variables.items() if k not in TEST_KEYS}
+    return run_cli(variables, *args)
 
 
 def run_cli(variables: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -788,7 +783,7 @@ def test_retention_erases_only_cases_resolved_long_enough_ago(
 
 @pytest.fixture
 def no_key_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (*KEY_VARIABLES, "MEDIATION_KEYS_FILE"):
+    for name in (*KEY_VARIABLES, "MEDIATION_KEYS_FILE", "MEDIATION_DATA_KEYS_FILE"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -819,10 +814,12 @@ def test_first_start_on_sqlite_makes_an_owner_only_key_file_then_reuses_it(
         application.close()
     assert key_file.exists()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert len(messages) == 1, messages
+    assert len(messages) == 2, messages  # the key file, and the ring of data keys
     assert str(key_file) in messages[0]
+    assert str(tmp_path / "dev.db.data-keys.json") in messages[1]
     content = key_file.read_bytes()
-    assert set(json.loads(content)) == set(KEY_VARIABLES)
+    # The data keys are in a ring of their own, which the service rotates.
+    assert set(json.loads(content)) == {"MEDIATION_SEAL_KEYS", "MEDIATION_SIGNING_KEY"}
 
     messages.clear()
     application = open_application(settings, clock, announce=messages.append)
@@ -956,44 +953,6 @@ def test_each_case_encrypts_under_a_key_of_its_own(mediation: MediationApplicati
     assert mediation.get_case(case_b).company.contact_email.text == texts.contact_email
 
 
-def test_case_keys_rewrap_under_a_new_data_key_and_the_old_one_can_go(
-    durable_settings: Settings, clock: SettableClock
-) -> None:
-    """Rotation of the key-encryption key: after `rewrap`, the old data key is not needed."""
-    old = TEST_KEYS["MEDIATION_DATA_KEYS"]
-    settings = durable_settings
-    before = open_application(settings, clock)
-    case_id = before.report_case(a_rotation_report(), actor="r").case_id
-    before.close()
-
-    new_key = "data-2:" + base64.b64encode(secrets.token_bytes(32)).decode()
-    both = settings.model_copy(update={"data_keys": parse_key_set(f"{new_key},{old}")})
-    rotating = open_application(both, clock)
-    assert rotating.rewrap_case_keys() >= 1
-    assert rotating.rewrap_case_keys() == 0
-    rotating.close()
-
-    only_new = settings.model_copy(update={"data_keys": parse_key_set(new_key)})
-    after = open_application(only_new, clock)
-    assert after.get_case(case_id).description.text == "Rotated description"
-    after.close()
-
-
-def a_rotation_report() -> ReportRequest:
-    return ReportRequest(
-        company=Company(
-            PersonalText("Atelier"),
-            Siren("732829320"),
-            CompanySize.MICRO,
-            PersonalText("Jeanne"),
-            PersonalText("jeanne@atelier.fr"),
-        ),
-        platform=Platform.parse("Etsy"),
-        description=PersonalText("Rotated description"),
-        occurred_on=date(2026, 2, 1),
-    )
-
-
 # 7. The files at rest.
 
 
@@ -1029,9 +988,9 @@ def test_the_sqlite_file_and_its_companions_are_created_owner_only(
             application.close()
     finally:
         os.umask(previous)
-    assert {"at-rest.db", "at-rest.db-wal"} <= set(found_modes), found_modes
+    assert {"at-rest.db", "at-rest.db-wal", "at-rest.db.data-keys.json"} <= set(found_modes)
     assert all(mode == 0o600 for mode in found_modes.values()), found_modes
-    assert messages == []
+    assert not [m for m in messages if "read by others" in m], messages
 
 
 def test_a_database_file_readable_by_others_is_made_owner_only_and_said(

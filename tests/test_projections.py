@@ -18,18 +18,14 @@ from application.mediation import MediationApplication
 from application.projections import ProjectionRunner, rebuild, rebuild_all
 from infrastructure.settings import Settings
 from interfaces.composition import open_application, projection_runner
-from tests.conftest import TEST_KEYS
+from tests.conftest import store_environment
 
 MEDIATION = [sys.executable, "-c", "from interfaces.cli import main; main()"]
 
 
 def environment(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIATION_")}
-    env.update(TEST_KEYS)
-    env["MEDIATION_DATABASE_URL"] = settings.database_url
-    env["MEDIATION_DATABASE_SCHEMA"] = settings.database_schema
-    env["MEDIATION_CHECKPOINT_DIR"] = str(settings.checkpoint_dir)
-    return env
+    return env | store_environment(settings)
 
 
 def run(settings: Settings, *arguments: str) -> subprocess.CompletedProcess[str]:

@@ -43,7 +43,7 @@ from application.mediation import SNAPSHOT_INTERVAL
 from application.sealing import EVENT_SEAL, SNAPSHOT_SEAL, chain_hash
 from infrastructure.settings import Settings, Store
 from interfaces.http.app import create_app
-from tests.conftest import ACTORS, TEST_KEYS, auth, report_body
+from tests.conftest import ACTORS, TEST_KEYS, auth, report_body, store_environment
 from tests.interfaces.problems import PROBLEM_JSON, assert_problem
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,10 +206,7 @@ def cli_env(settings: Settings | None) -> dict[str, str]:
     the checkpoint folder and the keys they name."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIATION_")}
     if settings is not None:
-        env.update(TEST_KEYS)
-        env["MEDIATION_DATABASE_URL"] = settings.database_url
-        env["MEDIATION_DATABASE_SCHEMA"] = settings.database_schema
-        env["MEDIATION_CHECKPOINT_DIR"] = str(settings.checkpoint_dir)
+        env.update(store_environment(settings))
     return env
 
 
@@ -523,6 +520,10 @@ def test_two_writers_on_one_case_still_conflict_cleanly(
     case_id = open_case(http, clock, qualifications=0)
     app = create_app(durable_settings, clock=clock)
     with TestClient(app, raise_server_exceptions=False) as other:
+        # The scheduled jobs read the clock too: let their first runs end before it is a gate.
+        for client in (http, other):
+            for schedule in client.app.state.schedules:  # type: ignore[attr-defined]
+                assert schedule.wait_for_runs(1, timeout=RACE_TIMEOUT_SECONDS)
         barrier = threading.Barrier(2, timeout=RACE_TIMEOUT_SECONDS)
         real_now = clock.now
 

@@ -13,7 +13,12 @@ from application.access import Credential, Role
 from application.clock import Clock
 from application.mediation import MediationApplication
 from infrastructure.settings import Settings, load_settings
-from interfaces.composition import deadline_schedule, open_application, projection_runner
+from interfaces.composition import (
+    data_key_schedule,
+    deadline_schedule,
+    open_application,
+    projection_runner,
+)
 from interfaces.http import cases, figures, operations, queues, tracking, trust
 from interfaces.http.problems import install_problem_handlers
 
@@ -63,17 +68,23 @@ def create_app(
         app.state.mediation = mediation or open_application(settings, clock)
         app.state.runner = projection_runner(app.state.mediation, settings)
         app.state.deadlines = None
+        app.state.schedules = []
         if settings.run_projections:
             app.state.runner.start()
             app.state.deadlines = deadline_schedule(app.state.mediation, app.state.runner, settings)
-            if app.state.deadlines is not None:
-                app.state.deadlines.start()
+            app.state.schedules = [
+                s
+                for s in (app.state.deadlines, data_key_schedule(app.state.mediation, settings))
+                if s is not None
+            ]
+        for schedule in app.state.schedules:
+            schedule.start()
         log.info("serving cases from %s", settings.describe_store())
         try:
             yield
         finally:
-            if app.state.deadlines is not None:
-                app.state.deadlines.stop()
+            for schedule in app.state.schedules:
+                schedule.stop()
             app.state.runner.stop()
             if owned:
                 app.state.mediation.close()

@@ -169,7 +169,8 @@ def test_a_writer_waits_for_the_lower_id_to_commit_so_a_reader_skips_nothing(
     position = ids(recorder.select_notifications(1, 100))[-1]
 
     a, b = raw_event(), raw_event()
-    b_case, b_key = UUID(str(b.originator_id)), WrappedKey("kek-test", b"wrapped key of b")
+    data_key = pg_app.case_keys.ring.current.id  # the database refuses an unknown one
+    b_case, b_key = UUID(str(b.originator_id)), WrappedKey(data_key, b"wrapped key of b")
     with connect(pg_settings, recorder) as holder, connect(pg_settings, recorder) as watcher:
         watcher.autocommit = True
         # A: the recorder's own statement, in a transaction left open: A has an id and the lock.

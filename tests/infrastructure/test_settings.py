@@ -40,6 +40,7 @@ def test_a_postgresql_url_is_rendered_for_the_library_with_its_password_decoded(
     settings = load_settings(
         database_url="postgresql://mediation:p%40ss%3Aword@db.internal:6543/cases",
         database_schema="mediation",
+        data_keys_file="/var/lib/mediation/data-keys.json",
         **KEY_SETTINGS,
     )
     env = settings.eventsourcing_env()

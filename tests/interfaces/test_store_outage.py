@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -175,7 +176,9 @@ def proxy(schema: PostgresSchema) -> Iterator[TcpProxy]:
 
 
 @pytest.fixture
-def http(schema: PostgresSchema, proxy: TcpProxy, clock: SettableClock) -> Iterator[TestClient]:
+def http(
+    schema: PostgresSchema, proxy: TcpProxy, clock: SettableClock, tmp_path: Path
+) -> Iterator[TestClient]:
     """The real app, its store reached through the proxy."""
     parts = urlsplit(schema.url.replace("postgresql+psycopg", "postgresql"))
     user_info = parts.netloc.rpartition("@")[0]
@@ -186,6 +189,7 @@ def http(schema: PostgresSchema, proxy: TcpProxy, clock: SettableClock) -> Itera
         database_pool_size=2,
         database_connect_timeout=2,
         tokens=TOKENS_SETTING,
+        data_keys_file=tmp_path / "data-keys.json",
         **KEY_SETTINGS,
     )
     app = create_app(settings, clock=clock)
