@@ -20,6 +20,7 @@ from interfaces.composition import (
     projection_runner,
 )
 from interfaces.http import cases, figures, operations, queues, tracking, trust
+from interfaces.http.limits import LimitRequestBodies
 from interfaces.http.problems import install_problem_handlers
 
 log = logging.getLogger("mediation")
@@ -99,7 +100,8 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = operations.Metrics()
     install_problem_handlers(app)
-    app.add_middleware(operations.MeasureRequests)
+    app.add_middleware(LimitRequestBodies, max_bytes=settings.max_body_bytes)
+    app.add_middleware(operations.MeasureRequests)  # the outer one: it counts the 413s too
     app.include_router(cases.router)
     app.include_router(trust.router)
     app.include_router(queues.router)

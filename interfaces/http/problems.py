@@ -108,6 +108,13 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "field. Nothing was recorded.",
         ),
         ProblemType(
+            "payload-too-large",
+            "Request body too large",
+            413,
+            "The request body is larger than the service accepts (MEDIATION_MAX_BODY_BYTES); "
+            "it was refused without being read past that size, and nothing was recorded.",
+        ),
+        ProblemType(
             "idempotency-key-reused",
             "Idempotency key already used",
             422,
@@ -283,6 +290,7 @@ def _http_exception(_: Request, error: StarletteHTTPException) -> JSONResponse:
         403: "forbidden",
         404: "not-found",
         405: "method-not-allowed",
+        413: "payload-too-large",
     }.get(error.status_code)
     if slug is None:
         slug = "invalid-request" if error.status_code < 500 else "internal-error"

@@ -79,6 +79,8 @@ def test_a_token_never_shows_in_a_repr() -> None:
         ({"response_days_standard": 0}, "MEDIATION_RESPONSE_DAYS_STANDARD"),
         ({"database_pool_size": 0}, "MEDIATION_DATABASE_POOL_SIZE"),
         ({"environment": "staging"}, "MEDIATION_ENVIRONMENT"),
+        ({"max_body_bytes": 1023}, "MEDIATION_MAX_BODY_BYTES"),
+        ({"max_body_bytes": 100 * 1_048_576 + 1}, "MEDIATION_MAX_BODY_BYTES"),
     ],
 )
 def test_unsafe_or_contradictory_settings_stop_with_one_line_naming_the_variable(

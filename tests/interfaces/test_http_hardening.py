@@ -1,0 +1,201 @@
+"""The edges a client can push on: the size of a request body.
+
+A body over MEDIATION_MAX_BODY_BYTES is refused with 413 before it is read (checked on a raw
+socket against a real uvicorn, where a client can announce more than it sends).
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import threading
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from application.clock import SettableClock
+from infrastructure.settings import Settings
+from interfaces.http.app import create_app
+from tests.conftest import auth, report_body
+from tests.interfaces.problems import PROBLEM_JSON, assert_problem
+
+LOOPBACK = "127.0.0.1"
+CHUNK = b" " * 65_536  # JSON whitespace, so that only the size can be wrong with the body
+ANNOUNCED = 100 * 1_048_576  # what the oversized requests claim, or would send in the end
+SOCKET_GUARD_SECONDS = 30  # a broken server fails the test instead of hanging it
+
+# A real uvicorn and a raw socket, for what TestClient cannot do: announce a body it never sends.
+
+
+@contextmanager
+def served_by_uvicorn(app: FastAPI) -> Iterator[int]:
+    """`app` under a real uvicorn in a thread, on a free loopback port; yields the port."""
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    listener.listen()  # connections queue from here on: nothing to wait for before using it
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=SOCKET_GUARD_SECONDS)
+        listener.close()
+
+
+def request_head(path: str, headers: dict[str, str]) -> bytes:
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {LOOPBACK}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def read_answer(connection: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 answer with a Content-Length: status, headers (lower-case), body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        received = connection.recv(65_536)
+        assert received, f"the server closed the connection without answering: {data!r}"
+        data += received
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in header_lines)
+    }
+    while len(body) < int(headers["content-length"]):
+        received = connection.recv(65_536)
+        assert received, "the server closed the connection in the middle of its answer"
+        body += received
+    return int(status_line.split()[1]), headers, body
+
+
+def log_position(base_url: str) -> int:
+    ready = httpx.get(f"{base_url}/readyz", headers=auth("auditor"), timeout=10)
+    assert ready.status_code == 200, ready.text
+    return int(ready.json()["position"])
+
+
+def assert_payload_too_large(status: int, headers: dict[str, str], body: bytes) -> None:
+    assert status == 413, body
+    assert headers["content-type"].startswith(PROBLEM_JSON)
+    problem = json.loads(body)
+    assert problem["type"] == "/problems/payload-too-large"
+    assert problem["status"] == 413
+    assert problem["detail"]
+
+
+@pytest.fixture
+def served(durable_settings: Settings, clock: SettableClock) -> Iterator[tuple[str, int]]:
+    """The real app under a real uvicorn, on a SQLite file then PostgreSQL: (base URL, port)."""
+    with served_by_uvicorn(create_app(durable_settings, clock=clock)) as port:
+        yield f"http://{LOOPBACK}:{port}", port
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    served: tuple[str, int], durable_settings: Settings
+) -> None:
+    base_url, port = served
+    before = log_position(base_url)
+    head = request_head(
+        "/cases",
+        {
+            **auth("reporter"),
+            "Content-Type": "application/json",
+            "Content-Length": str(ANNOUNCED),
+        },
+    )
+    with socket.create_connection((LOOPBACK, port), timeout=SOCKET_GUARD_SECONDS) as connection:
+        connection.sendall(head + CHUNK[:4096])  # 4 KiB of the 100 MB announced, and no more
+        answer = read_answer(connection)
+
+    assert durable_settings.max_body_bytes < ANNOUNCED
+    assert_payload_too_large(*answer)
+    assert log_position(base_url) == before
+
+
+def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(
+    served: tuple[str, int], durable_settings: Settings
+) -> None:
+    base_url, port = served
+    limit = durable_settings.max_body_bytes
+    before = log_position(base_url)
+    head = request_head(
+        "/cases",
+        {**auth("reporter"), "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    )
+    chunk = f"{len(CHUNK):x}\r\n".encode() + CHUNK + b"\r\n"
+    sent = 0
+    tracemalloc.start()
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=SOCKET_GUARD_SECONDS) as connection:
+            connection.sendall(head)
+            # Stream the 100 MB chunk by chunk, and stop as soon as the server has answered.
+            while sent < ANNOUNCED and not select.select([connection], [], [], 0)[0]:
+                connection.sendall(chunk)
+                sent += len(CHUNK)
+            answer = read_answer(connection)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert_payload_too_large(*answer)
+    assert limit < sent < ANNOUNCED, f"answered after {sent} bytes"
+    # The whole process (server and client) held a few times the limit at most, not the body.
+    assert peak < 4 * limit, f"{peak} bytes allocated at the peak, the limit being {limit}"
+    assert log_position(base_url) == before
+
+
+@pytest.fixture
+def small_limit_http(
+    durable_settings: Settings, clock: SettableClock
+) -> Iterator[tuple[TestClient, int]]:
+    """The app with the smallest limit allowed, so that a valid report can fill it exactly."""
+    limited = durable_settings.model_copy(update={"max_body_bytes": 1024})
+    with TestClient(create_app(limited, clock=clock), raise_server_exceptions=False) as client:
+        yield client, limited.max_body_bytes
+
+
+def padded_report(size: int) -> bytes:
+    """A valid report of exactly `size` bytes: JSON allows whitespace after the value."""
+    body = json.dumps(report_body()).encode()
+    assert len(body) < size
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_refused(
+    small_limit_http: tuple[TestClient, int], framing: str
+) -> None:
+    http, limit = small_limit_http
+    headers = {**auth("reporter"), "Content-Type": "application/json"}
+
+    def post(body: bytes) -> httpx.Response:
+        # An iterator has no length: httpx sends it chunked, and the limit counts the bytes.
+        content = iter([body[: len(body) // 2], body[len(body) // 2 :]])
+        return http.post(
+            "/cases", content=body if framing == "content-length" else content, headers=headers
+        )
+
+    refused = post(padded_report(limit + 1))
+    problem = assert_problem(refused, 413)
+    assert problem["type"] == "/problems/payload-too-large"
+    assert str(limit) in problem["detail"]
+    assert http.get("/readyz", headers=auth("auditor")).json()["position"] == 0
+
+    accepted = post(padded_report(limit))
+    assert accepted.status_code == 201, accepted.text
+
+    described = http.get(problem["type"])
+    assert described.status_code == 200
+    assert described.json()["status"] == 413
