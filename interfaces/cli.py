@@ -97,6 +97,9 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        # The app logs each request itself (mediation.access) with its route template: uvicorn's
+        # access log would write the raw path, tracking codes included.
+        access_log=False,
     )
 
 

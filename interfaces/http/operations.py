@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -21,6 +22,13 @@ from interfaces.http.deps import MediationDep
 from interfaces.http.problems import PROBLEM_TYPES, ProblemError, problem_response
 
 router = APIRouter(tags=["operations"])
+
+access_log = logging.getLogger("mediation.access")
+
+# Every label takes a bounded set of values, so that no client can grow /metrics: the method
+# one of these (else "other"), the route a template of the app (else "unmatched"), the status
+# one the app answers.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics:
@@ -57,7 +65,11 @@ class Metrics:
 
 
 class MeasureRequests:
-    """Counts and times every request by method, route template and status.
+    """Counts, times and logs every request by method, route template and status.
+
+    The access log (`mediation.access`, one INFO line per request) names the route template,
+    never the path nor the query: a path carries tracking codes and case ids, a query may
+    carry personal data.
 
     A plain ASGI middleware: Starlette's BaseHTTPMiddleware, which `app.middleware("http")`
     gives, spawned a task and copied the response per request (measured: a tenth of the API's
@@ -82,9 +94,12 @@ class MeasureRequests:
         try:
             await self.app(scope, receive, sending)
         finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
+            seconds = time.perf_counter() - started
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+            route = getattr(scope.get("route"), "path", "unmatched")
             metrics: Metrics = scope["app"].state.metrics
-            metrics.observe(scope["method"], path, status, time.perf_counter() - started)
+            metrics.observe(method, route, status, seconds)
+            access_log.info("%s %s %d %.1f ms", method, route, status, seconds * 1000)
 
 
 @router.get("/healthz")

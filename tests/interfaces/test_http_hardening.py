@@ -1,14 +1,19 @@
-"""The edges a client can push on: the size of a request body.
+"""The edges a client can push on: body size, metric labels and logs.
 
 A body over MEDIATION_MAX_BODY_BYTES is refused with 413 before it is read (checked on a raw
-socket against a real uvicorn, where a client can announce more than it sends).
+socket against a real uvicorn, where a client can announce more than it sends); no request
+method adds a metric series; the access log names route templates, never a tracking code.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import random
+import re
 import select
 import socket
+import string
 import threading
 import tracemalloc
 from collections.abc import Iterator
@@ -19,10 +24,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from application.clock import SettableClock
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
+from interfaces.http.operations import KNOWN_METHODS
 from tests.conftest import auth, report_body
 from tests.interfaces.problems import PROBLEM_JSON, assert_problem
 
@@ -199,3 +206,73 @@ def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_refused(
     described = http.get(problem["type"])
     assert described.status_code == 200
     assert described.json()["status"] == 413
+
+
+# Metrics.
+
+
+def metric_series(http: TestClient) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    """Every series /metrics shows: its sample name and labels, not its value."""
+    answer = http.get("/metrics")
+    assert answer.status_code == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items())))
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
+
+
+def random_method(chooser: random.Random) -> str:
+    """A method no server knows: letters and digits, longer than any standard method."""
+    return "".join(chooser.choices(string.ascii_letters + string.digits, k=chooser.randint(8, 16)))
+
+
+def test_random_methods_add_no_metric_series(http: TestClient) -> None:
+    chooser = random.Random(20_260_302)
+    paths = ["/cases", "/track/abc", "/healthz", "/no/such/path"]
+    for path in paths:  # the series of unknown methods exist from here on, as "other"
+        http.request(random_method(chooser), path)
+    http.request("get", "/healthz")  # methods are case-sensitive: "get" is not GET
+    http.get("/metrics")  # /metrics counts itself after it answers
+    before = metric_series(http)
+
+    used = [random_method(chooser) for _ in range(300)]
+    for number, method in enumerate(used):
+        http.request(method, paths[number % len(paths)])
+    after = metric_series(http)
+
+    assert after == before
+    methods = {value for _, labels in after for name, value in labels if name == "method"}
+    assert methods <= {*KNOWN_METHODS, "other"}
+    assert "other" in methods
+    text = http.get("/metrics").text
+    assert not [m for m in used if m in text]
+
+
+# The access log.
+
+
+def test_the_access_log_names_the_route_template_never_the_tracking_code(
+    http: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    receipt = http.post("/cases", json=report_body(), headers=auth("reporter")).json()
+    code = receipt["tracking_code"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="mediation.access"):
+        assert (
+            http.get(f"/track/{code}", params={"email": "jeanne@atelier-dupont.fr"}).status_code
+            == 200
+        )
+        assert http.get(f"/cases/{receipt['id']}", headers=auth("caseworker")).status_code == 200
+        assert http.get(f"/no/such/{code}").status_code == 404
+        http.request("SECRETIVE", f"/track/{code}")
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "mediation.access"]
+    assert len(lines) == 4, lines
+    assert re.fullmatch(r"GET /track/\{tracking_code\} 200 \d+\.\d ms", lines[0]), lines[0]
+    assert lines[1].startswith("GET /cases/{case_id} 200 ")
+    assert lines[2].startswith("GET unmatched 404 ")
+    assert lines[3].startswith("other /track/{tracking_code} 405 ")
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (code, code.replace("-", ""), receipt["id"], "jeanne", "SECRETIVE"):
+        assert secret not in everything
