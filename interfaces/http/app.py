@@ -20,6 +20,7 @@ from interfaces.composition import (
     projection_runner,
 )
 from interfaces.http import cases, figures, operations, queues, tracking, trust
+from interfaces.http.docs import install_docs
 from interfaces.http.limits import LimitRequestBodies
 from interfaces.http.problems import install_problem_handlers
 
@@ -95,6 +96,8 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_docs
+        redoc_url=None,
     )
     app.state.credentials = credentials
     app.state.settings = settings
@@ -108,6 +111,7 @@ def create_app(
     app.include_router(figures.router)
     app.include_router(tracking.router)
     app.include_router(operations.router)
+    install_docs(app)
     return app
 
 

@@ -1,12 +1,15 @@
-"""The edges a client can push on: body size, metric labels and logs.
+"""The edges a client can push on: body size, metric labels, logs and the documentation.
 
 A body over MEDIATION_MAX_BODY_BYTES is refused with 413 before it is read (checked on a raw
 socket against a real uvicorn, where a client can announce more than it sends); no request
-method adds a metric series; the access log names route templates, never a tracking code.
+method adds a metric series; the documentation pages load nothing from another host; the
+access log names route templates, never a tracking code.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import random
@@ -247,6 +250,45 @@ def test_random_methods_add_no_metric_series(http: TestClient) -> None:
     assert "other" in methods
     text = http.get("/metrics").text
     assert not [m for m in used if m in text]
+
+
+# The documentation, offline.
+
+
+def sources(policy: str, directive: str) -> list[str]:
+    for part in policy.split(";"):
+        name, *values = part.split()
+        if name == directive:
+            return values
+    return []
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_documentation_loads_nothing_from_another_host(http: TestClient, page: str) -> None:
+    answer = http.get(page)
+    assert answer.status_code == 200
+    html = answer.text
+    assert not re.findall(r"(?:https?:)?//", html), "the page names another host"
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets, html
+    for asset in assets:
+        loaded = http.get(asset)
+        assert loaded.status_code == 200, asset
+        assert loaded.content, asset
+    assert "/openapi.json" in html
+
+    policy = answer.headers["content-security-policy"]
+    assert sources(policy, "default-src") == ["'none'"]
+    for directive in ("script-src", "style-src", "img-src", "connect-src"):
+        for source in sources(policy, directive):
+            assert source in ("'self'", "data:", "'unsafe-inline'") or source.startswith(
+                "'sha256-"
+            ), f"{directive} admits {source}"
+    scripts = sources(policy, "script-src")
+    assert "'unsafe-inline'" not in scripts
+    for inline in re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL):
+        digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in scripts, "an inline script the policy would block"
 
 
 # The access log.
