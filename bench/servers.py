@@ -29,7 +29,7 @@ TOKENS = {
     "analyst": "bench-analyst-token-0123456789",
 }
 KEYS = as_environment(Keys.generate())
-UVICORN = ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+UVICORN = ["--workers", "1", "--log-level", "warning", "--no-access-log", "--no-server-header"]
 
 
 def free_port() -> int:

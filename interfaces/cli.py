@@ -100,6 +100,7 @@ def serve(
         # The app logs each request itself (mediation.access) with its route template: uvicorn's
         # access log would write the raw path, tracking codes included.
         access_log=False,
+        server_header=False,  # says nothing of the software; the Date header stays (RFC 9110)
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from application.access import Credential, Role
 from application.clock import Clock
@@ -23,6 +24,7 @@ from interfaces.http import cases, figures, operations, queues, tracking, trust
 from interfaces.http.docs import install_docs
 from interfaces.http.limits import LimitRequestBodies
 from interfaces.http.problems import install_problem_handlers
+from interfaces.http.security_headers import SecureHeaders
 
 log = logging.getLogger("mediation")
 
@@ -50,6 +52,14 @@ def announce_generated(credentials: tuple[Credential, ...]) -> str:
     ]
     lines += [f"  {c.role.value:<11} {c.token}   (actor {c.actor})" for c in credentials]
     return "\n".join(lines)
+
+
+class MediationAPI(FastAPI):
+    """FastAPI with the security headers on every answer, the 500 of an unexpected error
+    included: Starlette answers that one outside every middleware `add_middleware` adds."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecureHeaders(super().build_middleware_stack())
 
 
 def create_app(
@@ -91,7 +101,7 @@ def create_app(
             if owned:
                 app.state.mediation.close()
 
-    app = FastAPI(
+    app = MediationAPI(
         title="p2b-mediation",
         version="0.1.0",
         description=DESCRIPTION,

@@ -1,9 +1,10 @@
-"""The edges a client can push on: body size, metric labels, logs and the documentation.
+"""The edges a client can push on: body size, metric labels, headers and logs.
 
 A body over MEDIATION_MAX_BODY_BYTES is refused with 413 before it is read (checked on a raw
 socket against a real uvicorn, where a client can announce more than it sends); no request
-method adds a metric series; the documentation pages load nothing from another host; the
-access log names route templates, never a tracking code.
+method adds a metric series; every answer carries the security headers, and the
+documentation pages a same-origin policy; the access log names route templates, never a
+tracking code.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import threading
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -33,13 +36,26 @@ from application.clock import SettableClock
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from interfaces.http.operations import KNOWN_METHODS
-from tests.conftest import auth, report_body
+from tests.conftest import TOKENS_SETTING, auth, report_body, settings_for
 from tests.interfaces.problems import PROBLEM_JSON, assert_problem
+from tests.test_end_to_end import Server, server_env, servers, start
+
+__all__ = ["servers"]  # a fixture
 
 LOOPBACK = "127.0.0.1"
 CHUNK = b" " * 65_536  # JSON whitespace, so that only the size can be wrong with the body
 ANNOUNCED = 100 * 1_048_576  # what the oversized requests claim, or would send in the end
 SOCKET_GUARD_SECONDS = 30  # a broken server fails the test instead of hanging it
+
+UNKNOWN_CASE = "00000000-0000-4000-8000-000000000000"
+JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
+EVERY_ANSWER = {
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
 
 # A real uvicorn and a raw socket, for what TestClient cannot do: announce a body it never sends.
 
@@ -252,6 +268,65 @@ def test_random_methods_add_no_metric_series(http: TestClient) -> None:
     assert not [m for m in used if m in text]
 
 
+# Headers.
+
+
+def assert_secure_headers(kind: str, answer: httpx.Response, policy: str = JSON_POLICY) -> None:
+    for name, value in EVERY_ANSWER.items():
+        assert answer.headers.get(name) == value, f"{kind}: {name} is {answer.headers.get(name)}"
+    assert answer.headers.get("content-security-policy") == policy, kind
+    assert "server" not in answer.headers, kind
+
+
+def test_every_kind_of_answer_carries_the_security_headers(http: TestClient) -> None:
+    limit = http.app.state.settings.max_body_bytes
+    receipt = http.post("/cases", json=report_body(), headers=auth("reporter")).json()
+    case = f"/cases/{receipt['id']}"
+    answers = {
+        "a case (JSON)": http.get(case, headers=auth("caseworker")),
+        "a case's history": http.get(f"{case}/history", headers=auth("auditor")),
+        "a dossier": http.get(f"{case}/dossier", headers=auth("auditor")),
+        "tracking": http.get(f"/track/{receipt['tracking_code']}"),
+        "tracking, unknown code (404)": http.get("/track/" + "a" * 26),
+        "no token (401)": http.get(case),
+        "unknown case (404)": http.get(f"/cases/{UNKNOWN_CASE}", headers=auth("caseworker")),
+        "invalid body (422)": http.post("/cases", json={}, headers=auth("reporter")),
+        "body too large (413)": http.post(
+            "/cases", content=b" " * (limit + 1), headers=auth("reporter")
+        ),
+        "unknown path (404)": http.get("/no/such/path"),
+        "/metrics": http.get("/metrics"),
+        "/healthz": http.get("/healthz"),
+        "/readyz": http.get("/readyz"),
+        "/openapi.json": http.get("/openapi.json"),
+        "a problem type's page": http.get("/problems/not-found"),
+    }
+    expected = {"unknown case (404)": 404, "invalid body (422)": 422, "no token (401)": 401}
+    for kind, answer in answers.items():
+        assert answer.status_code == expected.get(kind, answer.status_code), kind
+        assert_secure_headers(kind, answer)
+    for page in ("/docs", "/redoc"):
+        answer = http.get(page)
+        assert answer.status_code == 200
+        assert_secure_headers(page, answer, policy=answer.headers["content-security-policy"])
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+def test_an_unexpected_error_is_a_500_with_the_security_headers(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    app = create_app(settings_for("memory", tmp_path, request))
+
+    @app.get("/fails")
+    def fails() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as http:
+        answer = http.get("/fails")
+    assert_problem(answer, 500)
+    assert_secure_headers("500", answer)
+
+
 # The documentation, offline.
 
 
@@ -318,3 +393,33 @@ def test_the_access_log_names_the_route_template_never_the_tracking_code(
     everything = "\n".join(r.getMessage() for r in caplog.records)
     for secret in (code, code.replace("-", ""), receipt["id"], "jeanne", "SECRETIVE"):
         assert secret not in everything
+
+
+# `mediation serve` itself: no banner, no raw path in its logs.
+
+
+@pytest.mark.slow
+def test_serve_shows_no_banner_and_logs_no_tracking_code(
+    servers: list[Server], tmp_path: Path
+) -> None:
+    env = server_env(
+        MEDIATION_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
+        MEDIATION_TOKENS=TOKENS_SETTING,
+    )
+    occurred_on = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    server = start(servers, tmp_path, env, "serve")
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        reported = client.post(
+            "/cases", json=report_body(occurred_on=occurred_on), headers=auth("reporter")
+        )
+        assert reported.status_code == 201, reported.text
+        code = reported.json()["tracking_code"]
+        tracked = client.get(f"/track/{code}")
+        assert tracked.status_code == 200, tracked.text
+    server.stop()
+
+    for answer in (reported, tracked):
+        assert "server" not in answer.headers
+        assert "date" in answer.headers
+    assert "GET /track/{tracking_code} 200" in server.stderr, server.stderr
+    assert code not in server.stderr + server.stdout
