@@ -88,7 +88,7 @@ def test_commands_through_two_api_processes_all_reach_the_queues(
                 headers=auth("caseworker"),
             ).json()
             assert [i["id"] for i in to_send["items"]] == [reported[0]]
-        ready = httpx.get(f"{second.base_url}/readyz").json()
+        ready = httpx.get(f"{second.base_url}/readyz", headers=auth("auditor")).json()
         assert ready["projections"][0]["position"] >= last
     finally:
         worker.terminate()

@@ -212,7 +212,7 @@ def erase(http: TestClient, case_id: str, reason: str = "GDPR request DPO-2026-1
 
 
 def log_position(http: TestClient) -> int:
-    ready = http.get("/readyz")
+    ready = http.get("/readyz", headers=auth("auditor"))
     assert ready.status_code == 200, ready.text
     position = ready.json()["position"]
     assert isinstance(position, int)

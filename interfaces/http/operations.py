@@ -18,6 +18,8 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from application.access import Role
+from interfaces.http.auth import authorize
 from interfaces.http.deps import MediationDep
 from interfaces.http.problems import PROBLEM_TYPES, ProblemError, problem_response
 
@@ -29,6 +31,10 @@ access_log = logging.getLogger("mediation.access")
 # one of these (else "other"), the route a template of the app (else "unmatched"), the status
 # one the app answers.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# Who may read /readyz's detail (the log position is the business's volume, a read model's
+# error may name the database's host): the staff, not the reporting form.
+READINESS_READERS = frozenset({Role.CASEWORKER, Role.AUDITOR, Role.ANALYST, Role.DPO})
 
 
 class Metrics:
@@ -110,7 +116,14 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(mediation: MediationDep, request: Request) -> Any:
-    """Ready when the database answers; with the log position and the projections' lag."""
+    """Ready when the database answers: `{"status": "ready"}`, else 503.
+
+    With a staff token (caseworker, auditor, analyst, dpo) the answer adds the log position
+    and each read model's position, lag and error; `mediation projections status` shows the
+    same."""
+    detailed = "Authorization" in request.headers
+    if detailed:
+        authorize(request, READINESS_READERS)
     metrics: Metrics = request.app.state.metrics
     try:
         position = mediation.log_position()
@@ -124,6 +137,8 @@ def readyz(mediation: MediationDep, request: Request) -> Any:
         )
     metrics.store_up.set(1)
     metrics.log_position.set(position)
+    if not detailed:
+        return JSONResponse({"status": "ready"})
     projections = [
         {"name": s.name, "position": s.position, "lag": s.lag, "error": s.error}
         for s in request.app.state.runner.status()

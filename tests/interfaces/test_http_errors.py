@@ -75,7 +75,7 @@ ACTIONS = (
 
 
 def log_position(http: TestClient) -> int:
-    ready = http.get("/readyz")
+    ready = http.get("/readyz", headers=auth("auditor"))
     assert ready.status_code == 200, ready.text
     position = ready.json()["position"]
     assert isinstance(position, int)

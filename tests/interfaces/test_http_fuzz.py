@@ -79,7 +79,7 @@ def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Test
 
 
 def position(client: TestClient) -> int:
-    return int(client.get("/readyz").json()["position"])
+    return int(client.get("/readyz", headers=auth("auditor")).json()["position"])
 
 
 @settings(

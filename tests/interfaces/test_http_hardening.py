@@ -1,10 +1,10 @@
-"""The edges a client can push on: body size, metric labels, headers and logs.
+"""The edges a client can push on: body size, metric labels, headers, logs and readiness.
 
 A body over MEDIATION_MAX_BODY_BYTES is refused with 413 before it is read (checked on a raw
 socket against a real uvicorn, where a client can announce more than it sends); no request
 method adds a metric series; every answer carries the security headers, and the
 documentation pages a same-origin policy; the access log names route templates, never a
-tracking code.
+tracking code; /readyz tells an anonymous caller no more than ready or not.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -393,6 +394,37 @@ def test_the_access_log_names_the_route_template_never_the_tracking_code(
     everything = "\n".join(r.getMessage() for r in caplog.records)
     for secret in (code, code.replace("-", ""), receipt["id"], "jeanne", "SECRETIVE"):
         assert secret not in everything
+
+
+# Readiness.
+
+
+def test_readiness_tells_an_anonymous_caller_only_that_it_is_ready(http: TestClient) -> None:
+    http.post("/cases", json=report_body(), headers=auth("reporter"))
+    answer = http.get("/readyz")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize("role", ["caseworker", "auditor", "analyst", "dpo"])
+def test_readiness_details_are_for_the_staff(http: TestClient, role: str) -> None:
+    receipt = http.post("/cases", json=report_body(), headers=auth("reporter")).json()
+    answer = http.get("/readyz", headers=auth(role))
+    assert answer.status_code == 200, answer.text
+    detail: dict[str, Any] = answer.json()
+    assert detail["status"] == "ready"
+    assert detail["checks"] == {"database": "ok"}
+    assert detail["position"] == receipt["position"]
+    assert detail["projections"]
+    for projection in detail["projections"]:
+        assert set(projection) == {"name", "position", "lag", "error"}
+
+
+def test_readiness_details_refuse_the_reporting_form_and_unknown_tokens(http: TestClient) -> None:
+    assert_problem(http.get("/readyz", headers=auth("reporter")), 403)
+    unknown = http.get("/readyz", headers={"Authorization": "Bearer not-a-token-it-knows"})
+    assert_problem(unknown, 401)
+    assert "WWW-Authenticate" in unknown.headers
 
 
 # `mediation serve` itself: no banner, no raw path in its logs.

@@ -221,7 +221,7 @@ def assert_store_unavailable(answer: httpx.Response, secrets: tuple[str, ...]) -
 def wait_until_ready(http: TestClient) -> tuple[httpx.Response, int, float]:
     """Polls /readyz until it answers 200; returns the answer, the polls and the seconds."""
     started = time.monotonic()
-    answer = http.get("/readyz")
+    answer = http.get("/readyz", headers=auth("auditor"))
     polls = 1
     while (
         answer.status_code != 200
@@ -229,7 +229,7 @@ def wait_until_ready(http: TestClient) -> tuple[httpx.Response, int, float]:
         and time.monotonic() - started < RECOVERY_BUDGET_SECONDS
     ):
         time.sleep(RECOVERY_POLL_WAIT_SECONDS)
-        answer = http.get("/readyz")
+        answer = http.get("/readyz", headers=auth("auditor"))
         polls += 1
     return answer, polls, time.monotonic() - started
 
@@ -287,7 +287,7 @@ def test_after_an_outage_the_app_recovers_by_itself_and_loses_nothing(
     case_id, tracking_code = reported.json()["id"], reported.json()["tracking_code"]
     before = http.get(f"/cases/{case_id}", headers=auth("caseworker"))
     assert before.status_code == 200, before.text
-    ready = http.get("/readyz")
+    ready = http.get("/readyz", headers=auth("auditor"))
     assert ready.status_code == 200, ready.text
     position_before = ready.json()["position"]
     assert position_before == reported.json()["position"]
@@ -350,7 +350,7 @@ def test_after_an_outage_the_app_recovers_by_itself_and_loses_nothing(
     second_history = http.get(f"/cases/{second_id}/history", headers=auth("auditor"))
     assert second_history.status_code == 200, second_history.text
     assert [e["type"] for e in second_history.json()["events"]] == ["Reported"]
-    final = http.get("/readyz")
+    final = http.get("/readyz", headers=auth("auditor"))
     assert final.status_code == 200, final.text
     assert final.json()["position"] == retried_report.json()["position"]
     assert "mediation_store_up 1.0" in http.get("/metrics").text
