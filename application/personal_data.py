@@ -31,6 +31,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     Mapper,
     MapperDeserialisationError,
+    PersistenceError,
     StoredEvent,
     Transcoding,
 )
@@ -295,6 +296,9 @@ class CaseAwareMapper(Mapper[UUID]):
         try:
             return super().to_domain_event(stored_event)
         except MapperDeserialisationError as error:
+            if isinstance(error.__cause__, PersistenceError):
+                # The case's key could not be read: the store failed, not the stored bytes.
+                raise error.__cause__ from None
             if isinstance(error.__cause__, PersonalDataUnreadable):
                 # Sealed bytes that do not decrypt: the case's key row was tampered with, or
                 # the data keys are not the ones it was written with.

@@ -515,6 +515,49 @@ def test_a_case_whose_key_was_tampered_with_is_not_served(
     assert read_case(http, other)["status"] == "reported"
 
 
+def rename_case_keys(settings: Settings, old: str, new: str) -> None:
+    """Rename the table of case keys, so that reading a key fails in the store."""
+    if settings.store is Store.SQLITE:
+        assert settings.sqlite_path is not None
+        with closing(sqlite3.connect(settings.sqlite_path)) as connection:
+            connection.execute(f"ALTER TABLE {old} RENAME TO {new}")
+    else:
+        with PostgresSchema(settings.database_url).connect() as connection:
+            connection.execute(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                    sql.Identifier(settings.database_schema, old), sql.Identifier(new)
+                )
+            )
+
+
+def test_a_case_key_the_store_fails_to_read_is_a_503_not_an_integrity_failure(
+    http: TestClient, durable_settings: Settings
+) -> None:
+    """The case's events are read, then its key read fails in the store (its table gone, as a
+    connection dropped at that moment would): the library wraps that in a deserialisation
+    error, which must still answer 503 store-unavailable with Retry-After, not a 500, and not
+    an integrity failure, since nothing stored is wrong."""
+    case_id, code = report(http, Texts.new().report())
+    position = log_position(http)
+    table = "case_keys" if durable_settings.store is Store.SQLITE else "mediation_case_keys"
+    rename_case_keys(durable_settings, table, "case_keys_away")
+
+    answers = [
+        http.get(f"/cases/{case_id}", headers=auth("auditor")),
+        http.get(f"/cases/{case_id}/history", headers=auth("auditor")),
+        http.get(f"/track/{code}"),
+        http.post(f"/cases/{case_id}/qualify", json=QUALIFY, headers=auth("caseworker")),
+    ]
+    for answer in answers:
+        body = assert_problem(answer, 503)
+        assert body["type"] == "/problems/store-unavailable", answer.request.url
+        assert int(answer.headers["Retry-After"]) > 0
+
+    rename_case_keys(durable_settings, "case_keys_away", table)
+    assert log_position(http) == position
+    assert read_case(http, case_id)["status"] == "reported"
+
+
 # 3. Commands after an erasure.
 
 # Each refused command: (the command, the commands that bring a reported case to a status

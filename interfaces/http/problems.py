@@ -7,11 +7,13 @@ Routes never catch; every error the application or the store raises is answered 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -31,6 +33,18 @@ log = logging.getLogger("mediation.http")
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
+
+STORE_ERRORS: tuple[type[Exception], ...] = (
+    # The library's (OperationalError, InterfaceError, …), which wrap the drivers' errors.
+    PersistenceError,
+    # The drivers' own, raised where the library does not wrap them (SQLite's BEGIN and
+    # connection set-up). psycopg_pool's PoolTimeout is a psycopg.OperationalError.
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+)
+"""Store failures: each is a 503 with Retry-After, never a 500."""
 
 
 @dataclass(frozen=True)
@@ -318,9 +332,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         (StaleVersion, _stale_version),
         (VersionConflict, _version_conflict),
         (IdempotencyKeyReused, _idempotency_key_reused),
-        (OperationalError, _store_unavailable),
-        (InterfaceError, _store_unavailable),
-        (PersistenceError, _store_unavailable),
+        *((error_type, _store_unavailable) for error_type in STORE_ERRORS),
         (StarletteHTTPException, _http_exception),
         (Exception, _unexpected),
     ]
