@@ -11,16 +11,13 @@ Each store has a factory that the settings name in PERSISTENCE_MODULE.
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
-from weakref import WeakKeyDictionary
 
 from eventsourcing.persistence import ApplicationRecorder, PersistenceError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
@@ -35,10 +32,10 @@ from eventsourcing.utils import Environment
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
-from psycopg_pool import ConnectionPool
 
 from application.data_keys import DataKeyRetired, RegisteredDataKey
 from application.personal_data import WrappedKey
+from infrastructure.postgres_pool import replace_pool
 
 NewKeys = Mapping[UUID, WrappedKey] | None
 DestroyedKeys = Iterable[UUID]
@@ -172,7 +169,7 @@ class MediationSQLiteFactory(SQLiteFactory):
 # The library retries each statement ten times, each attempt waiting the full connection
 # timeout: during an outage a request hung for about a minute. Here each statement is tried
 # once (`__wrapped__` is the undecorated method its @retry keeps); dead pooled connections are
-# discarded by the pre-ping, and clients retry safely on a 503.
+# not handed out (infrastructure.postgres_pool), and clients retry safely on a 503.
 
 
 RECORD_FUNCTION = """
@@ -458,36 +455,13 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
             return bool(curs.rowcount)
 
 
-PING_AFTER_IDLE_SECONDS = 1.0
-
-
-def ping_when_idle() -> Callable[[Any], None]:
-    """The pool's check of a connection it hands out: a round trip to the server only when the
-    connection has not been handed out for a second.
-
-    Pinging every checkout found connections cut by an outage before a request used them, but
-    cost a round trip per statement (a command makes up to four checkouts; measured, 12% of
-    the API's CPU under load). A connection in steady use is known good; one that fails anyway
-    fails its request with a 503 and is discarded by the pool when returned."""
-    last_handed_out: WeakKeyDictionary[Any, float] = WeakKeyDictionary()
-
-    def check(connection: Any) -> None:
-        now = time.monotonic()
-        if now - last_handed_out.get(connection, -math.inf) > PING_AFTER_IDLE_SECONDS:
-            ConnectionPool.check_connection(connection)
-        last_handed_out[connection] = now
-
-    return check
-
-
 class MediationPostgresFactory(PostgresFactory):
     aggregate_recorder_class = OneAttemptAggregateRecorder
     application_recorder_class = PostgresMediationRecorder
 
     def __init__(self, env: Environment | Mapping[str, str]) -> None:
         super().__init__(env)
-        # The library offers a ping on every checkout or none; this one pings idle ones only.
-        self.datastore.pool._check = ping_when_idle()
+        replace_pool(self.datastore)
 
 
 # In memory (tests, demonstrations)

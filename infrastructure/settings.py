@@ -197,8 +197,6 @@ class Settings(BaseSettings):
             "POSTGRES_SCHEMA": self.database_schema,
             "POSTGRES_CONNECT_TIMEOUT": str(self.database_connect_timeout),
             "POSTGRES_LOCK_TIMEOUT": str(self.database_connect_timeout),
-            # A connection cut by the network is noticed before a request uses it.
-            "POSTGRES_PRE_PING": "y",
             "POSTGRES_POOL_SIZE": str(self.database_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.database_pool_size),
             "CREATE_TABLE": "y",
