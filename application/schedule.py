@@ -1,8 +1,10 @@
 """A job run on a schedule: once when started, then every `every` seconds, in a thread of its
 own, until stopped (the deadline process, the rotation of the data keys).
 
-A failed run (the database away) is logged and tried again at the next tick; the runs so far
-and the last one's result are there for whoever watches (tests, /readyz).
+A failed run (the database away) is logged and tried again after 1 s, then 2, 4… up to a
+minute (never later than the next tick), so the job resumes soon after the database is back
+rather than a tick later. The runs so far and the last one's result are there for whoever
+watches (tests, /readyz).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+RETRY_FIRST_SECONDS = 1.0
+RETRY_LONGEST_SECONDS = 60.0
+
 log = logging.getLogger("mediation.schedule")
 
 
@@ -23,6 +28,8 @@ class Schedule(Generic[T]):
         self.job = job
         self.every = every
         self.runs = 0
+        self.failures = 0
+        """Runs failed in a row."""
         self.last: T | None = None
         self.stopping = threading.Event()
         self._ran = threading.Condition()
@@ -51,9 +58,14 @@ class Schedule(Generic[T]):
             return self._ran.wait_for(lambda: self.runs >= count, timeout)
 
     def _loop(self) -> None:
+        retry = RETRY_FIRST_SECONDS
         while not self.stopping.is_set():
+            wait = self.every
             try:
                 self.run_once()
+                self.failures, retry = 0, RETRY_FIRST_SECONDS
             except Exception:
-                log.exception("the %s run failed; trying again in %s s", self.name, self.every)
-            self.stopping.wait(self.every)
+                self.failures += 1
+                wait, retry = min(self.every, retry), min(retry * 2, RETRY_LONGEST_SECONDS)
+                log.exception("the %s run failed; trying again in %s s", self.name, wait)
+            self.stopping.wait(wait)

@@ -3,8 +3,8 @@
 A TCP proxy on the loopback sits between the app and the test server; cutting it drops every
 connection the pool holds and refuses new ones. While it is cut, every request that needs the
 store is answered a 503 problem quickly and without internals; once it is restored, the very
-next request of each route succeeds in the same app (no restart, no retry), and what was
-recorded is exactly what was answered 2xx.
+next request of each route succeeds in the same app (no restart, no retry), the work in the
+background resumes by itself, and what was recorded is exactly what was answered 2xx.
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from application.clock import SettableClock
+from application.mediation import ReportRequest
+from application.projections import ProjectionRunner
+from domain.platforms import Platform
+from domain.values import PersonalText
 from infrastructure.settings import Settings, load_settings
+from interfaces.composition import deadline_schedule, open_application, projection_runner
 from interfaces.http.app import create_app
 from tests.conftest import (
     KEY_SETTINGS,
@@ -35,6 +40,7 @@ from tests.conftest import (
     report_body,
     require_postgres,
 )
+from tests.domain.factories import company
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -44,6 +50,8 @@ POLL_SECONDS = 0.1
 """How often the proxy's threads look whether they should stop."""
 OUTAGE_ANSWER_BOUND_SECONDS = 15.0
 """A request during an outage must be answered within this, or clients hang."""
+PHASE_BOUND_SECONDS = 30.0
+"""How long a step of a test may take before the test gives up (each takes a second or two)."""
 LEAKS = ("Traceback", "SELECT", "INSERT", "psycopg", 'File "', "postgresql://", "password")
 
 
@@ -364,3 +372,62 @@ def test_after_an_outage_the_app_recovers_by_itself_and_loses_nothing(
     assert final.status_code == 200, final.text
     assert final.json()["position"] == retried_report.json()["position"]
     assert "mediation_store_up 1.0" in http.get("/metrics").text
+
+
+# The work in the background.
+
+NEVER = 3600.0
+"""A poll interval the test cannot wait out: only a notification can wake the projections."""
+
+
+def wait_for_position(runner: ProjectionRunner, position: int) -> bool:
+    """Watch the read models' positions without waking the runner (its wait_for would)."""
+    deadline = time.monotonic() + PHASE_BOUND_SECONDS
+    while time.monotonic() < deadline:
+        if all(p.position() >= position for p in runner.projections):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_the_projections_and_the_deadline_schedule_resume_by_themselves(
+    schema: PostgresSchema, proxy: TcpProxy, clock: SettableClock
+) -> None:
+    """The projections follow the log through the proxy, woken only by the events table's
+    notifications; the deadline schedule runs hourly and its first run meets the outage. Once
+    the store is back, both resume without a restart or a poll."""
+    settings = proxied_settings(schema, proxy)
+    follower = open_application(settings, clock)
+    writer = open_application(settings.model_copy(update={"database_url": schema.url}), clock)
+    runner = projection_runner(follower, settings)
+    runner.poll_seconds = NEVER
+    schedule = deadline_schedule(follower, runner, settings)
+    assert schedule is not None
+    report = ReportRequest(
+        company=company(),
+        platform=Platform.parse("Amazon"),
+        description=PersonalText("Delisted without explanation"),
+        occurred_on=clock.now().date(),
+    )
+    try:
+        runner.start()
+        runner.wake.set()
+        for _ in range(2):  # the second one is seen only through a notification
+            assert wait_for_position(runner, writer.report_case(report, actor="r").position)
+
+        proxy.cut()
+        schedule.start()
+        deadline = time.monotonic() + PHASE_BOUND_SECONDS
+        while schedule.failures == 0:
+            assert time.monotonic() < deadline, "the deadline run never met the outage"
+            time.sleep(0.01)
+        proxy.restore()
+
+        assert schedule.wait_for_runs(1, timeout=PHASE_BOUND_SECONDS)
+        position = writer.report_case(report, actor="r").position
+        assert wait_for_position(runner, position), "the projections did not resume"
+    finally:
+        schedule.stop()
+        runner.stop()
+        writer.close()
+        follower.close()
