@@ -10,11 +10,13 @@ background resumes by itself, and what was recorded is exactly what was answered
 from __future__ import annotations
 
 import contextlib
+import itertools
 import select
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -41,6 +43,7 @@ from tests.conftest import (
     require_postgres,
 )
 from tests.domain.factories import company
+from tests.interfaces.served import served
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -374,6 +377,223 @@ def test_after_an_outage_the_app_recovers_by_itself_and_loses_nothing(
     assert "mediation_store_up 1.0" in http.get("/metrics").text
 
 
+# Requests running through an outage.
+
+PACE_SECONDS = 0.1
+"""Between two requests of one client, so that each route is asked several times a second."""
+CASES_TO_QUALIFY = 10
+"""More than the qualifying client gets through before it is stopped (about four)."""
+SHOP = "Outage shop"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request of a client; `label` names what it records: a report's key, a case."""
+
+    route: str
+    method: str
+    path: str
+    label: str = ""
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    call: Call
+    started: float
+    response: httpx.Response
+
+
+class Clients:
+    """One thread per route, each asking its calls in turn until stopped; every answer kept."""
+
+    def __init__(self, base_url: str, calls: dict[str, Iterator[Call]]) -> None:
+        self.asked: list[tuple[str, float]] = []
+        self.answers: list[Answer] = []
+        self.stopping = threading.Event()
+        self.threads = [
+            threading.Thread(target=self._ask, args=(base_url, route_calls), daemon=True)
+            for route_calls in calls.values()
+        ]
+        self.routes = set(calls)
+        for thread in self.threads:
+            thread.start()
+
+    def _ask(self, base_url: str, calls: Iterator[Call]) -> None:
+        with httpx.Client(base_url=base_url, timeout=PHASE_BOUND_SECONDS) as client:
+            for call in calls:
+                if self.stopping.is_set():
+                    return
+                started = time.monotonic()
+                self.asked.append((call.route, started))
+                response = client.request(
+                    call.method, call.path, json=call.body, headers=call.headers
+                )
+                self.answers.append(Answer(call, started, response))
+                self.stopping.wait(PACE_SECONDS)
+
+    def until_each_route_succeeded(self) -> None:
+        self._until(lambda: {a.call.route for a in list(self.answers) if succeeded(a.response)})
+
+    def until_each_route_asked_after(self, instant: float) -> None:
+        self._until(lambda: {route for route, started in list(self.asked) if started > instant})
+
+    def _until(self, routes: Callable[[], set[str]]) -> None:
+        deadline = time.monotonic() + PHASE_BOUND_SECONDS
+        while routes() != self.routes:
+            assert time.monotonic() < deadline, f"never asked: {self.routes - routes()}"
+            assert all(t.is_alive() for t in self.threads), "a client stopped early"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Stop asking; the requests under way are answered first."""
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=PHASE_BOUND_SECONDS)
+        assert not any(t.is_alive() for t in self.threads)
+
+
+def client_calls(case_id: str, code: str, to_qualify: list[str]) -> dict[str, Iterator[Call]]:
+    def reports() -> Iterator[Call]:
+        for number in itertools.count():
+            key = f"outage-{number}"
+            yield Call(
+                "report", "POST", "/cases", key,
+                report_body(name=f"{SHOP} {key}"),
+                {**auth("reporter"), "Idempotency-Key": key},
+            )  # fmt: skip
+
+    def qualifies() -> Iterator[Call]:
+        for case in to_qualify:
+            yield Call(
+                "qualify", "POST", f"/cases/{case}/qualify", case, qualify_body(),
+                {**auth("caseworker"), "If-Match": '"1"'},
+            )  # fmt: skip
+
+    def reads(route: str, path: str, role: str | None) -> Iterator[Call]:
+        return itertools.repeat(Call(route, "GET", path, headers=auth(role) if role else {}))
+
+    return {
+        "report": reports(),
+        "qualify": qualifies(),
+        "case": reads("case", f"/cases/{case_id}", "caseworker"),
+        "history": reads("history", f"/cases/{case_id}/history", "auditor"),
+        "integrity": reads("integrity", f"/cases/{case_id}/integrity", "auditor"),
+        "dossier": reads("dossier", f"/cases/{case_id}/dossier", "auditor"),
+        "track": reads("track", f"/track/{code}", None),
+        "queue": reads("queue", "/queues/to-qualify", "caseworker"),
+        "statistics": reads("statistics", "/statistics", "analyst"),
+        "readyz": reads("readyz", "/readyz", None),
+    }
+
+
+def succeeded(answer: httpx.Response) -> bool:
+    return 200 <= answer.status_code < 300
+
+
+def test_requests_running_through_an_outage_get_503s_and_the_next_ones_after_it_succeed(
+    schema: PostgresSchema, proxy: TcpProxy, clock: SettableClock, tmp_path: Path
+) -> None:
+    app = create_app(proxied_settings(schema, proxy, tmp_path), clock=clock)
+    with served(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+        seeded = []
+        for _ in range(2 + CASES_TO_QUALIFY):
+            reported = http.post("/cases", json=report_body(), headers=auth("reporter"))
+            assert reported.status_code == 201, reported.text
+            seeded.append(reported.json())
+        (read, after_outage, *to_qualify) = [case["id"] for case in seeded]
+        seeded_head = seeded[-1]["position"]
+
+        clients = Clients(base_url, client_calls(read, seeded[0]["tracking_code"], to_qualify))
+        try:
+            clients.until_each_route_succeeded()
+            proxy.cut()
+            cut = time.monotonic()
+            clients.until_each_route_asked_after(cut)
+        finally:
+            clients.stop()
+        proxy.restore()
+
+        # The very next request of each route succeeds, in the same app.
+        head = http.get("/readyz", headers=auth("auditor"))
+        assert head.status_code == 200, head.text
+        next_report = http.post(
+            "/cases", json=report_body(name="After the outage"), headers=auth("reporter")
+        )
+        next_qualify = http.post(
+            f"/cases/{after_outage}/qualify",
+            json=qualify_body(),
+            headers={**auth("caseworker"), "If-Match": '"1"'},
+        )
+        reads = [
+            next(calls)
+            for route, calls in client_calls(read, seeded[0]["tracking_code"], []).items()
+            if route not in ("report", "qualify")
+        ]
+        next_requests = [
+            next_report,
+            next_qualify,
+            *(http.get(call.path, headers=call.headers) for call in reads),
+        ]
+        for answer in next_requests:
+            assert succeeded(answer), f"{answer.request.url}: {answer.status_code} {answer.text}"
+
+        # During the outage: a success (asked before the cut took effect) or a 503 problem.
+        answers = clients.answers
+        for answer in answers:
+            if not succeeded(answer.response):
+                assert_store_unavailable(answer.response, secrets_of(schema, proxy))
+        after_cut = [a for a in answers if a.started > cut]
+        assert after_cut
+        assert not [a for a in after_cut if succeeded(a.response)], "served without a store"
+
+        # Recorded is what was answered 2xx; a 503'd command asked after the cut recorded
+        # nothing, and one in flight when the cut came may have committed (only its answer was
+        # lost), which its key or If-Match makes safe to send again.
+        def labels(route: str, which: Callable[[Answer], bool]) -> set[str]:
+            return {a.call.label for a in answers if a.call.route == route and which(a)}
+
+        def refused(a: Answer) -> bool:
+            return not succeeded(a.response) and a.started > cut
+
+        def lost(a: Answer) -> bool:
+            return not succeeded(a.response) and a.started <= cut
+
+        position = next_report.json()["position"]
+        page = http.get(
+            "/queues/to-qualify",
+            params={"limit": 500, "min_position": position},
+            headers=auth("caseworker"),
+        )
+        assert page.status_code == 200, page.text
+        names = [i["company_name"] for i in page.json()["items"]]
+        shops = [name.removeprefix(f"{SHOP} ") for name in names if name.startswith(SHOP)]
+        assert len(shops) == len(set(shops)), "a report was recorded twice"
+        assert labels("report", lambda a: succeeded(a.response)) <= set(shops)
+        assert not labels("report", refused) & set(shops)
+        assert set(shops) <= labels("report", lambda a: succeeded(a.response) or lost(a))
+
+        versions = {
+            case: http.get(f"/cases/{case}", headers=auth("caseworker")).json()["version"]
+            for case in labels("qualify", lambda a: True)
+        }
+        assert all(versions[c] == 2 for c in labels("qualify", lambda a: succeeded(a.response)))
+        assert all(versions[c] == 1 for c in labels("qualify", refused))
+        assert set(versions.values()) <= {1, 2}
+        qualified = sum(version == 2 for version in versions.values())
+        assert head.json()["position"] == seeded_head + 2 * len(shops) + qualified
+
+        # Sent again with their keys, the reports answered 503 are each recorded once.
+        for answer in answers:
+            if answer.call.route == "report" and not succeeded(answer.response):
+                again = http.post("/cases", json=answer.call.body, headers=answer.call.headers)
+                assert again.status_code == 201, again.text
+        retried = labels("report", lambda a: not succeeded(a.response)) - set(shops)
+        final = http.get("/readyz", headers=auth("auditor")).json()["position"]
+        assert final == position + 1 + 2 * len(retried)
+
+
 # The work in the background.
 
 NEVER = 3600.0
@@ -391,12 +611,12 @@ def wait_for_position(runner: ProjectionRunner, position: int) -> bool:
 
 
 def test_the_projections_and_the_deadline_schedule_resume_by_themselves(
-    schema: PostgresSchema, proxy: TcpProxy, clock: SettableClock
+    schema: PostgresSchema, proxy: TcpProxy, clock: SettableClock, tmp_path: Path
 ) -> None:
     """The projections follow the log through the proxy, woken only by the events table's
     notifications; the deadline schedule runs hourly and its first run meets the outage. Once
     the store is back, both resume without a restart or a poll."""
-    settings = proxied_settings(schema, proxy)
+    settings = proxied_settings(schema, proxy, tmp_path)
     follower = open_application(settings, clock)
     writer = open_application(settings.model_copy(update={"database_url": schema.url}), clock)
     runner = projection_runner(follower, settings)
