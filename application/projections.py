@@ -258,11 +258,15 @@ class ProjectionRunner:
             self.wake.wait(self.poll_seconds * min(2**failures, 60))
             self.wake.clear()
 
+    def reached(self) -> int:
+        """The position every read model has reached (from the store: wherever they run)."""
+        return min((p.position() for p in self.projections), default=0)
+
     def wait_for(self, position: int, timeout: float) -> bool:
         """Whether every read model reaches `position` within `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while True:
-            if all(p.position() >= position for p in self.projections):
+            if self.reached() >= position:
                 return True
             if time.monotonic() >= deadline:
                 return False

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     read_model_wait_seconds: float = Field(default=3.0, ge=0, le=30)
     # The largest request body accepted (1 MiB); a larger one is refused before it is read.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    # How many requests of one process may wait for the read models at once (min_position).
+    read_model_max_waiters: int = Field(default=100, ge=0, le=10_000)
 
     @field_validator("seal_keys", "data_keys", mode="before")
     @classmethod

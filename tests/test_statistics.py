@@ -1731,8 +1731,11 @@ def test_erasure_over_http_changes_no_figure(http: TestClient, clock: SettableCl
 def impatient_http(
     durable_store: str, tmp_path: Path, request: pytest.FixtureRequest, clock: SettableClock
 ) -> Iterator[TestClient]:
-    """The real app, waiting only 0.2 s for a read model that is behind."""
-    settings = settings_for(durable_store, tmp_path, request, read_model_wait_seconds=0.2)
+    """The real app, its read models standing still (no projections run in it), waiting only
+    0.2 s for them."""
+    settings = settings_for(
+        durable_store, tmp_path, request, read_model_wait_seconds=0.2, run_projections=False
+    )
     with TestClient(create_app(settings, clock=clock), raise_server_exceptions=False) as client:
         yield client
 
@@ -1742,17 +1745,39 @@ def test_a_min_position_not_reached_in_time_answers_503_with_retry_after(
 ) -> None:
     flow = HttpWorkflow(impatient_http, clock)
     flow.report("eBay", None)
-    for path in ENDPOINTS[:1] + ENDPOINTS[2:] + ["/statistics/platforms/ebay"]:
+    paths = [*ENDPOINTS[:1], *ENDPOINTS[2:], "/statistics/platforms/ebay"]
+    for path in paths:
         answer = impatient_http.get(
-            path, params={"min_position": flow.position + 1_000_000}, headers=auth("analyst")
+            path, params={"min_position": flow.position}, headers=auth("analyst")
         )
         body = assert_problem(answer, 503)
         assert body["type"].endswith("/problems/read-model-behind")
         assert int(answer.headers["Retry-After"]) >= 1
+    # Once the read models have caught up, the same reads answer.
+    impatient_http.app.state.runner.catch_up()  # type: ignore[attr-defined]
+    for path in paths:
         reached = impatient_http.get(
             path, params={"min_position": flow.position}, headers=auth("analyst")
         )
         assert reached.status_code == 200, (path, reached.text)
+
+
+def test_a_min_position_beyond_the_log_is_a_422_naming_the_head(
+    impatient_http: TestClient, clock: SettableClock
+) -> None:
+    """No event has that position yet: nothing to wait for (a wait would end in a 503)."""
+    flow = HttpWorkflow(impatient_http, clock)
+    flow.report("eBay", None)
+    for path in ENDPOINTS:
+        answer = impatient_http.get(
+            path, params={"min_position": flow.position + 1}, headers=auth("analyst")
+        )
+        body = assert_problem(answer, 422)
+        assert body["type"].endswith("/problems/invalid-request")
+        assert body["errors"] == [
+            {"field": "min_position", "in": "query", "message": body["detail"]}
+        ]
+        assert f"head ({flow.position})" in body["detail"]
 
 
 def test_an_unknown_platform_is_a_404_problem(http: TestClient) -> None:

@@ -24,6 +24,7 @@ from interfaces.http import cases, figures, operations, queues, tracking, trust
 from interfaces.http.docs import install_docs
 from interfaces.http.limits import LimitRequestBodies
 from interfaces.http.problems import install_problem_handlers
+from interfaces.http.read_models import read_model_waits
 from interfaces.http.security_headers import SecureHeaders
 
 log = logging.getLogger("mediation")
@@ -79,6 +80,9 @@ def create_app(
         owned = mediation is None
         app.state.mediation = mediation or open_application(settings, clock)
         app.state.runner = projection_runner(app.state.mediation, settings)
+        app.state.read_model_waits = read_model_waits(
+            app.state.mediation, app.state.runner, settings
+        )
         app.state.deadlines = None
         app.state.schedules = []
         if settings.run_projections:

@@ -1,8 +1,7 @@
 """Dependencies shared by the routes, as Annotated aliases.
 
 They are `async def` because none blocks: FastAPI runs a plain `def` dependency in its thread
-pool, and those hops (one per dependency per request) cost more CPU than the command itself.
-Only a wait for a read model goes to a thread."""
+pool, and those hops (one per dependency per request) cost more CPU than the command itself."""
 
 from __future__ import annotations
 
@@ -10,12 +9,12 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
-from starlette.concurrency import run_in_threadpool
 
 from application.access import Credential, Role
 from application.mediation import MediationApplication
 from interfaces.http.auth import require
 from interfaces.http.problems import ProblemError
+from interfaces.http.read_models import ReadModelWaits
 
 
 async def get_mediation(request: Request) -> MediationApplication:
@@ -41,25 +40,23 @@ async def expected_version(
     return int(match.group(1))
 
 
-async def read_model_at(
-    request: Request,
-    min_position: Annotated[
-        int | None,
-        Query(ge=0, description="wait (a few seconds at most) until the read model reflects it"),
-    ] = None,
-) -> int | None:
-    """Read-your-writes: wait for the read models to reach `min_position`, or answer 503."""
-    if min_position is None:
-        return None
-    settings = request.app.state.settings
-    runner = request.app.state.runner
-    if not await run_in_threadpool(runner.wait_for, min_position, settings.read_model_wait_seconds):
-        raise ProblemError(
-            "read-model-behind",
-            f"the read models have not reached position {min_position} yet; retry shortly",
-            headers={"Retry-After": "1"},
-        )
-    return min_position
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="wait (a few seconds at most) until the read models reflect it"),
+]
+
+
+async def read_model_at(request: Request, min_position: int | None) -> None:
+    """Read-your-writes: return once the read models reach `min_position` (see
+    interfaces.http.read_models for the answers when they cannot).
+
+    Not a dependency: FastAPI solves dependencies before it validates the route's own query
+    and path, so an invalid request would wait before its 422. The routes that read a read
+    model are `async def`: they validate, await this (no thread held while waiting), then run
+    their blocking read in the thread pool."""
+    if min_position is not None:
+        waits: ReadModelWaits = request.app.state.read_model_waits
+        await waits.reach(min_position)
 
 
 async def idempotency_key(
@@ -87,7 +84,6 @@ async def idempotency_key(
 
 MediationDep = Annotated[MediationApplication, Depends(get_mediation)]
 IfMatch = Annotated[int | None, Depends(expected_version)]
-ReadModelAt = Annotated[int | None, Depends(read_model_at)]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 Reporter = Annotated[Credential, Depends(require(Role.REPORTER, Role.CASEWORKER))]
 Caseworker = Annotated[Credential, Depends(require(Role.CASEWORKER))]

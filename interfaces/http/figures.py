@@ -1,4 +1,7 @@
-"""GET /statistics…: the ministry's figures, from the statistics read model."""
+"""GET /statistics…: the ministry's figures, from the statistics read model.
+
+The routes are `async def` so that a `min_position` wait holds no thread (deps.read_model_at);
+the figures themselves are read and computed in the thread pool."""
 
 from __future__ import annotations
 
@@ -8,12 +11,13 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from application.case_statistics import CaseStatistics, annual, statistics
 from domain.errors import InvalidValue
 from domain.platforms import platform_key
 from interfaces.http.auth import AuthorizedRoute
-from interfaces.http.deps import Analyst, MediationDep, ReadModelAt
+from interfaces.http.deps import Analyst, MediationDep, MinPosition, read_model_at
 from interfaces.http.problems import ProblemError
 
 router = APIRouter(prefix="/statistics", tags=["statistics"], route_class=AuthorizedRoute)
@@ -52,31 +56,37 @@ def _period(first: date | None, last: date | None) -> None:
         raise InvalidValue("from", "from is after to", where="query")
 
 
-def _figures(request: Request, mediation: Any, first: date | None, last: date | None,
-             as_of: date | None) -> dict[str, Any]:  # fmt: skip
+async def _figures(request: Request, mediation: Any, first: date | None, last: date | None,
+                   as_of: date | None, min_position: int | None) -> dict[str, Any]:  # fmt: skip
     _period(first, last)
+    await read_model_at(request, min_position)
     view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
     day = as_of or mediation.clock.now().date()
+    return await run_in_threadpool(_read_figures, view, first, last, day)
+
+
+def _read_figures(view: CaseStatistics, first: date | None, last: date | None,
+                  day: date) -> dict[str, Any]:  # fmt: skip
     counters, position = view.counters(first, last, day)
     return {"position": position, **statistics(counters, day)}
 
 
 @router.get("")
-def all_figures(
-    request: Request, mediation: MediationDep, _: Analyst, __: ReadModelAt,
-    first: From = None, to: To = None, as_of: AsOf = None,
+async def all_figures(
+    request: Request, mediation: MediationDep, _: Analyst,
+    first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Counts by status, platform and category; per platform how (and whether) it answers."""
-    return _figures(request, mediation, first, to, as_of)
+    return await _figures(request, mediation, first, to, as_of, min_position)
 
 
 @router.get("/platforms/{platform}")
-def one_platform(
-    platform: str, request: Request, mediation: MediationDep, _: Analyst, __: ReadModelAt,
-    first: From = None, to: To = None, as_of: AsOf = None,
+async def one_platform(
+    platform: str, request: Request, mediation: MediationDep, _: Analyst,
+    first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
 ) -> dict[str, Any]:  # fmt: skip
     """One platform's entry, by its key (`amazon`, `fnac_darty`) or any name of it (`Amazon`)."""
-    figures = _figures(request, mediation, first, to, as_of)
+    figures = await _figures(request, mediation, first, to, as_of, min_position)
     try:
         key = platform_key(platform)
     except InvalidValue:
@@ -88,26 +98,30 @@ def one_platform(
 
 
 @router.get("/annual/{year}")
-def annual_figures(
-    year: int, request: Request, _: Analyst,
-    __: ReadModelAt,
+async def annual_figures(
+    year: int, request: Request, _: Analyst, min_position: MinPosition = None,
 ) -> dict[str, Any]:  # fmt: skip
     """P2B Art. 11(4)-style figures per platform for the cases reported in `year`."""
     if not 2000 <= year <= 2100:
         raise InvalidValue("year", "a year between 2000 and 2100", where="path")
+    await read_model_at(request, min_position)
     view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
+    return await run_in_threadpool(_annual_figures, view, year)
+
+
+def _annual_figures(view: CaseStatistics, year: int) -> dict[str, Any]:
     counters, position = view.counters(date(year, 1, 1), date(year, 12, 31), date.max)
     return {"position": position, "year": year, "platforms": annual(counters)}
 
 
 @router.get("/export.csv", response_class=Response)
-def export(
-    request: Request, mediation: MediationDep, _: Analyst, __: ReadModelAt,
-    first: From = None, to: To = None, as_of: AsOf = None,
+async def export(
+    request: Request, mediation: MediationDep, _: Analyst,
+    first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
     lang: Annotated[Literal["fr", "en"], Query(description="column headers")] = "en",
 ) -> Response:  # fmt: skip
     """One row per platform with its figures; headers in French or English."""
-    figures = _figures(request, mediation, first, to, as_of)
+    figures = await _figures(request, mediation, first, to, as_of, min_position)
     out = io.StringIO()
     writer = csv.writer(out)
     index = 1 if lang == "fr" else 0

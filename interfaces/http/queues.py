@@ -1,4 +1,7 @@
-"""GET /queues/{queue}: the caseworkers' work lists, from the queue read model."""
+"""GET /queues/{queue}: the caseworkers' work lists, from the queue read model.
+
+The route is `async def` so that a `min_position` wait holds no thread (deps.read_model_at);
+the page itself is read in the thread pool."""
 
 from __future__ import annotations
 
@@ -8,11 +11,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from application.case_queues import QUEUES, CaseQueues, Cursor, Queue, QueueFilters, sort_value
+from application.mediation import MediationApplication
 from domain.values import Status
 from interfaces.http.auth import AuthorizedRoute
-from interfaces.http.deps import Caseworker, MediationDep, ReadModelAt
+from interfaces.http.deps import Caseworker, MediationDep, MinPosition, read_model_at
 
 router = APIRouter(tags=["queues"], route_class=AuthorizedRoute)
 
@@ -39,12 +44,12 @@ class QueueView(BaseModel):
 
 
 @router.get("/queues/{queue}", response_model=QueueView)
-def queue_page(
+async def queue_page(
     queue: Queue,
     request: Request,
     mediation: MediationDep,
     _: Caseworker,
-    position: ReadModelAt,
+    min_position: MinPosition = None,
     platform: Text = None,
     category: Text = None,
     priority: Text = None,
@@ -62,6 +67,23 @@ def queue_page(
         platform=platform, category=category, priority=priority, assignee=assignee
     )
     today = as_of or mediation.clock.now().date()
+    await read_model_at(request, min_position)
+    return await run_in_threadpool(
+        page_view, mediation, queues, queue, filters, today, limit, after
+    )
+
+
+def page_view(
+    mediation: MediationApplication,
+    queues: CaseQueues,
+    queue: Queue,
+    filters: QueueFilters,
+    today: date,
+    limit: int,
+    after: Cursor | None,
+) -> QueueView:
+    """Reads the page (blocking) and makes its view, the company names revealed from their
+    stored form."""
     items, reached = queues.page(queue, filters, today, limit + 1, after)
     more = len(items) > limit
     items = items[:limit]

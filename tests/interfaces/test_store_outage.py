@@ -482,7 +482,7 @@ def client_calls(case_id: str, code: str, to_qualify: list[str]) -> dict[str, It
         "integrity": reads("integrity", f"/cases/{case_id}/integrity", "auditor"),
         "dossier": reads("dossier", f"/cases/{case_id}/dossier", "auditor"),
         "track": reads("track", f"/track/{code}", None),
-        "queue": reads("queue", "/queues/to-qualify", "caseworker"),
+        "queue": reads("queue", "/queues/to-qualify?min_position=1", "caseworker"),
         "statistics": reads("statistics", "/statistics", "analyst"),
         "readyz": reads("readyz", "/readyz", None),
     }
