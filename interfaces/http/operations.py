@@ -21,16 +21,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from application.access import Role
 from interfaces.http.auth import authorize
 from interfaces.http.deps import MediationDep
+from interfaces.http.labels import request_labels
 from interfaces.http.problems import PROBLEM_TYPES, ProblemError, problem_response
 
 router = APIRouter(tags=["operations"])
 
 access_log = logging.getLogger("mediation.access")
-
-# Every label takes a bounded set of values, so that no client can grow /metrics: the method
-# one of these (else "other"), the route a template of the app (else "unmatched"), the status
-# one the app answers.
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # Who may read /readyz's detail (the log position is the business's volume, a read model's
 # error may name the database's host): the staff, not the reporting form.
@@ -101,8 +97,7 @@ class MeasureRequests:
             await self.app(scope, receive, sending)
         finally:
             seconds = time.perf_counter() - started
-            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
-            route = getattr(scope.get("route"), "path", "unmatched")
+            method, route = request_labels(scope)  # the status: one the app answers
             metrics: Metrics = scope["app"].state.metrics
             metrics.observe(method, route, status, seconds)
             access_log.info("%s %s %d %.1f ms", method, route, status, seconds * 1000)

@@ -28,6 +28,7 @@ from domain.errors import (
     InvalidValue,
     PersonalDataErasedError,
 )
+from interfaces.http.labels import request_labels
 
 log = logging.getLogger("mediation.http")
 
@@ -289,7 +290,7 @@ def _idempotency_key_reused(_: Request, error: IdempotencyKeyReused) -> JSONResp
 
 def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
     log.warning(
-        "store unavailable during %s %s: %s", request.method, request.url.path, type(error).__name__
+        "store unavailable during %s %s: %s", *request_labels(request.scope), type(error).__name__
     )
     return problem_response(
         "store-unavailable",
@@ -314,7 +315,7 @@ def _http_exception(_: Request, error: StarletteHTTPException) -> JSONResponse:
 
 
 def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.error("unexpected error during %s %s", request.method, request.url.path, exc_info=error)
+    log.error("unexpected error during %s %s", *request_labels(request.scope), exc_info=error)
     return problem_response("internal-error", "an unexpected error occurred; it was logged")
 
 

@@ -36,7 +36,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from application.clock import SettableClock
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
-from interfaces.http.operations import KNOWN_METHODS
+from interfaces.http.labels import KNOWN_METHODS
 from tests.conftest import TOKENS_SETTING, auth, report_body, settings_for
 from tests.interfaces.problems import PROBLEM_JSON, assert_problem
 from tests.test_end_to_end import Server, server_env, servers, start

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import select
 import socket
 import threading
@@ -242,14 +243,16 @@ def secrets_of(schema: PostgresSchema, proxy: TcpProxy) -> tuple[str, ...]:
 
 
 def test_during_an_outage_every_store_request_gets_a_quick_503_problem(
-    http: TestClient, proxy: TcpProxy, schema: PostgresSchema
+    http: TestClient, proxy: TcpProxy, schema: PostgresSchema, caplog: pytest.LogCaptureFixture
 ) -> None:
     reported = http.post("/cases", json=report_body(), headers=auth("reporter"))
     assert reported.status_code == 201, reported.text
-    case_id = reported.json()["id"]
+    case_id, code = reported.json()["id"], reported.json()["tracking_code"]
 
     proxy.cut()
+    caplog.set_level(logging.INFO)
     answers = {
+        "track": timed(lambda: http.get(f"/track/{code}")),
         "report": timed(
             lambda: http.post(
                 "/cases", json=report_body(name="Boutique Martin"), headers=auth("reporter")
@@ -274,6 +277,11 @@ def test_during_an_outage_every_store_request_gets_a_quick_503_problem(
     metrics = http.get("/metrics")
     assert metrics.status_code == 200
     assert "mediation_store_up 0.0" in metrics.text
+    # The log says which route met the outage, never the tracking code or the case's id.
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("mediation"))
+    assert "store unavailable during GET /track/{tracking_code}" in logged
+    assert code not in logged
+    assert case_id not in logged
 
 
 def test_connections_cut_while_idle_in_the_pool_are_not_handed_out(
