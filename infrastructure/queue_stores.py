@@ -144,11 +144,9 @@ class SQLiteCaseQueues(CaseQueues):
         self.state_name = name
         self.state = SQLiteProjectionState(datastore, LIVE)
         if copy is None:
+            self._drop_former_format()
             with self.datastore.transaction(commit=True) as c:
                 self.state.create(c)
-                for former in FORMER_TABLES:
-                    c.execute(f"DROP TABLE IF EXISTS {former}")
-                c.execute("DELETE FROM projection_state WHERE name IN (?, ?)", FORMER_STATES)
                 for each in COPIES:
                     c.execute(SQLITE_TABLE.format(copy=each))
                     for suffix, columns in INDEXES:
@@ -156,6 +154,19 @@ class SQLiteCaseQueues(CaseQueues):
                             f"CREATE INDEX IF NOT EXISTS {TABLE}_{each}_by_{suffix} "
                             f"ON {TABLE}_{each} ({columns})"
                         )
+
+    def _drop_former_format(self) -> None:
+        """Drop format 1's tables, only where they are: a write transaction that begins with a
+        read could not wait for another process's write (SQLite refuses it at once)."""
+        with self.datastore.transaction(commit=False) as c:
+            names = ", ".join("?" for _ in FORMER_TABLES)
+            c.execute(f"SELECT 1 FROM sqlite_master WHERE name IN ({names})", FORMER_TABLES)  # noqa: S608
+            if c.fetchone() is None:
+                return
+        with self.datastore.transaction(commit=True) as c:
+            for former in FORMER_TABLES:
+                c.execute(f"DROP TABLE IF EXISTS {former}")
+            c.execute("DELETE FROM projection_state WHERE name IN (?, ?)", FORMER_STATES)
 
     def position(self) -> int:
         return self.state.position(self.state_name)
