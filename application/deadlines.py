@@ -15,7 +15,7 @@ be saved (optimistic concurrency), and the one that loses is skipped here, never
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
@@ -136,10 +136,15 @@ class DeadlineProcess:
         return run
 
 
-def on_schedule(process: DeadlineProcess, clock: Clock, every: float) -> Schedule[DeadlineRun]:
-    """The deadline process for the clock's date, when started and then every `every` seconds."""
+def on_schedule(
+    process: DeadlineProcess, clock: Clock, every: float, catch_up: Callable[[], object]
+) -> Schedule[DeadlineRun]:
+    """The deadline process for the clock's date, when started and then every `every` seconds.
+    Each run first lets the read models `catch_up` with the log: the process finds cases in the
+    overdue queue, which at a start may not yet show what the log holds."""
 
     def run() -> DeadlineRun:
+        catch_up()
         done = process.run(utc_today(clock.now()))
         if done.escalated:
             log.info("deadlines: %d case(s) escalated", len(done.escalated))

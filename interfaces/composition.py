@@ -99,7 +99,9 @@ def deadline_schedule(
     if not settings.deadlines_every_seconds:
         return None
     process = DeadlineProcess(application, runner.view(CaseQueues.name))
-    return on_schedule(process, application.clock, settings.deadlines_every_seconds)
+    return on_schedule(
+        process, application.clock, settings.deadlines_every_seconds, catch_up=runner.catch_up
+    )
 
 
 def data_key_schedule(

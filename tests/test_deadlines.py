@@ -759,6 +759,28 @@ def test_the_schedule_escalates_each_silent_case_once_however_often_it_runs(
     assert schedule.stopping.is_set()
 
 
+def test_the_run_at_start_judges_what_the_log_holds_not_what_the_read_models_had_seen(
+    durable_store: str, tmp_path: Path, request: pytest.FixtureRequest, clock: SettableClock
+) -> None:
+    """A store filled while no projection ran (a demo, a restored backup): its read models are
+    behind when the service starts, and the first run of an hourly schedule must not wait an
+    hour to escalate what the log already says is silent."""
+    settings = settings_for(durable_store, tmp_path, request, deadlines_every_seconds=3600)
+    with service(settings, clock) as svc:  # records, never runs the projections
+        silent = [send_case(svc.app, Priority.NORMAL)[0] for _ in range(3)]
+        position = svc.app.log_position()
+    clock.set(on_day(DEFAULTS.first_escalation_day(0, Priority.NORMAL)))
+
+    app = create_app(settings, clock=clock)
+    with TestClient(app):
+        schedule = app.state.deadlines
+        assert schedule is not None
+        assert schedule.wait_for_runs(1, timeout=20)
+        assert schedule.last is not None
+        assert sorted(e.case_id for e in schedule.last.escalated) == sorted(silent)
+        assert app.state.runner.wait_for(position + len(silent), timeout=10)
+
+
 @pytest.mark.parametrize(
     ("every", "run_projections"), [(0, True), (0.05, False)], ids=["every 0 s", "no projections"]
 )
