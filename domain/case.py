@@ -27,6 +27,7 @@ from domain.values import (
     LONGEST_RESPONSE_DELAY,
     MAX_ACTOR_LENGTH,
     MAX_REASON_LENGTH,
+    AllowedCommand,
     Category,
     Channel,
     Company,
@@ -79,16 +80,15 @@ TRANSITIONS: dict[Status, dict[str, frozenset[Outcome] | None]] = {
 }
 
 
-def allowed_commands(status: Status) -> list[str]:
+def allowed_commands(status: Status) -> list[AllowedCommand]:
     """The commands a case in `status` accepts, `resolve` with the outcomes it may record."""
-    described = []
-    for command, outcomes in TRANSITIONS[status].items():
-        if outcomes is None:
-            described.append(command)
-        else:
-            names = sorted(o.value for o in outcomes)
-            described.append(f"{command} ({', '.join(names)})")
-    return described
+    return [
+        AllowedCommand(
+            command,
+            None if outcomes is None else tuple(sorted(outcomes, key=lambda o: o.value)),
+        )
+        for command, outcomes in TRANSITIONS[status].items()
+    ]
 
 
 def check_actor(actor: str) -> str:
@@ -512,7 +512,7 @@ class Case(Aggregate):
     def updated_at(self) -> datetime:
         return self.modified_on
 
-    def allowed_commands(self) -> list[str]:
+    def allowed_commands(self) -> list[AllowedCommand]:
         return allowed_commands(self.status)
 
     def silence_expired(self, deadlines: Deadlines, as_of: date) -> bool:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from uuid import UUID
+
+if TYPE_CHECKING:  # domain.values imports this module (InvalidValue)
+    from domain.values import AllowedCommand
 
 
 class DomainError(Exception):
@@ -33,10 +37,13 @@ class CaseError(DomainError):
 
 
 class CommandNotAllowed(CaseError):
-    """The case's status does not allow the command; nothing was recorded."""
+    """The case's status does not allow the command; nothing was recorded. `allowed` are the
+    commands it does allow (their text names each one, for the message)."""
 
-    def __init__(self, *, case_id: UUID, status: str, command: str, allowed: Sequence[str]) -> None:
-        allowed_text = ", ".join(allowed) if allowed else "nothing (the case is closed)"
+    def __init__(
+        self, *, case_id: UUID, status: str, command: str, allowed: Sequence[AllowedCommand]
+    ) -> None:
+        allowed_text = ", ".join(map(str, allowed)) if allowed else "nothing (the case is closed)"
         super().__init__(
             f"cannot {command} a case that is {status}; allowed: {allowed_text}",
             case_id=case_id,

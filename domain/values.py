@@ -115,6 +115,19 @@ class Outcome(Enum):
     INADMISSIBLE = "inadmissible"
 
 
+@dataclass(frozen=True)
+class AllowedCommand:
+    """A command a case accepts in its status; for `resolve`, the outcomes it may record."""
+
+    command: str
+    outcomes: tuple[Outcome, ...] | None = None
+
+    def __str__(self) -> str:
+        if self.outcomes is None:
+            return self.command
+        return f"{self.command} ({', '.join(o.value for o in self.outcomes)})"
+
+
 # Lengths a person can reasonably type in each kind of field; longer input is refused, not cut.
 MAX_NAME_LENGTH = 200
 MAX_ACTOR_LENGTH = 100

@@ -29,6 +29,7 @@ from domain.errors import (
     PersonalDataErasedError,
 )
 from interfaces.http.labels import request_labels
+from interfaces.http.schemas import AllowedCommandView
 
 log = logging.getLogger("mediation.http")
 
@@ -267,7 +268,7 @@ def _command_not_allowed(_: Request, error: CommandNotAllowed) -> JSONResponse:
         "command-not-allowed",
         str(error),
         current_status=error.status,
-        allowed=list(error.allowed),
+        allowed=[AllowedCommandView.of(a).model_dump(mode="json") for a in error.allowed],
     )
 
 

@@ -30,6 +30,7 @@ from domain.values import (
     MAX_NAME_LENGTH,
     MAX_REASON_LENGTH,
     MAX_TEXT_LENGTH,
+    AllowedCommand,
     Category,
     Channel,
     Company,
@@ -228,13 +229,29 @@ def _text(value: PersonalText | None) -> str | None:
     return None if value is None else value.text
 
 
+class AllowedCommandView(BaseModel):
+    """A command the case accepts in its status."""
+
+    command: str = Field(description="the command's path segment, e.g. `qualify`")
+    outcomes: list[Outcome] | None = Field(
+        default=None,
+        exclude_if=lambda outcomes: outcomes is None,
+        description="for `resolve` only: the outcomes it may record",
+    )
+
+    @classmethod
+    def of(cls, allowed: AllowedCommand) -> AllowedCommandView:
+        outcomes = None if allowed.outcomes is None else list(allowed.outcomes)
+        return cls(command=allowed.command, outcomes=outcomes)
+
+
 class CaseView(BaseModel):
     """A case as caseworkers and auditors read it: every field its events set."""
 
     id: UUID
     version: int
     status: Status
-    allowed_commands: list[str]
+    allowed_commands: list[AllowedCommandView]
     tracking_code: str
     reported_at: datetime
     updated_at: datetime
@@ -271,7 +288,7 @@ class CaseView(BaseModel):
             id=case.id,
             version=case.version,
             status=case.status,
-            allowed_commands=case.allowed_commands(),
+            allowed_commands=[AllowedCommandView.of(a) for a in case.allowed_commands()],
             tracking_code=str(case.tracking_code),
             reported_at=case.reported_at,
             updated_at=case.updated_at,

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from domain.case import Case
+from domain.case import TRANSITIONS, Case
 from domain.errors import (
     CommandNotAllowed,
     InvalidCaseCommand,
@@ -126,9 +126,15 @@ def test_a_refused_command_names_the_status_and_the_allowed_commands_and_records
     error = raised.value
     assert error.status == status.value
     assert status.value in str(error)
-    assert {a.split(" ")[0] for a in error.allowed} == set(EXPECTED[status])
+    assert {a.command for a in error.allowed} == set(EXPECTED[status])
     for allowed in error.allowed:
-        assert allowed in str(error)
+        assert str(allowed) in str(error)
+        expected_outcomes = TRANSITIONS[status][allowed.command]
+        assert allowed.outcomes == (
+            None
+            if expected_outcomes is None
+            else tuple(sorted(expected_outcomes, key=lambda o: o.value))
+        )
     assert case.collect_events() == []
     assert case.version == version
     assert case.status == status

@@ -436,3 +436,31 @@ def test_a_long_case_reads_the_same_at_every_version(
     sent = command(http, case_id, "send-to-platform", {"message": "After many reviews."})
     assert sent["version"] == rounds + 2
     assert date.fromisoformat(sent["response_due"]) == clock.now().date() + timedelta(days=15)
+
+
+def test_each_state_names_the_commands_it_allows_as_data_a_program_can_use(
+    http: TestClient,
+) -> None:
+    reported = http.post("/cases", json=report_body(), headers=auth("reporter"))
+    assert reported.status_code == 201, reported.text
+    case_id = reported.json()["id"]
+    assert read(http, case_id)["allowed_commands"] == [
+        {"command": "qualify"},
+        {"command": "resolve", "outcomes": ["inadmissible", "withdrawn"]},
+    ]
+    command(http, case_id, "qualify", {"category": "ranking", "priority": "low", "summary": "S."})
+    command(http, case_id, "send-to-platform", {"message": "Why?"})
+    command(http, case_id, "platform-response", {"stance": "refused", "response": "No."})
+    # A command the view names is one the case takes; `outcomes` only where there is a choice.
+    allowed = read(http, case_id)["allowed_commands"]
+    assert allowed == [
+        {"command": "send-to-platform"},
+        {"command": "escalate"},
+        {
+            "command": "resolve",
+            "outcomes": ["not_resolved", "partially_resolved", "resolved", "withdrawn"],
+        },
+    ]
+    outcome = allowed[-1]["outcomes"][0]
+    command(http, case_id, "resolve", {"outcome": outcome, "summary": "Closed."})
+    assert read(http, case_id)["allowed_commands"] == []
