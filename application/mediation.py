@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -98,6 +98,15 @@ Snapshots are written off the command's path (_take_snapshots)."""
 _IDEMPOTENCY_NAMESPACE = UUID("0b6f7a52-3f0e-4d1a-8c55-7f3e2d9a1c44")
 
 
+@runtime_checkable
+class EventPositions(Protocol):
+    """Where given events stand in the log (the recorders answer it)."""
+
+    def positions_of(self, events: Sequence[tuple[UUID, int]]) -> list[int]:
+        """The log positions of the events (originator id, version) that are stored."""
+        ...
+
+
 @dataclass(frozen=True)
 class CommandResult:
     """What a command answers: the case's new version and status, and the log position of its
@@ -110,6 +119,8 @@ class CommandResult:
     tracking_code: TrackingCode | None = None
     response_due: date | None = None
     mediator_reference: str | None = None
+    replayed: bool = False
+    """The answer given before to the same idempotency key: nothing was recorded now."""
 
 
 @dataclass(frozen=True)
@@ -205,9 +216,10 @@ class MediationApplication(Application[UUID]):
 
     def construct_recorder(self) -> ApplicationRecorder:
         recorder = super().construct_recorder()
-        if not isinstance(recorder, CaseKeyStore):
+        if not isinstance(recorder, CaseKeyStore) or not isinstance(recorder, EventPositions):
             raise TypeError("the store must keep case keys (see infrastructure.recorders)")
         self.case_keys.store = recorder
+        self.positions: EventPositions = recorder
         return recorder
 
     def construct_event_store(self) -> EventStore[UUID]:
@@ -694,12 +706,18 @@ class MediationApplication(Application[UUID]):
         )
         if sent_before != report:
             raise IdempotencyKeyReused(idempotency_key)
+        # The first answer, exactly: its position was that of the last event it recorded (the
+        # case's, or its tracking-code index's), whatever the case has become since.
+        positions = self.positions.positions_of(
+            [(case_id, 1), (tracking_index_id(first.tracking_code), 1)]
+        )
         return CommandResult(
             case_id=case_id,
             version=first.originator_version,
             status=Status.REPORTED,
-            position=self.log_position(),
+            position=max(positions),
             tracking_code=first.tracking_code,
+            replayed=True,
         )
 
 

@@ -83,6 +83,18 @@ class SQLiteMediationRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         return super().insert_events(stored_events, **kwargs)
 
+    def positions_of(self, events: Sequence[tuple[UUID, int]]) -> list[int]:
+        with self.datastore.transaction(commit=False) as c:
+            found = []
+            for originator_id, version in events:
+                c.execute(
+                    f"SELECT rowid FROM {self.events_table_name} "  # noqa: S608 (the library's)
+                    "WHERE originator_id = ? AND originator_version = ?",
+                    (originator_id.hex, version),
+                )
+                found += [row["rowid"] for row in c.fetchall()]
+        return found
+
     def wrapped_case_key(self, case_id: UUID) -> WrappedKey | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT kek_id, wrapped FROM case_keys WHERE case_id = ?", (case_id.hex,))
@@ -342,6 +354,18 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
             row = curs.fetchone()
         return None if row is None else WrappedKey(row["kek_id"], bytes(row["wrapped"]))
 
+    def positions_of(self, events: Sequence[tuple[UUID, int]]) -> list[int]:
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT notification_id FROM {table} e JOIN unnest(%s::uuid[], %s::int[]) "
+                    "AS w(id, version) ON e.originator_id = w.id AND e.originator_version = "
+                    "w.version"
+                ).format(table=Identifier(self.datastore.schema, self.events_table_name)),
+                ([i for i, _ in events], [v for _, v in events]),
+            )
+            return [row["notification_id"] for row in curs.fetchall()]
+
     def wrapped_case_keys(self, case_ids: Sequence[UUID]) -> dict[UUID, WrappedKey]:
         with self.datastore.get_connection() as connection, connection.cursor() as curs:
             curs.execute(
@@ -491,6 +515,13 @@ class POPOMediationRecorder(POPOApplicationRecorder):
             for case_id in destroyed_case_keys:
                 self._case_keys.pop(case_id, None)
             return ids
+
+    def positions_of(self, events: Sequence[tuple[UUID, int]]) -> list[int]:
+        with self._database_lock:
+            index = self._stored_events_index
+            return [
+                index[str(i)][v] + 1 for i, v in events if v in index.get(str(i), {})
+            ]  # positions count from 1
 
     def wrapped_case_key(self, case_id: UUID) -> WrappedKey | None:
         with self._database_lock:

@@ -61,6 +61,8 @@ def report_case(
     result = mediation.report_case(body.to_report(), actor=reporter.actor, idempotency_key=key)
     response.headers["Location"] = f"/cases/{result.case_id}"
     _etag(response, result.version)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return ReportCaseResponse.of(result)
 
 
