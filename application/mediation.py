@@ -593,11 +593,13 @@ class MediationApplication(Application[UUID]):
     ) -> Case:
         """The case now, right after event `version`, or as it stood at instant `at`."""
         if version is not None and at is not None:
-            raise InvalidValue("version", "ask for a version or an instant, not both")
+            raise InvalidValue(
+                "version", "ask for a version or an instant, not both", where="query"
+            )
         if at is not None:
             version = self._version_at(case_id, at)
         if version is not None and version < 1:
-            raise InvalidValue("version", "versions start at 1")
+            raise InvalidValue("version", "versions start at 1", where="query")
         case = self._get(case_id, version)
         if version is not None and case.version != version:
             raise CaseNotFound(case_id, f"case {case_id} has no version {version}")
@@ -684,7 +686,7 @@ class MediationApplication(Application[UUID]):
 
     def _version_at(self, case_id: UUID, at: datetime) -> int:
         if at.tzinfo is None:
-            raise InvalidValue("at", "an instant needs its UTC offset")
+            raise InvalidValue("at", "an instant needs its UTC offset", where="query")
         timestamps = [cast(Case.Event, e).timestamp for e in self.events.get(case_id)]
         if not timestamps:
             raise CaseNotFound(case_id)

@@ -19,12 +19,13 @@ from domain.platforms import platform_key
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Analyst, MediationDep, MinPosition, read_model_at
 from interfaces.http.problems import ProblemError
+from interfaces.http.schemas import IsoDate
 
 router = APIRouter(prefix="/statistics", tags=["statistics"], route_class=AuthorizedRoute)
 
-From = Annotated[date | None, Query(alias="from", description="first day reported (UTC)")]
-To = Annotated[date | None, Query(description="last day reported (UTC), inclusive")]
-AsOf = Annotated[date | None, Query(description="decides what is silent; default today")]
+From = Annotated[IsoDate | None, Query(alias="from", description="first day reported (UTC)")]
+To = Annotated[IsoDate | None, Query(description="last day reported (UTC), inclusive")]
+AsOf = Annotated[IsoDate | None, Query(description="decides what is silent; default today")]
 
 OUTCOMES = ("resolved", "partially_resolved", "not_resolved", "withdrawn", "inadmissible")
 COLUMNS: dict[str, tuple[str, str]] = {

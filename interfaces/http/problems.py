@@ -300,7 +300,18 @@ def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+BODY_UNREADABLE = "the body cannot be read as JSON (not UTF-8, or nested too deeply)"
+
+
 def _http_exception(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    if error.status_code == 400:
+        # FastAPI's answer to a body it could not parse at all (not UTF-8, nested too deep):
+        # malformed input, like malformed JSON, is 422 under one rule.
+        return problem_response(
+            "invalid-request",
+            BODY_UNREADABLE,
+            errors=[{"field": "body", "in": "body", "message": BODY_UNREADABLE}],
+        )
     slug = {
         401: "unauthenticated",
         403: "forbidden",

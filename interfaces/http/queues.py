@@ -18,6 +18,7 @@ from application.mediation import MediationApplication
 from domain.values import Status
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Caseworker, MediationDep, MinPosition, read_model_at
+from interfaces.http.schemas import IsoDate
 
 router = APIRouter(tags=["queues"], route_class=AuthorizedRoute)
 
@@ -55,7 +56,7 @@ async def queue_page(
     priority: Text = None,
     assignee: Text = None,
     as_of: Annotated[
-        date | None, Query(description="decides what is overdue; default today")
+        IsoDate | None, Query(description="decides what is overdue; default today")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,

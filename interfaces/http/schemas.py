@@ -6,6 +6,7 @@ is refused with the same words everywhere; unknown fields are refused, not ignor
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Self
 from uuid import UUID
@@ -13,6 +14,7 @@ from uuid import UUID
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -80,6 +82,20 @@ PlatformText = Annotated[
 Article = Annotated[str, StringConstraints(max_length=40), AfterValidator(parse_p2b_article)]
 
 
+def iso_date(value: object) -> object:
+    """A date is written YYYY-MM-DD, nothing else: pydantic alone would also read `0` (as
+    1970-01-01, a Unix time) or an instant at midnight."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(iso_date)]
+"""Every date the API reads, in a body or a query."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -96,7 +112,7 @@ class ReportCaseRequest(Strict):
     company: CompanyRequest
     platform: PlatformText = Field(description="as written: 'Amazon', 'amazon.fr'…")
     description: FreeText
-    occurred_on: date = Field(description="when the platform's measure took effect")
+    occurred_on: IsoDate = Field(description="when the platform's measure took effect")
     category_hint: Category | None = None
     channel: Channel = Channel.WEB
 
@@ -137,7 +153,7 @@ class QualifyCaseRequest(Strict):
 
 class SendToPlatformRequest(Strict):
     message: FreeText
-    response_due: date | None = Field(
+    response_due: IsoDate | None = Field(
         default=None, description="defaults to 15 days from today (5 when urgent)"
     )
 
@@ -148,7 +164,7 @@ class SendToPlatformRequest(Strict):
 class PlatformResponseRequest(Strict):
     stance: Stance
     response: FreeText
-    responded_on: date | None = Field(default=None, description="defaults to today")
+    responded_on: IsoDate | None = Field(default=None, description="defaults to today")
 
     def to_command(self) -> dict[str, Any]:
         return {

@@ -124,15 +124,21 @@ def action_body(action: str) -> tuple[str, dict[str, Any]]:
     return action, BODIES[action]
 
 
-def assert_invalid(answer: Any, field: str) -> dict[str, Any]:
-    """A 422 problem whose `errors` name `field` (or a member of it: "company.siren")."""
+def assert_invalid(answer: Any, field: str, where: str | None = None) -> dict[str, Any]:
+    """A 422 problem whose `errors` name `field` (or a member of it: "company.siren"), found
+    `where` ("body", "query"…) when given."""
     body = assert_problem(answer, 422)
     errors = body.get("errors")
     assert isinstance(errors, list), body
     assert errors, body
-    fields = [str(e.get("field")) for e in errors]
-    named = [f for f in fields if f == field or f.startswith(f"{field}.")]
+    named = [
+        e
+        for e in errors
+        if str(e.get("field")) == field or str(e.get("field")).startswith(f"{field}.")
+    ]
     assert named, f"no error names {field!r}: {errors}"
+    if where is not None:
+        assert {e["in"] for e in named} == {where}, errors
     return body
 
 
@@ -420,18 +426,20 @@ def test_an_invalid_report_is_422_and_records_nothing(
         pytest.param("{'platform': 'amazon'}", id="single-quotes"),
         pytest.param("not json at all", id="not-json"),
         pytest.param('{"platform": "amazon",}', id="trailing-comma"),
+        pytest.param(b'{"platform": "\xff\xfe"}', id="not-utf-8"),
+        pytest.param("[" * 5000 + "]" * 5000, id="nested-too-deep"),
     ],
 )
-def test_malformed_json_is_422_and_records_nothing(http: TestClient, content: str) -> None:
+def test_malformed_json_is_422_and_records_nothing(http: TestClient, content: str | bytes) -> None:
     case_id = case_in(http, "reported")
     nothing = Unchanged(http, case_id)
     json_headers = {"Content-Type": "application/json"}
     reported = http.post("/cases", content=content, headers={**auth("reporter"), **json_headers})
-    assert_invalid(reported, "body")
+    assert_invalid(reported, "body", "body")
     qualified = http.post(
         f"/cases/{case_id}/qualify", content=content, headers={**auth("caseworker"), **json_headers}
     )
-    assert_invalid(qualified, "body")
+    assert_invalid(qualified, "body", "body")
     nothing.check()
 
 
@@ -649,7 +657,31 @@ def test_an_invalid_query_is_422(http: TestClient, params: dict[str, str], field
     case_id = case_in(http, "qualified")
     nothing = Unchanged(http, case_id)
     answer = http.get(f"/cases/{case_id}", params=params, headers=auth("caseworker"))
-    assert_invalid(answer, field)
+    assert_invalid(answer, field, "query")
+    nothing.check()
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field", "role"),
+    [
+        ("/statistics", {"to": "0"}, "to", "analyst"),
+        ("/statistics", {"from": "2026-01-01T00:00:00"}, "from", "analyst"),
+        ("/statistics/export.csv", {"as_of": "20260301"}, "as_of", "analyst"),
+        ("/queues/overdue", {"as_of": "1700000000"}, "as_of", "caseworker"),
+    ],
+    ids=["unix-time-0", "an-instant", "no-dashes", "unix-time"],
+)
+def test_a_date_is_only_ever_written_yyyy_mm_dd(
+    http: TestClient, path: str, params: dict[str, str], field: str, role: str
+) -> None:
+    assert_invalid(http.get(path, params=params, headers=auth(role)), field, "query")
+
+
+@pytest.mark.parametrize("written", [0, "0", "2026-02-20T00:00:00", "20260220"])
+def test_a_date_in_a_body_is_only_ever_written_yyyy_mm_dd(http: TestClient, written: Any) -> None:
+    nothing = Unchanged(http)
+    answer = http.post("/cases", json=report_body(occurred_on=written), headers=auth("reporter"))
+    assert_invalid(answer, "occurred_on", "body")
     nothing.check()
 
 
