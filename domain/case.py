@@ -201,7 +201,7 @@ class Case(Aggregate):
     class Qualified(Event):
         category: Category
         priority: Priority
-        summary: PersonalText
+        summary: PersonalText | None  # None only once the case's personal data was erased
         p2b_articles: tuple[str, ...]
         assignee: str | None
 
@@ -215,7 +215,7 @@ class Case(Aggregate):
             case.assignee = self.assignee
 
     class SentToPlatform(Event):
-        message: PersonalText
+        message: PersonalText | None  # None only once the case's personal data was erased
         sent_on: date
         response_due: date
 
@@ -230,7 +230,7 @@ class Case(Aggregate):
 
     class PlatformResponded(Event):
         stance: Stance
-        response: PersonalText
+        response: PersonalText | None  # None only once the case's personal data was erased
         responded_on: date
 
         def apply(self, aggregate: Any) -> None:
@@ -268,7 +268,7 @@ class Case(Aggregate):
 
     class Resolved(Event):
         outcome: Outcome
-        summary: PersonalText
+        summary: PersonalText | None  # None only once the case's personal data was erased
 
         def apply(self, aggregate: Any) -> None:
             case: Case = aggregate
@@ -346,21 +346,21 @@ class Case(Aggregate):
         *,
         category: Category,
         priority: Priority,
-        summary: PersonalText,
+        summary: PersonalText | None,
         p2b_articles: Sequence[str] = (),
         assignee: str | None = None,
         actor: str,
         now: datetime,
     ) -> None:
         """Only a reported or qualified case can be (re)qualified."""
-        self._require(QUALIFY, adds_personal_data=True)
+        self._require(QUALIFY)
         self.trigger_event(
             self.Qualified,
             timestamp=check_instant(now),
             actor=check_actor(actor),
             category=category,
             priority=priority,
-            summary=summary,
+            summary=self._free_text("summary", summary, QUALIFY),
             p2b_articles=tuple(dict.fromkeys(p2b_articles)),
             assignee=None if assignee is None else check_actor(assignee),
         )
@@ -368,7 +368,7 @@ class Case(Aggregate):
     def send_to_platform(
         self,
         *,
-        message: PersonalText,
+        message: PersonalText | None,
         deadlines: Deadlines,
         response_due: date | None = None,
         actor: str,
@@ -378,7 +378,8 @@ class Case(Aggregate):
 
         The due date is computed now and stored, so a replay keeps the rule then in force.
         """
-        self._require(SEND_TO_PLATFORM, adds_personal_data=True)
+        self._require(SEND_TO_PLATFORM)
+        message = self._free_text("message", message, SEND_TO_PLATFORM)
         today = utc_today(now)
         if response_due is None:
             response_due = deadlines.due(today, self.priority)
@@ -401,13 +402,14 @@ class Case(Aggregate):
         self,
         *,
         stance: Stance,
-        response: PersonalText,
+        response: PersonalText | None,
         responded_on: date | None = None,
         actor: str,
         now: datetime,
     ) -> None:
         """Only a case awaiting the platform takes its answer, dated between sending and today."""
-        self._require(RECORD_PLATFORM_RESPONSE, adds_personal_data=True)
+        self._require(RECORD_PLATFORM_RESPONSE)
+        response = self._free_text("response", response, RECORD_PLATFORM_RESPONSE)
         today = utc_today(now)
         responded_on = responded_on or today
         check_past_date("responded_on", responded_on, today)
@@ -438,7 +440,11 @@ class Case(Aggregate):
         now: datetime,
     ) -> None:
         """A case the platform has been asked about goes to the business mediator, once."""
-        self._require(ESCALATE, adds_personal_data=note is not None)
+        self._require(ESCALATE)
+        if note is not None and self.personal_data_erased:
+            raise PersonalDataErasedError(
+                case_id=self.id, status=self.status.value, command=ESCALATE
+            )
         self.trigger_event(
             self.EscalatedToMediator,
             timestamp=now,
@@ -488,18 +494,18 @@ class Case(Aggregate):
         self,
         *,
         outcome: Outcome,
-        summary: PersonalText,
+        summary: PersonalText | None,
         actor: str,
         now: datetime,
     ) -> None:
         """Closes the case with an outcome the status allows (see TRANSITIONS)."""
-        self._require(RESOLVE, outcome=outcome, adds_personal_data=True)
+        self._require(RESOLVE, outcome=outcome)
         self.trigger_event(
             self.Resolved,
             timestamp=check_instant(now),
             actor=check_actor(actor),
             outcome=outcome,
-            summary=summary,
+            summary=self._free_text("summary", summary, RESOLVE),
         )
 
     # Queries on state.
@@ -536,9 +542,7 @@ class Case(Aggregate):
             reason=clean_text("reason", reason, max_length=MAX_REASON_LENGTH),
         )
 
-    def _require(
-        self, command: str, outcome: Outcome | None = None, *, adds_personal_data: bool = False
-    ) -> None:
+    def _require(self, command: str, outcome: Outcome | None = None) -> None:
         row = TRANSITIONS[self.status]
         allowed = command in row
         if allowed and outcome is not None:
@@ -552,7 +556,19 @@ class Case(Aggregate):
                 command=name,
                 allowed=allowed_commands(self.status),
             )
-        if adds_personal_data and self.personal_data_erased:
-            raise PersonalDataErasedError(
-                case_id=self.id, status=self.status.value, command=command
-            )
+
+    def _free_text(
+        self, field: str, text: PersonalText | None, command: str
+    ) -> PersonalText | None:
+        """The free text a command records: required while the case holds personal data, and
+        none once it was erased (so every open case can still reach an outcome, and nothing
+        personal is written again under no key)."""
+        if self.personal_data_erased:
+            if text is not None:
+                raise PersonalDataErasedError(
+                    case_id=self.id, status=self.status.value, command=command
+                )
+            return None
+        if text is None:
+            raise InvalidValue(field, f"{field} is required")
+        return text

@@ -114,7 +114,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "personal-data-erased",
             "The case's personal data was erased",
             409,
-            "The case takes no new personal data or free text after its erasure.",
+            "The case takes no new personal data or free text after its erasure: send the "
+            "command again without its free text (summary, message, response, note).",
         ),
         ProblemType(
             "invalid-request",

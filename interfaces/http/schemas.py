@@ -134,10 +134,20 @@ class ReportCaseRequest(Strict):
         )
 
 
+ERASED_TEXT = (
+    "required while the case holds personal data; left out once it was erased (the case then "
+    "records no free text)"
+)
+
+
+def _personal(text: str | None) -> PersonalText | None:
+    return None if text is None else PersonalText(text)
+
+
 class QualifyCaseRequest(Strict):
     category: Category
     priority: Priority
-    summary: FreeText
+    summary: FreeText | None = Field(default=None, description=ERASED_TEXT)
     p2b_articles: list[Article] = Field(default_factory=list, max_length=19)
     assignee: ActorName | None = None
 
@@ -145,31 +155,31 @@ class QualifyCaseRequest(Strict):
         return {
             "category": self.category,
             "priority": self.priority,
-            "summary": PersonalText(self.summary),
+            "summary": _personal(self.summary),
             "p2b_articles": list(self.p2b_articles),
             "assignee": self.assignee,
         }
 
 
 class SendToPlatformRequest(Strict):
-    message: FreeText
+    message: FreeText | None = Field(default=None, description=ERASED_TEXT)
     response_due: IsoDate | None = Field(
         default=None, description="defaults to 15 days from today (5 when urgent)"
     )
 
     def to_command(self) -> dict[str, Any]:
-        return {"message": PersonalText(self.message), "response_due": self.response_due}
+        return {"message": _personal(self.message), "response_due": self.response_due}
 
 
 class PlatformResponseRequest(Strict):
     stance: Stance
-    response: FreeText
+    response: FreeText | None = Field(default=None, description=ERASED_TEXT)
     responded_on: IsoDate | None = Field(default=None, description="defaults to today")
 
     def to_command(self) -> dict[str, Any]:
         return {
             "stance": self.stance,
-            "response": PersonalText(self.response),
+            "response": _personal(self.response),
             "responded_on": self.responded_on,
         }
 
@@ -187,10 +197,10 @@ class EscalateCaseRequest(Strict):
 
 class ResolveCaseRequest(Strict):
     outcome: Outcome
-    summary: FreeText
+    summary: FreeText | None = Field(default=None, description=ERASED_TEXT)
 
     def to_command(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "summary": PersonalText(self.summary)}
+        return {"outcome": self.outcome, "summary": _personal(self.summary)}
 
 
 class CommandResponse(BaseModel):
