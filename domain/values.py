@@ -86,6 +86,26 @@ CATEGORY_LABELS: dict[Category, tuple[str, str]] = {
 }
 
 
+CATEGORY_P2B_BASIS: dict[Category, str | None] = {
+    Category.DELISTING: "Art. 4(1)",
+    Category.ACCOUNT_SUSPENSION: "Art. 4(1)",
+    Category.ACCOUNT_TERMINATION: "Art. 4(2)",
+    Category.MISSING_STATEMENT_OF_REASONS: "Art. 4",
+    Category.RANKING: "Art. 5",
+    Category.TERMS_CHANGE: "Art. 3",
+    Category.FUNDS_WITHHELD: None,
+    Category.UNREACHABLE_SUPPORT: "Art. 11",
+    Category.COUNTERFEIT_IP: None,
+    Category.SELF_PREFERENCING: "Art. 7",
+    Category.DATA_ACCESS: "Art. 9",
+    Category.UNFAIR_TERMS_FEES: "Arts. 6, 8, 10",
+    Category.TECHNICAL_FAILURE: "Art. 11(1)(b)",
+    Category.OTHER: None,
+}
+"""The article of Regulation (EU) 2019/1150 a category of problem rests on (None: no article
+of its own)."""
+
+
 class Priority(Enum):
     LOW = "low"
     NORMAL = "normal"
