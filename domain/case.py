@@ -1,15 +1,18 @@
 """The Case aggregate: a business's report, driven by caseworkers from report to outcome.
 
-Commands check the rules of the transition table and raise; events only assign state, since
-they are replayed on every load. Every command takes the actor who causes it and the instant
-it happens (`now`), which becomes the event's timestamp: the clock belongs to the caller.
+Read it top to bottom: the transition table, then the case's state, then each command with the
+event it records right below it. Commands check the rules and raise; events only assign state,
+since they are replayed on every load. Every command takes the actor who causes it and the
+instant it happens (`now`), which becomes the event's timestamp: the clock belongs to the
+caller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import MISSING, field, fields
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -23,7 +26,6 @@ from domain.errors import (
 )
 from domain.platforms import Platform
 from domain.values import (
-    ERASED,
     LONGEST_RESPONSE_DELAY,
     MAX_ACTOR_LENGTH,
     MAX_REASON_LENGTH,
@@ -40,6 +42,7 @@ from domain.values import (
     TrackingCode,
     check_past_date,
     clean_text,
+    erased,
 )
 
 QUALIFY = "qualify"
@@ -51,7 +54,7 @@ COMMANDS = (QUALIFY, SEND_TO_PLATFORM, RECORD_PLATFORM_RESPONSE, ESCALATE, RESOL
 
 _ANY_OUTCOME_BUT_INADMISSIBLE = frozenset(Outcome) - {Outcome.INADMISSIBLE}
 
-# The transition table of DOMAIN.md, binding: status -> command -> the outcomes `resolve` may
+# The transition table (docs/domain.md), binding: status -> command -> the outcomes `resolve` may
 # record (None for the other commands). A command absent from a status's row is refused.
 TRANSITIONS: dict[Status, dict[str, frozenset[Outcome] | None]] = {
     Status.REPORTED: {
@@ -107,16 +110,6 @@ def utc_today(now: datetime) -> date:
     return check_instant(now).astimezone(UTC).date()
 
 
-# Optional personal fields of the state (besides the contact and the description).
-PERSONAL_FIELDS = (
-    "summary",
-    "message",
-    "platform_response",
-    "escalation_note",
-    "resolution_summary",
-)
-
-
 def mediator_reference(case_id: UUID, escalated_on: date) -> str:
     """The business mediator's file reference: year and 48 bits of the case id."""
     return f"MED-{escalated_on.year}-{case_id.hex[:12].upper()}"
@@ -127,188 +120,41 @@ class Case(Aggregate):
 
     INITIAL_VERSION = 1
 
-    if TYPE_CHECKING:  # State, set only by events; not dataclass fields of the aggregate.
-        status: Status
-        company: Company
-        platform: Platform
-        description: PersonalText
-        occurred_on: date
-        category_hint: Category | None
-        channel: Channel
-        tracking_code: TrackingCode
-        category: Category | None
-        priority: Priority | None
-        summary: PersonalText | None
-        p2b_articles: tuple[str, ...]
-        assignee: str | None
-        message: PersonalText | None
-        first_sent_on: date | None
-        last_sent_on: date | None
-        response_due: date | None
-        platform_rounds: int
-        stance: Stance | None
-        platform_response: PersonalText | None
-        responded_on: date | None
-        escalation_reason: EscalationReason | None
-        escalation_note: PersonalText | None
-        mediator_reference: str | None
-        outcome: Outcome | None
-        resolution_summary: PersonalText | None
-        personal_data_erased: bool
+    # The state: what decisions and reads need, each field as it is until an event sets it.
+    status: Status = field(init=False, default=Status.REPORTED)
+    company: Company = field(init=False)
+    platform: Platform = field(init=False)
+    description: PersonalText = field(init=False)
+    occurred_on: date = field(init=False)
+    category_hint: Category | None = field(init=False, default=None)
+    channel: Channel = field(init=False, default=Channel.WEB)
+    tracking_code: TrackingCode = field(init=False)
+    category: Category | None = field(init=False, default=None)
+    priority: Priority | None = field(init=False, default=None)
+    summary: PersonalText | None = field(init=False, default=None)
+    p2b_articles: tuple[str, ...] = field(init=False, default=())
+    assignee: str | None = field(init=False, default=None)
+    message: PersonalText | None = field(init=False, default=None)
+    first_sent_on: date | None = field(init=False, default=None)
+    last_sent_on: date | None = field(init=False, default=None)
+    response_due: date | None = field(init=False, default=None)
+    platform_rounds: int = field(init=False, default=0)
+    stance: Stance | None = field(init=False, default=None)
+    platform_response: PersonalText | None = field(init=False, default=None)
+    responded_on: date | None = field(init=False, default=None)
+    escalation_reason: EscalationReason | None = field(init=False, default=None)
+    escalation_note: PersonalText | None = field(init=False, default=None)
+    mediator_reference: str | None = field(init=False, default=None)
+    outcome: Outcome | None = field(init=False, default=None)
+    resolution_summary: PersonalText | None = field(init=False, default=None)
+    personal_data_erased: bool = field(init=False, default=False)
 
     class Event(Aggregate.Event):
+        """Every event of a case names the actor who caused it."""
+
         actor: str
 
-    class Reported(Aggregate.Created, Event):
-        company: Company
-        platform: Platform
-        description: PersonalText
-        occurred_on: date
-        category_hint: Category | None
-        channel: Channel
-        tracking_code: TrackingCode
-
-        def apply(self, aggregate: Any) -> None:
-            case: Case = aggregate
-            case.status = Status.REPORTED
-            case.company = self.company
-            case.platform = self.platform
-            case.description = self.description
-            case.occurred_on = self.occurred_on
-            case.category_hint = self.category_hint
-            case.channel = self.channel
-            case.tracking_code = self.tracking_code
-            case.category = None
-            case.priority = None
-            case.summary = None
-            case.p2b_articles = ()
-            case.assignee = None
-            case.message = None
-            case.first_sent_on = None
-            case.last_sent_on = None
-            case.response_due = None
-            case.platform_rounds = 0
-            case.stance = None
-            case.platform_response = None
-            case.responded_on = None
-            case.escalation_reason = None
-            case.escalation_note = None
-            case.mediator_reference = None
-            case.outcome = None
-            case.resolution_summary = None
-            case.personal_data_erased = False
-
-    class Qualified(Event):
-        category: Category
-        priority: Priority
-        summary: PersonalText | None  # None only once the case's personal data was erased
-        p2b_articles: tuple[str, ...]
-        assignee: str | None
-
-        def apply(self, aggregate: Any) -> None:
-            case: Case = aggregate
-            case.status = Status.QUALIFIED
-            case.category = self.category
-            case.priority = self.priority
-            case.summary = self.summary
-            case.p2b_articles = tuple(self.p2b_articles)
-            case.assignee = self.assignee
-
-    class SentToPlatform(Event):
-        message: PersonalText | None  # None only once the case's personal data was erased
-        sent_on: date
-        response_due: date
-
-        def apply(self, aggregate: Any) -> None:
-            case: Case = aggregate
-            case.status = Status.AWAITING_PLATFORM
-            case.message = self.message
-            case.first_sent_on = case.first_sent_on or self.sent_on
-            case.last_sent_on = self.sent_on
-            case.response_due = self.response_due
-            case.platform_rounds += 1
-
-    class PlatformResponded(Event):
-        stance: Stance
-        response: PersonalText | None  # None only once the case's personal data was erased
-        responded_on: date
-
-        def apply(self, aggregate: Any) -> None:
-            case: Case = aggregate
-            case.status = Status.PLATFORM_RESPONDED
-            case.stance = self.stance
-            case.platform_response = self.response
-            case.responded_on = self.responded_on
-            case.response_due = None
-
-    class EscalatedToMediator(Event):
-        """Version 2 adds, for an escalation by the deadline process, the due date the platform
-        let pass and the grace it was given (None for an escalation by a caseworker)."""
-
-        reason: EscalationReason
-        note: PersonalText | None
-        mediator_reference: str
-        response_due: date | None
-        grace_days: int | None
-
-        class_version = 2
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["response_due"] = None
-            state["grace_days"] = None
-
-        def apply(self, aggregate: Any) -> None:
-            case: Case = aggregate
-            case.status = Status.WITH_MEDIATOR
-            case.escalation_reason = self.reason
-            case.escalation_note = self.note
-            case.mediator_reference = self.mediator_reference
-            case.response_due = None
-
-    class Resolved(Event):
-        outcome: Outcome
-        summary: PersonalText | None  # None only once the case's personal data was erased
-
-        def apply(self, aggregate: Any) -> None:
-            case: Case = aggregate
-            case.status = Status.RESOLVED
-            case.outcome = self.outcome
-            case.resolution_summary = self.summary
-            case.response_due = None
-
-    class PersonalDataErased(Event):
-        """The case's key was destroyed: every personal field and free text is unreadable."""
-
-        reason: str
-
-        def apply(self, aggregate: Any) -> None:
-            case: Case = aggregate
-            company = case.company
-            case.company = Company(
-                name=ERASED,
-                siren=company.siren,
-                size=company.size,
-                contact_name=ERASED,
-                contact_email=ERASED,
-            )
-            case.platform = Platform(key=case.platform.key, reported_as=ERASED)
-            case.description = ERASED
-            for name in PERSONAL_FIELDS:
-                if getattr(case, name) is not None:
-                    setattr(case, name, ERASED)
-            case.personal_data_erased = True
-
-    WORKFLOW_EVENTS: ClassVar[tuple[str, ...]] = (
-        "Reported",
-        "Qualified",
-        "SentToPlatform",
-        "PlatformResponded",
-        "EscalatedToMediator",
-        "Resolved",
-    )
-
-    # Commands.
+    # Report.
 
     @classmethod
     def report(
@@ -330,7 +176,7 @@ class Case(Aggregate):
         return cls._create(
             cls.Reported,
             id=case_id or uuid4(),
-            timestamp=now,
+            timestamp=check_instant(now),
             actor=check_actor(actor),
             company=company,
             platform=platform,
@@ -340,6 +186,31 @@ class Case(Aggregate):
             channel=channel,
             tracking_code=tracking_code or TrackingCode.new(),
         )
+
+    class Reported(Aggregate.Created, Event):
+        company: Company
+        platform: Platform
+        description: PersonalText
+        occurred_on: date
+        category_hint: Category | None
+        channel: Channel
+        tracking_code: TrackingCode
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            # Every field as it is until an event sets it (the library makes Case a dataclass).
+            for state in fields(cast(Any, Case)):
+                if state.default is not MISSING:
+                    setattr(case, state.name, state.default)
+            case.company = self.company
+            case.platform = self.platform
+            case.description = self.description
+            case.occurred_on = self.occurred_on
+            case.category_hint = self.category_hint
+            case.channel = self.channel
+            case.tracking_code = self.tracking_code
+
+    # Qualify.
 
     def qualify(
         self,
@@ -354,16 +225,34 @@ class Case(Aggregate):
     ) -> None:
         """Only a reported or qualified case can be (re)qualified."""
         self._require(QUALIFY)
-        self.trigger_event(
+        self._record(
             self.Qualified,
-            timestamp=check_instant(now),
-            actor=check_actor(actor),
+            now,
+            actor,
             category=category,
             priority=priority,
             summary=self._free_text("summary", summary, QUALIFY),
             p2b_articles=tuple(dict.fromkeys(p2b_articles)),
             assignee=None if assignee is None else check_actor(assignee),
         )
+
+    class Qualified(Event):
+        category: Category
+        priority: Priority
+        summary: PersonalText | None  # None only once the case's personal data was erased
+        p2b_articles: tuple[str, ...]
+        assignee: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.QUALIFIED
+            case.category = self.category
+            case.priority = self.priority
+            case.summary = self.summary
+            case.p2b_articles = tuple(self.p2b_articles)
+            case.assignee = self.assignee
+
+    # Send to the platform.
 
     def send_to_platform(
         self,
@@ -389,14 +278,30 @@ class Case(Aggregate):
                 f"response_due must be after today ({today}) and within "
                 f"{LONGEST_RESPONSE_DELAY.days} days",
             )
-        self.trigger_event(
+        self._record(
             self.SentToPlatform,
-            timestamp=now,
-            actor=check_actor(actor),
+            now,
+            actor,
             message=message,
             sent_on=today,
             response_due=response_due,
         )
+
+    class SentToPlatform(Event):
+        message: PersonalText | None  # None only once the case's personal data was erased
+        sent_on: date
+        response_due: date
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.AWAITING_PLATFORM
+            case.message = self.message
+            case.first_sent_on = case.first_sent_on or self.sent_on
+            case.last_sent_on = self.sent_on
+            case.response_due = self.response_due
+            case.platform_rounds += 1
+
+    # Record the platform's answer.
 
     def record_platform_response(
         self,
@@ -422,14 +327,29 @@ class Case(Aggregate):
                 status=self.status.value,
                 field="responded_on",
             )
-        self.trigger_event(
+        self._record(
             self.PlatformResponded,
-            timestamp=now,
-            actor=check_actor(actor),
+            now,
+            actor,
             stance=stance,
             response=response,
             responded_on=responded_on,
         )
+
+    class PlatformResponded(Event):
+        stance: Stance
+        response: PersonalText | None  # None only once the case's personal data was erased
+        responded_on: date
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.PLATFORM_RESPONDED
+            case.stance = self.stance
+            case.platform_response = self.response
+            case.responded_on = self.responded_on
+            case.response_due = None
+
+    # Escalate to the mediator: by a caseworker, or by the deadline process for silence.
 
     def escalate(
         self,
@@ -445,10 +365,10 @@ class Case(Aggregate):
             raise PersonalDataErasedError(
                 case_id=self.id, status=self.status.value, command=ESCALATE
             )
-        self.trigger_event(
+        self._record(
             self.EscalatedToMediator,
-            timestamp=now,
-            actor=check_actor(actor),
+            now,
+            actor,
             reason=reason,
             note=note,
             mediator_reference=mediator_reference(self.id, utc_today(now)),
@@ -479,16 +399,43 @@ class Case(Aggregate):
                 status=self.status.value,
                 field="as_of",
             )
-        self.trigger_event(
+        self._record(
             self.EscalatedToMediator,
-            timestamp=now,
-            actor=check_actor(actor),
+            now,
+            actor,
             reason=EscalationReason.NO_RESPONSE,
             note=None,
             mediator_reference=mediator_reference(self.id, utc_today(now)),
             response_due=self.response_due,
             grace_days=deadlines.grace_days(self.priority),
         )
+
+    class EscalatedToMediator(Event):
+        """Version 2 adds, for an escalation by the deadline process, the due date the platform
+        let pass and the grace it was given (None for an escalation by a caseworker)."""
+
+        reason: EscalationReason
+        note: PersonalText | None
+        mediator_reference: str
+        response_due: date | None
+        grace_days: int | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["response_due"] = None
+            state["grace_days"] = None
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.WITH_MEDIATOR
+            case.escalation_reason = self.reason
+            case.escalation_note = self.note
+            case.mediator_reference = self.mediator_reference
+            case.response_due = None
+
+    # Resolve.
 
     def resolve(
         self,
@@ -500,13 +447,52 @@ class Case(Aggregate):
     ) -> None:
         """Closes the case with an outcome the status allows (see TRANSITIONS)."""
         self._require(RESOLVE, outcome=outcome)
-        self.trigger_event(
+        self._record(
             self.Resolved,
-            timestamp=check_instant(now),
-            actor=check_actor(actor),
+            now,
+            actor,
             outcome=outcome,
             summary=self._free_text("summary", summary, RESOLVE),
         )
+
+    class Resolved(Event):
+        outcome: Outcome
+        summary: PersonalText | None  # None only once the case's personal data was erased
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.status = Status.RESOLVED
+            case.outcome = self.outcome
+            case.resolution_summary = self.summary
+            case.response_due = None
+
+    # Erase the personal data.
+
+    def erase_personal_data(self, *, reason: str, actor: str, now: datetime) -> None:
+        """Any case, open or closed, can have its personal data erased, once."""
+        if self.personal_data_erased:
+            raise PersonalDataErasedError(
+                case_id=self.id, status=self.status.value, command="erase-personal-data"
+            )
+        self._record(
+            self.PersonalDataErased,
+            now,
+            actor,
+            reason=clean_text("reason", reason, max_length=MAX_REASON_LENGTH),
+        )
+
+    class PersonalDataErased(Event):
+        """The case's key was destroyed: every personal text of its state reads erased (found
+        by its type, PersonalText, wherever it is: no list of fields to keep up to date)."""
+
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            for name, value in list(vars(case).items()):
+                if not name.startswith("_"):
+                    setattr(case, name, erased(value))
+            case.personal_data_erased = True
 
     # Queries on state.
 
@@ -529,20 +515,10 @@ class Case(Aggregate):
             and deadlines.silence_expired(self.response_due, self.priority, as_of)
         )
 
-    def erase_personal_data(self, *, reason: str, actor: str, now: datetime) -> None:
-        """Any case, open or closed, can have its personal data erased, once."""
-        if self.personal_data_erased:
-            raise PersonalDataErasedError(
-                case_id=self.id, status=self.status.value, command="erase-personal-data"
-            )
-        self.trigger_event(
-            self.PersonalDataErased,
-            timestamp=check_instant(now),
-            actor=check_actor(actor),
-            reason=clean_text("reason", reason, max_length=MAX_REASON_LENGTH),
-        )
+    # The rules every command applies.
 
     def _require(self, command: str, outcome: Outcome | None = None) -> None:
+        """The case's status allows the command (and `resolve` the outcome): see TRANSITIONS."""
         row = TRANSITIONS[self.status]
         allowed = command in row
         if allowed and outcome is not None:
@@ -558,7 +534,7 @@ class Case(Aggregate):
             )
 
     def _free_text(
-        self, field: str, text: PersonalText | None, command: str
+        self, field_name: str, text: PersonalText | None, command: str
     ) -> PersonalText | None:
         """The free text a command records: required while the case holds personal data, and
         none once it was erased (so every open case can still reach an outcome, and nothing
@@ -570,5 +546,9 @@ class Case(Aggregate):
                 )
             return None
         if text is None:
-            raise InvalidValue(field, f"{field} is required")
+            raise InvalidValue(field_name, f"{field_name} is required")
         return text
+
+    def _record(self, event: type[Case.Event], now: datetime, actor: str, **fields: Any) -> None:
+        """Record `event` as caused by `actor` at the instant `now`, both checked."""
+        self.trigger_event(event, timestamp=check_instant(now), actor=check_actor(actor), **fields)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 import secrets
 from base64 import b32encode
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, timedelta
 from enum import Enum
+from typing import TypeVar
 
 from domain.errors import InvalidValue
+
+T = TypeVar("T")
 
 
 class Status(Enum):
@@ -185,6 +188,18 @@ class PersonalText:
 
 ERASED = PersonalText("[effacé]")
 """What every personal field reads once the case's personal data has been erased."""
+
+
+def erased(value: T) -> T:
+    """`value` with every PersonalText in it erased, however deep (a company's contact, a
+    platform's name as written, a tuple of them); anything else unchanged."""
+    if isinstance(value, PersonalText):
+        return ERASED  # type: ignore[return-value]
+    if isinstance(value, tuple):
+        return type(value)(erased(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: erased(getattr(value, f.name)) for f in fields(value)})
+    return value
 
 
 def clean_text(field: str, value: str, *, max_length: int = MAX_TEXT_LENGTH) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import field
 from datetime import date, timedelta
 
 import pytest
@@ -14,7 +15,9 @@ from domain.errors import (
     InvalidValue,
     PersonalDataErasedError,
 )
+from domain.platforms import Platform
 from domain.values import (
+    ERASED,
     Category,
     CompanySize,
     EscalationReason,
@@ -28,6 +31,7 @@ from tests.domain.factories import (
     NOW,
     TODAY,
     case_in,
+    company,
     escalate,
     qualify,
     reported_case,
@@ -259,8 +263,8 @@ def test_erasure_replaces_every_personal_field_and_keeps_the_rest() -> None:
         CompanySize.MICRO,
         "amazon",
     )
-    for field in ("description", "summary", "message", "platform_response"):
-        assert getattr(case, field).is_erased, field
+    for name in ("description", "summary", "message", "platform_response"):
+        assert getattr(case, name).is_erased, name
     assert case.escalation_note is None  # nothing was written: nothing to erase
     assert case.status is Status.WITH_MEDIATOR
     assert case.mediator_reference is not None
@@ -297,3 +301,27 @@ def test_a_status_rule_is_reported_before_the_erasure_rule() -> None:
     case.erase_personal_data(reason="request", actor="dpo", now=NOW)
     with pytest.raises(CommandNotAllowed):
         qualify(case)
+
+
+def test_a_personal_text_added_to_the_state_is_erased_without_editing_any_list() -> None:
+    """The erasure finds personal data by its type, wherever the state holds it: a field a
+    later feature adds is erased with no list of personal fields to remember to update."""
+
+    class CaseWithFileNotes(Case):
+        file_notes: tuple[PersonalText, ...] = field(init=False, default=())
+        referral: PersonalText | None = field(init=False, default=None)
+
+    case = CaseWithFileNotes.report(
+        company=company(),
+        platform=Platform.parse("eBay"),
+        description=PersonalText("Delisted"),
+        occurred_on=TODAY,
+        actor="reporter-1",
+        now=NOW,
+    )
+    case.file_notes = (PersonalText("Called Jeanne Dupont"), PersonalText("She sent a photo"))
+    case.referral = PersonalText("Referred by Maître Martin")
+    case.erase_personal_data(reason="GDPR art. 17", actor="dpo", now=NOW)
+    assert case.file_notes == (ERASED, ERASED)
+    assert case.referral == ERASED
+    assert case.company.name == case.description == ERASED
