@@ -1,6 +1,6 @@
 """Figure 3: what a command costs on a long case, as a ratio to the same command on a short one.
 
-Snapshots (one every SNAPSHOT_INTERVAL events, application/mediation.py) should make a command
+Snapshots (one every SNAPSHOT_INTERVAL events, application/case_store.py) should make a command
 on a case with 1,000 events cost about what it costs on a case with 10. Measured in process, on
 PostgreSQL (the production store: a fresh schema on the bench database, dropped after) and on
 SQLite (a file in a temporary folder), seals and per-case encryption on, as in production.
@@ -28,8 +28,9 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
+from application.case_store import SNAPSHOT_INTERVAL
 from application.clock import SettableClock
-from application.mediation import SNAPSHOT_INTERVAL, MediationApplication, ReportRequest
+from application.mediation import MediationApplication, ReportRequest
 from bench.filling import (
     fresh_schema,
     new_keys,

@@ -22,6 +22,7 @@ from application.data_keys import RotationBusy
 from application.errors import ApplicationError, CaseNotFound
 from application.keys import Keys
 from application.mediation import MediationApplication
+from application.retention import cases_to_erase, erasures_since
 from infrastructure.checkpoints import CheckpointFolder, read_checkpoint
 from infrastructure.keyfiles import as_environment, keys_for
 from infrastructure.settings import SettingsError, load_settings
@@ -200,7 +201,7 @@ def run_retention(
         raise fail(str(error)) from None
     with opened() as (application, _):
         today = day or application.clock.now().date()
-        due = application.cases_to_erase(today, period)
+        due = cases_to_erase(application, today, period)
         for case_id in due:
             if dry_run:
                 typer.echo(f"would erase {case_id}")
@@ -278,7 +279,7 @@ def data_keys_status() -> None:
     with opened() as (application, _):
         days = load_settings().data_key_rotation_days
         found = application.data_keys_status(days)
-        pending = application.erasures_since(found.current.created_at)
+        pending = erasures_since(application, found.current.created_at)
     current = found.current
     typer.echo(
         f"current data key {current.id}, made {current.created_at:%Y-%m-%d %H:%M} UTC, wraps "

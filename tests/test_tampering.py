@@ -37,9 +37,9 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from application.audit import canonical, verify_dossier
+from application.case_store import SNAPSHOT_INTERVAL
 from application.clock import SettableClock
 from application.keys import public_key_hex
-from application.mediation import SNAPSHOT_INTERVAL
 from application.sealing import EVENT_SEAL, SNAPSHOT_SEAL, chain_hash
 from infrastructure.settings import Settings, Store
 from interfaces.http.app import create_app

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from application.audit import CHAIN_RULE, DOSSIER_FORMAT
+from application.dossier import make_dossier
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Auditor, DataProtectionOfficer, IfMatch, MediationDep
 from interfaces.http.schemas import (
@@ -31,7 +32,7 @@ def integrity(case_id: UUID, mediation: MediationDep, _: Auditor) -> IntegrityVi
 def dossier(case_id: UUID, mediation: MediationDep, _: Auditor) -> dict[str, Any]:
     """The case, its history, its integrity, and what verifies them offline
     (`mediation audit verify-dossier FILE`)."""
-    made = mediation.dossier(case_id)
+    made = make_dossier(mediation, case_id)
     return {
         "format": DOSSIER_FORMAT,
         "generated_at": made.generated_at.isoformat(),

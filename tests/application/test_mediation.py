@@ -11,9 +11,10 @@ from uuid import uuid4
 
 import pytest
 
+from application.case_store import SNAPSHOT_INTERVAL
 from application.clock import SettableClock
 from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
-from application.mediation import SNAPSHOT_INTERVAL, MediationApplication, ReportRequest
+from application.mediation import MediationApplication, ReportRequest
 from domain.errors import CommandNotAllowed, InvalidValue
 from domain.platforms import Platform
 from domain.values import (
