@@ -397,6 +397,10 @@ def test_the_command_line_rotates_and_says_where_the_keys_stand(
 # 3. On disk.
 
 
+REWRITES = 10
+"""How many times the test rewrites the key table before it expects the erased row gone."""
+
+
 def wrap_copies(files: list[Path], wrapped: bytes) -> list[tuple[Path, int]]:
     """Every place the wrapped key's bytes stand in these files."""
     found = []
@@ -437,9 +441,11 @@ def unwraps(keys: list[bytes], case_id: UUID, wrapped: bytes) -> list[bytes]:
     return revealed
 
 
-def postgres_files(settings: Settings, table: str) -> tuple[list[Path], list[Path]]:
-    """The files of `table` (its main fork, every segment) and of the write-ahead log, after a
-    checkpoint has written every page out."""
+def postgres_files(
+    settings: Settings, table: str, since_segment: str
+) -> tuple[list[Path], list[Path]]:
+    """The files of `table` (its main fork, every segment) and of the write-ahead log from
+    `since_segment` on, after a checkpoint has written every page out."""
     with PostgresSchema(settings.database_url).connect() as connection:
         connection.execute("CHECKPOINT")
         row = connection.execute("SHOW data_directory").fetchone()
@@ -456,7 +462,8 @@ def postgres_files(settings: Settings, table: str) -> tuple[list[Path], list[Pat
             pytest.fail(f"{reason}, and MEDIATION_REQUIRE_POSTGRES=1 forbids skipping it")
         pytest.skip(reason)
     table_files = [main, *sorted(main.parent.glob(f"{main.name}.*"))]
-    return table_files, sorted(p for p in (data / "pg_wal").iterdir() if p.is_file())
+    segments = (data / "pg_wal").iterdir()
+    return table_files, sorted(p for p in segments if p.is_file() and p.name >= since_segment)
 
 
 def sqlite_files(settings: Settings) -> list[Path]:
@@ -465,23 +472,25 @@ def sqlite_files(settings: Settings) -> list[Path]:
 
 
 @pytest.fixture
-def wal_kept(durable_settings: Settings) -> Iterator[None]:
+def wal_kept(durable_settings: Settings) -> Iterator[str]:
     """On PostgreSQL, a replication slot for the test's length: the server keeps every segment
     of its write-ahead log from now on (as an archive or a replica would), so what the test
-    searches for is not recycled away by the other tests' traffic meanwhile."""
+    searches for is not recycled away by the other tests' traffic meanwhile. The name of the
+    first segment the test can write to: the search starts there."""
     if durable_settings.store is not Store.POSTGRES:
-        yield
+        yield ""
         return
     slot = f"mediation_test_{uuid4().hex[:12]}"
     # Temporary: the server drops it with this session, even if the test run dies.
     with PostgresSchema(durable_settings.database_url).connect() as connection:
         connection.execute("SELECT pg_create_physical_replication_slot(%s, true, true)", (slot,))
-        yield
+        row = connection.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()
+        assert row is not None
+        yield str(row[0])
 
 
-@pytest.mark.usefixtures("wal_kept")
 def test_after_the_rotation_no_copy_of_an_erased_key_left_on_disk_can_be_unwrapped(
-    app: MediationApplication, durable_settings: Settings, clock: SettableClock
+    app: MediationApplication, durable_settings: Settings, clock: SettableClock, wal_kept: str
 ) -> None:
     erased = report(app, description="Secret de Zéphyrine, effacé ensuite.")
     kept = report(app, name="Atelier gardé")
@@ -495,7 +504,7 @@ def test_after_the_rotation_no_copy_of_an_erased_key_left_on_disk_can_be_unwrapp
 
     def disk() -> tuple[list[Path], list[Path]]:
         if durable_settings.store is Store.POSTGRES:
-            return postgres_files(durable_settings, "mediation_case_keys")
+            return postgres_files(durable_settings, "mediation_case_keys", wal_kept)
         return sqlite_files(durable_settings), []
 
     table_files, log_files = disk()
@@ -504,7 +513,14 @@ def test_after_the_rotation_no_copy_of_an_erased_key_left_on_disk_can_be_unwrapp
     clock.advance(timedelta(hours=1))
     app.erase_personal_data(erased, reason="GDPR art. 17 request", actor="dpo-1")
     table_files, log_files = disk()
-    # At once: the key table's files no longer hold it (rewritten).
+    # Right after: the key table's files no longer hold it (rewritten). PostgreSQL's rewrite
+    # keeps a deleted row while a transaction begun before the delete may still read it (any
+    # backend of the cluster starting up meanwhile counts): rewritten again, it goes.
+    for _ in range(REWRITES):
+        if not wrap_copies(table_files, wrapped):
+            break
+        app.rewrite_case_keys()
+        table_files, log_files = disk()
     assert wrap_copies(table_files, wrapped) == []
     left = wrap_copies(log_files, wrapped)
     if durable_settings.store is Store.POSTGRES:

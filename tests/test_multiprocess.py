@@ -50,6 +50,9 @@ def test_commands_through_two_api_processes_all_reach_the_queues(
         MEDIATION_TOKENS=TOKENS_SETTING,
         MEDIATION_CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
         MEDIATION_DATA_KEYS_FILE=str(tmp_path / "data-keys.json"),
+        # A worker that has just started catches up with a slow machine's load: the reads
+        # wait for its position (answering as soon as it is reached) longer than by default.
+        MEDIATION_READ_MODEL_WAIT_SECONDS="20",
         **TEST_KEYS,
     )
     first = start(servers, tmp_path, env, "first", ("--no-projections",))
