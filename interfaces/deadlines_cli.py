@@ -26,8 +26,9 @@ def run_deadlines(
         bool, typer.Option(help="list the cases it would escalate, record nothing")
     ] = False,
 ) -> None:
-    """Escalate to the mediator, for no_response, every case still awaiting the platform past
-    its due date plus grace (what the service also does on its schedule)."""
+    """Escalate every case whose platform stayed silent past its due date plus grace.
+
+    To the mediator, for no_response: what the service also does on its schedule."""
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:

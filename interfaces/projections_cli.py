@@ -34,8 +34,7 @@ def worker(
         float, typer.Option(min=0.05, max=60, help="seconds between looks at the log")
     ] = 0.5,
 ) -> None:
-    """Keep the read models up to date, and run the deadline process on its schedule, in a
-    process of their own.
+    """Keep the read models up to date and run the deadline process, in a process of their own.
 
     For PostgreSQL deployments with several API processes started with --no-projections."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -96,8 +95,9 @@ def rebuild_command(
     ] = None,
     batch: Annotated[int, typer.Option(min=1, max=100_000, help="events per transaction")] = 2_000,
 ) -> None:
-    """Rebuild read models from the whole event log; the service keeps answering from the old
-    copy until the new one has caught up, then switches to it."""
+    """Rebuild read models from the whole event log, then switch to them.
+
+    The service keeps answering from the old copy until the new one has caught up."""
     with opened() as (application, _):
         runner = projection_runner(application)
         chosen = [p for p in runner.projections if projection in (None, p.name)]

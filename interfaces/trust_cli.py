@@ -223,8 +223,10 @@ def run_retention(
 
 @keys.command("generate")
 def generate_keys() -> None:
-    """Print new seal and signing keys as environment settings (keep them out of the database;
-    the data keys are made and rotated by the service, in MEDIATION_DATA_KEYS_FILE)."""
+    """Print new seal and signing keys as environment settings.
+
+    Keep them out of the database. The data keys are made and rotated by the service, in
+    MEDIATION_DATA_KEYS_FILE."""
     for name, value in as_environment(Keys.generate()).items():
         typer.echo(f"{name}={value}")
 
@@ -249,8 +251,9 @@ def rotate_data_keys(
         ),
     ] = False,
 ) -> None:
-    """Rotate the data keys now: a new one, every case key rewrapped under it, the older ones
-    destroyed. Every erasure made before it is then complete on disk."""
+    """Rotate the data keys now: every erasure made before it is then complete on disk.
+
+    A new data key, every case key rewrapped under it, the older ones destroyed."""
     with opened() as (application, _):
         try:
             if if_due:
@@ -274,8 +277,9 @@ def rotate_data_keys(
 
 @keys.command("status")
 def data_keys_status() -> None:
-    """Where the data keys stand: the current one, its age, the next rotation, the erasures
-    that the next rotation completes on disk."""
+    """Where the data keys stand, and the erasures the next rotation completes on disk.
+
+    The current data key, its age, and when the next rotation is due."""
     with opened() as (application, _):
         days = load_settings().data_key_rotation_days
         found = application.data_keys_status(days)

@@ -1,0 +1,77 @@
+"""The `mediation` command line as a person reads it: help screens, the read models' names, and
+what `audit verify` counts."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from interfaces.cli import cli
+from tests.test_tampering import cli_env
+
+MEDIATION = [sys.executable, "-c", "from interfaces.cli import main; main()"]
+WIDE = {"COLUMNS": "200"}  # no wrapping at the terminal's width: each row on one line
+BOOL_TYPE = re.compile(r"<bool>|\bBOOL(EAN)?\b")
+
+
+def commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every command of the tree, the root and the groups included, by its words."""
+    yield path, command
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from commands(sub, (*path, name))
+
+
+ROOT_COMMAND = typer.main.get_command(cli)
+EVERY_COMMAND = [path for path, _ in commands(ROOT_COMMAND)]
+
+
+def run_cli(*arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*MEDIATION, *arguments],
+        env={**cli_env(None), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_mediation_help_shows_help_as_a_flag_alone() -> None:
+    shown = run_cli("--help", **WIDE)
+    assert shown.returncode == 0, shown.stderr
+    (line,) = [row for row in shown.stdout.splitlines() if "--help" in row]
+    assert not BOOL_TYPE.search(line), line
+    assert "Show this message and exit." in line
+
+
+@pytest.mark.parametrize("path", EVERY_COMMAND, ids=lambda path: " ".join(path) or "mediation")
+def test_no_help_screen_shows_a_type_beside_a_flag(path: tuple[str, ...]) -> None:
+    shown = CliRunner().invoke(cli, [*path, "--help"], env=WIDE)
+    assert shown.exit_code == 0, shown.output
+    rows = [row for row in shown.output.splitlines() if "--help" in row]
+    assert len(rows) == 1, shown.output
+    assert not BOOL_TYPE.search(shown.output), shown.output  # --help, --dry-run, --if-due alike
+
+
+@pytest.mark.parametrize("path", EVERY_COMMAND, ids=lambda path: " ".join(path) or "mediation")
+def test_each_command_has_a_one_line_summary(path: tuple[str, ...]) -> None:
+    """A group lists each command by the first paragraph of its help, keeping its line breaks:
+    a summary over two lines reads as one cut mid-sentence."""
+    command = dict(commands(ROOT_COMMAND))[path]
+    summary = inspect.cleandoc(getattr(command, "help", "") or "").split("\n\n")[0]
+    assert summary, path
+    assert "\n" not in summary, summary
+    if path:
+        listed = CliRunner().invoke(cli, [*path[:-1], "--help"], env=WIDE)
+        (row,) = [
+            r for r in listed.output.splitlines() if r.lstrip("│ ").startswith(f"{path[-1]} ")
+        ]
+        assert summary in row, (row, summary)
