@@ -8,13 +8,18 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from application.clock import SettableClock
+from infrastructure.settings import Settings
 from interfaces.cli import cli
+from interfaces.composition import open_application, projection_runner
+from tests.conftest import settings_for
 from tests.test_tampering import cli_env
 
 MEDIATION = [sys.executable, "-c", "from interfaces.cli import main; main()"]
@@ -75,3 +80,36 @@ def test_each_command_has_a_one_line_summary(path: tuple[str, ...]) -> None:
             r for r in listed.output.splitlines() if r.lstrip("│ ").startswith(f"{path[-1]} ")
         ]
         assert summary in row, (row, summary)
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    return settings_for("sqlite", tmp_path, request)
+
+
+def test_rebuild_names_the_read_models_in_its_help_and_refuses_another(
+    sqlite_settings: Settings, clock: SettableClock
+) -> None:
+    application = open_application(sqlite_settings, clock)
+    try:
+        names = {p.name for p in projection_runner(application).projections}
+    finally:
+        application.close()
+    assert len(names) >= 2
+
+    shown = CliRunner().invoke(cli, ["projections", "rebuild", "--help"], env=WIDE)
+    (row,) = [r for r in shown.output.splitlines() if "--projection" in r]
+    assert set(re.findall(r"\b[a-z]+_[a-z_]+\b", row)) == names, row
+
+    path = sqlite_settings.sqlite_path
+    assert path is not None
+    before = path.stat().st_mtime_ns
+    refused = run_cli(
+        "projections", "rebuild", "--projection", "queues", **cli_env(sqlite_settings)
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("mediation: "), line
+    assert "'queues'" in line, line
+    assert all(name in line for name in names), line
+    assert path.stat().st_mtime_ns == before  # refused before the store was opened
