@@ -89,6 +89,7 @@ def verify(
             except CaseNotFound:
                 raise fail(f"no case {case}") from None
             problems: list[tuple[UUID | None, Problem]] = [(case, p) for p in report.problems]
+            tracking_codes: set[UUID] = set()
             if against is not None:
                 signature = application.auditor.check_signature(against)
                 problems += [(None, signature)] if signature else []
@@ -98,18 +99,29 @@ def verify(
             )
         else:
             log_report = application.auditor.verify_log(against)
-            problems = log_report.problems
+            problems, tracking_codes = log_report.problems, log_report.tracking_codes
             typer.echo(
-                f"log: {log_report.events} events in {log_report.cases} histories, "
-                f"{log_report.snapshots} snapshots"
+                f"log: {counted(log_report.events, 'event')} in "
+                f"{counted(log_report.cases, 'case')}, "
+                f"{counted(log_report.snapshots, 'snapshot')}; "
+                f"{counted(len(tracking_codes), 'tracking code')} in the index"
             )
     for case_id, problem in problems:
-        where = "log" if case_id is None else f"case {case_id}"
+        if case_id is None:
+            where = "log"
+        elif case_id in tracking_codes:
+            where = f"tracking-code index entry {case_id}"
+        else:
+            where = f"case {case_id}"
         typer.echo(f"PROBLEM {where}: {describe(problem)}")
     if problems:
         typer.echo(f"NOT VERIFIED: {len(problems)} problem(s)")
         raise typer.Exit(code=PROBLEMS)
     typer.echo("VERIFIED: every history is intact")
+
+
+def counted(number: int, thing: str) -> str:
+    return f"{number} {thing}" + ("" if number == 1 else "s")
 
 
 @audit.command("checkpoint")
@@ -126,7 +138,7 @@ def checkpoint() -> None:
         path = folder.write(made)
     typer.echo(
         f"checkpoint {path}: position {made.log_position}, {made.tree_size} events, "
-        f"{len(made.heads)} histories, root {made.merkle_root.hex()}"
+        f"{len(made.heads)} histories (cases and tracking codes), root {made.merkle_root.hex()}"
     )
     typer.echo("copy it to write-once storage: it is what proves later that nothing was removed")
 

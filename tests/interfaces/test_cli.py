@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,25 @@ import typer
 from typer.testing import CliRunner
 
 from application.clock import SettableClock
+from application.mediation import ReportRequest
+from application.tracking import tracking_index_id
+from domain.platforms import Platform
+from domain.values import (
+    Category,
+    Channel,
+    EscalationReason,
+    Outcome,
+    PersonalText,
+    Priority,
+    Stance,
+    TrackingCode,
+)
 from infrastructure.settings import Settings
 from interfaces.cli import cli
 from interfaces.composition import open_application, projection_runner
 from tests.conftest import settings_for
-from tests.test_tampering import cli_env
+from tests.domain.factories import company
+from tests.test_tampering import RawStore, cli_env
 
 MEDIATION = [sys.executable, "-c", "from interfaces.cli import main; main()"]
 WIDE = {"COLUMNS": "200"}  # no wrapping at the terminal's width: each row on one line
@@ -113,3 +128,68 @@ def test_rebuild_names_the_read_models_in_its_help_and_refuses_another(
     assert "'queues'" in line, line
     assert all(name in line for name in names), line
     assert path.stat().st_mtime_ns == before  # refused before the store was opened
+
+
+def one_case_to_resolution(
+    settings: Settings, clock: SettableClock
+) -> tuple[str, TrackingCode, int]:
+    """A case carried from report to resolution; its id, tracking code and number of events."""
+    application = open_application(settings, clock)
+    try:
+        reported = application.report_case(
+            ReportRequest(
+                company=company(),
+                platform=Platform.parse("amazon.fr"),
+                description=PersonalText("All our offers were delisted overnight"),
+                occurred_on=clock.now().date() - timedelta(days=3),
+                channel=Channel.WEB,
+            ),
+            actor="reporter-1",
+        )
+        case_id = reported.case_id
+        application.qualify_case(
+            case_id,
+            category=Category.DELISTING,
+            priority=Priority.HIGH,
+            summary=PersonalText("Delisted"),
+            actor="alice",
+        )
+        application.send_to_platform(case_id, message=PersonalText("Why?"), actor="alice")
+        application.record_platform_response(
+            case_id, stance=Stance.REFUSED, response=PersonalText("Policy"), actor="alice"
+        )
+        application.escalate_case(
+            case_id, reason=EscalationReason.UNSATISFACTORY_RESPONSE, actor="alice"
+        )
+        application.resolve_case(
+            case_id, outcome=Outcome.RESOLVED, summary=PersonalText("Relisted"), actor="alice"
+        )
+        events = len(application.case_history(case_id))
+        assert reported.tracking_code is not None
+        return str(case_id), reported.tracking_code, events
+    finally:
+        application.close()
+
+
+def test_audit_verify_counts_cases_and_their_events_and_the_tracking_codes_apart(
+    sqlite_settings: Settings, clock: SettableClock
+) -> None:
+    case_id, code, events = one_case_to_resolution(sqlite_settings, clock)
+    assert events == 6
+    raw = RawStore(sqlite_settings)
+    assert len(raw.snapshots(case_id)) == 1
+
+    verified = run_cli("audit", "verify", **cli_env(sqlite_settings))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "log: 6 events in 1 case, 1 snapshot; 1 tracking code in the index" in verified.stdout
+
+    # The index's entry is still verified: altered, it is named as what it is, not as a case.
+    entry = str(tracking_index_id(code))
+    ((version, _, state),) = raw.events(entry)
+    raw.set_state(entry, version, state[:-1] + bytes([state[-1] ^ 0x01]))
+    altered = run_cli("audit", "verify", **cli_env(sqlite_settings))
+    assert altered.returncode == 1, altered.stdout + altered.stderr
+    problems = [line for line in altered.stdout.splitlines() if line.startswith("PROBLEM")]
+    assert problems, altered.stdout
+    assert all(line.startswith(f"PROBLEM tracking-code index entry {entry}:") for line in problems)
+    assert "log: 6 events in 1 case" in altered.stdout
