@@ -2,22 +2,32 @@
 
 Each case follows one of the workflow's paths (some still to qualify, some awaiting a platform
 that stays silent, answered, escalated, resolved), through the application's own commands,
-with the clock set to each step's instant: the events carry that year's times.
+with the clock set to each step's instant: the events carry that year's times. A platform that
+stays silent is escalated as the deadline process would have done it, the day after its grace
+ran out; the cases left awaiting a platform that never answers are escalated by the deadline
+process as of today, once the read models are up to date. So the first look shows what the
+service promises: no case silent past its grace.
+
+It writes into an empty store only, unless told to add to the cases already there (twice in
+one store would double every figure).
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from application.case_queues import CaseQueues
 from application.clock import SettableClock
+from application.deadlines import SYSTEM_ACTOR, DeadlineProcess
 from application.errors import ApplicationError
 from application.mediation import MediationApplication, ReportRequest
+from domain.case import utc_today
 from domain.errors import DomainError
 from domain.platforms import Platform
 from domain.values import (
@@ -33,6 +43,7 @@ from domain.values import (
     Stance,
     luhn_is_valid,
 )
+from interfaces.composition import projection_runner
 
 # How often each platform and category comes up, roughly as in the 2018 reports.
 PLATFORMS = {
@@ -102,12 +113,14 @@ def one_case(
         steps=rng.choices(range(6), weights=[6, 5, 12, 10, 14, 53])[0], silent=rng.random() < 0.3
     )
 
-    def later(low: float, high: float) -> bool:
-        moment = clock.now() + timedelta(days=rng.uniform(low, high))
+    def later_than(moment: datetime) -> bool:
         if moment >= now:
             return False
         clock.set(moment)
         return True
+
+    def later(low: float, high: float) -> bool:
+        return later_than(clock.now() + timedelta(days=rng.uniform(low, high)))
 
     worker = rng.choice(["alice", "bruno", "chloé", "djamel"])
     if path.steps < 1 or not later(0.1, 4):
@@ -128,9 +141,12 @@ def one_case(
         return
     if path.silent:
         assert sent.response_due is not None
-        if not later(21, 26):
+        # The deadline process's hourly run on the first day past the grace.
+        grace_ends = app.deadlines.grace_ends(sent.response_due, priority)
+        escalated_at = datetime.combine(grace_ends + timedelta(days=1), time(), UTC)
+        if not later_than(escalated_at + timedelta(hours=rng.uniform(0, 1))):
             return
-        app.escalate_case(case_id, reason=EscalationReason.NO_RESPONSE, actor="system:deadlines")
+        app.escalate_for_silence(case_id, as_of=utc_today(clock.now()), actor=SYSTEM_ACTOR)
     else:
         if not later(1, 19):
             return
@@ -157,13 +173,23 @@ def one_case(
 def demo(
     cases: Annotated[int, typer.Option(min=1, max=1_000_000, help="how many cases")] = 500,
     seed: Annotated[int | None, typer.Option(help="the same seed makes the same cases")] = None,
+    append: Annotated[
+        bool, typer.Option("--append", help="add to the cases the store already holds")
+    ] = False,
 ) -> None:
-    """Fill the store with realistic synthetic cases spread over the past year."""
-    from interfaces.trust_cli import opened
+    """Fill an empty store with realistic synthetic cases spread over the past year."""
+    from interfaces.trust_cli import fail, opened
 
     rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
     with opened() as (application, _):
-        now = application.clock.now()
+        held = application.log_position()
+        if held and not append:
+            raise fail(
+                f"the store already holds cases (its log is at position {held}): demo cases "
+                "would mix with them; pass --append to add them all the same"
+            )
+        system_clock = application.clock
+        now = system_clock.now()
         clock = SettableClock(now)
         application.clock = clock
         columns = (
@@ -180,5 +206,17 @@ def demo(
                 except (DomainError, ApplicationError) as refused:  # a path the rules refuse
                     typer.echo(f"skipped a step: {refused}", err=True)
                 bar.advance(task)
+        application.clock = system_clock
+        today = utc_today(system_clock.now())
+        runner = projection_runner(application)
+        runner.catch_up()  # the overdue queue the deadline process reads
+        run = DeadlineProcess(application, runner.view(CaseQueues.name)).run(today)
+        runner.catch_up()
         position = application.log_position()
     typer.echo(f"{cases} demo cases written, the log is at position {position}")
+    typer.echo(
+        f"deadlines as of {today}: {len(run.escalated)} case(s) silent past their grace "
+        "escalated to the mediator for no_response"
+        + (f", {len(run.skipped)} skipped" if run.skipped else "")
+    )
+    typer.echo("read models up to date: `mediation serve` shows them as they are")
