@@ -302,6 +302,33 @@ def expected_annual(records: list[Record], year: int) -> dict[str, dict[str, Any
     return found
 
 
+# As published (README.md, "Statistics"): a rate's value to 4 decimals, days to 1 decimal.
+
+RATE_DECIMALS, DAYS_DECIMALS = 4, 1
+
+
+def decimals_of(name: str) -> int | None:
+    """How many decimals a figure named `name` is published with (None: not a decimal)."""
+    if name == "value":
+        return RATE_DECIMALS
+    if "days" in name:
+        return DAYS_DECIMALS
+    return None
+
+
+def published(value: Any, name: str = "") -> Any:
+    """A reference answer with its figures rounded as the service publishes them."""
+    if isinstance(value, dict):
+        return {k: published(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [published(v, name) for v in value]
+    if isinstance(value, float):
+        decimals = decimals_of(name)
+        assert decimals is not None, f"{name}: a figure with no published precision"
+        return round(value, decimals)
+    return value
+
+
 # Comparing answers: lists keyed, zero counts dropped (API.md allows leaving them out), floats
 # compared to 1e-9.
 
@@ -349,8 +376,12 @@ def assert_same_figures(got: dict[str, Any], expected: dict[str, Any], context: 
     assert not found, f"{context}:\n" + "\n".join(found[:40])
 
 
-def assert_annual(got: list[dict[str, Any]], records: list[Record], year: int) -> None:
+def assert_annual(
+    got: list[dict[str, Any]], records: list[Record], year: int, *, as_published: bool = False
+) -> None:
     expected = expected_annual(records, year)
+    if as_published:
+        expected = published(expected)
     assert {e["platform"] for e in got} == set(expected), year
     assert len(got) == len(expected)
     for entry in got:
@@ -367,6 +398,8 @@ def assert_annual(got: list[dict[str, Any]], records: list[Record], year: int) -
         average = entry["average_days_to_resolution"]
         if wanted["average_days_to_resolution"] is None:
             assert average is None, (year, entry)
+        elif as_published:
+            assert average == wanted["average_days_to_resolution"], (year, entry)
         else:
             assert average == pytest.approx(wanted["average_days_to_resolution"]), (year, entry)
         # The three largest categories, with their counts (any of those tied at the edge).
@@ -1651,7 +1684,9 @@ def test_the_figures_over_http_are_those_of_the_reference(
     body = statistics_body(http, min_position=flow.position)
     assert body["position"] >= flow.position
     assert_same_figures(
-        without_position(body), expected_statistics(flow.records, None, None, flow.today()), "GET"
+        without_position(body),
+        published(expected_statistics(flow.records, None, None, flow.today())),
+        "GET",
     )
     # A few figures worked out by hand, so the reference cannot be wrong the same way.
     by_platform = {e["platform"]: e for e in body["platforms"]}
@@ -1690,7 +1725,7 @@ def test_the_figures_over_http_are_those_of_the_reference(
         first = date.fromisoformat(params["from"]) if "from" in params else None
         last = date.fromisoformat(params["to"]) if "to" in params else None
         as_of = date.fromisoformat(params.get("as_of", flow.today().isoformat()))
-        expected = expected_statistics(flow.records, first, last, as_of)
+        expected = published(expected_statistics(flow.records, first, last, as_of))
         assert_same_figures(without_position(got), expected, params)
         for entry in expected["platforms"]:
             one = get_json(http, f"/statistics/platforms/{entry['platform']}", **params)
@@ -1703,7 +1738,7 @@ def test_the_figures_over_http_are_those_of_the_reference(
     annual_body = get_json(http, "/statistics/annual/2026")
     assert set(annual_body) == {"position", "year", "platforms"}
     assert annual_body["year"] == 2026
-    assert_annual(annual_body["platforms"], flow.records, 2026)
+    assert_annual(annual_body["platforms"], flow.records, 2026, as_published=True)
     assert get_json(http, "/statistics/annual/2025")["platforms"] == []
 
 
@@ -1922,6 +1957,99 @@ def test_the_csv_export_has_a_row_per_platform_with_the_figures_of_get_statistic
         # English is the default.
         assert read_csv(http, **params)[0] == headers
     assert read_csv(http, **{"from": "2027-01-01"})[1] == []
+
+
+def uneven(flow: Workflow) -> None:
+    """Two more eBay cases, so that its figures are no round numbers: two of its three cases
+    sent answered (2/3), resolutions after 0, 1 and 3 days (an average of 4/3)."""
+    clock = flow.clock
+    cases = [flow.report("eBay", Category.RANKING) for _ in range(2)]
+    for case in cases:
+        flow.act(case, "qualify", category=Category.RANKING, priority=Priority.NORMAL)
+        flow.act(case, "send")
+    clock.advance(timedelta(days=1))
+    flow.act(cases[0], "respond", stance=Stance.ACCEPTED)
+    flow.act(cases[0], "resolve", outcome=Outcome.RESOLVED)
+    clock.advance(timedelta(days=2))
+    flow.act(cases[1], "resolve", outcome=Outcome.WITHDRAWN)
+
+
+def decimal_figures(answer: Any, name: str = "") -> Iterator[tuple[str, float]]:
+    """Every float of an answer, with the name of the field that holds it."""
+    if isinstance(answer, dict):
+        for key, value in answer.items():
+            yield from decimal_figures(value, key)
+    elif isinstance(answer, list):
+        for value in answer:
+            yield from decimal_figures(value, name)
+    elif isinstance(answer, float):
+        yield name, answer
+
+
+def test_no_figure_is_published_with_more_decimals_than_its_precision(
+    http: TestClient, clock: SettableClock
+) -> None:
+    flow = HttpWorkflow(http, clock)
+    run_scenario(flow)
+    uneven(flow)
+    answers: list[Any] = []
+    for params in ({}, {"as_of": "2026-03-05"}, {"from": "2026-03-03"}):
+        body = statistics_body(http, min_position=flow.position, **params)
+        answers.append(body)
+        answers += [get_json(http, f"/statistics/platforms/{e['platform']}", **params)
+                    for e in body["platforms"]]  # fmt: skip
+    answers.append(get_json(http, "/statistics/annual/2026"))
+    found = [figure for answer in answers for figure in decimal_figures(answer)]
+    assert {name for name, _ in found} >= {"value", "median_days_to_first_answer",
+        "p90_days_to_first_answer", "median_days_to_resolution", "median_days",
+        "average_days_to_resolution"}  # fmt: skip
+    for name, value in found:
+        decimals = decimals_of(name)
+        assert decimals is not None, f"{name}: {value} is published with no set precision"
+        assert value == round(value, decimals), (name, value)
+    # Figures that needed rounding (a p90 of whole days has one decimal at most: only the
+    # floats' noise, as 2.8000000000000003, is rounded away).
+    exact = [
+        *decimal_figures(expected_statistics(flow.records, None, None, flow.today())),
+        *decimal_figures(expected_annual(flow.records, 2026)),
+    ]
+    rounded = [name for name, v in exact if round(v, decimals_of(name) or 0) != v]
+    assert {"value", "average_days_to_resolution"} <= set(rounded)
+
+
+def test_the_openapi_document_describes_the_statistics_answers(http: TestClient) -> None:
+    document = http.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+
+    def resolved(schema: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" in schema:
+            return resolved(schemas[schema["$ref"].rsplit("/", 1)[1]])
+        if "items" in schema:
+            return resolved(schema["items"])
+        return schema
+
+    def answer(path: str) -> dict[str, Any]:
+        ok = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        return resolved(ok["schema"])
+
+    everything = answer("/statistics")
+    assert set(everything["properties"]) == {
+        "position", "as_of", "totals", "platforms", "categories", "mediation"
+    }  # fmt: skip
+    platform = resolved(everything["properties"]["platforms"])
+    assert set(platform["properties"]) == ENTRY_FIELDS
+    assert set(answer("/statistics/platforms/{platform}")["properties"]) == ENTRY_FIELDS | {
+        "position",
+        "as_of",
+    }
+    rate = resolved(platform["properties"]["answer_rate"])
+    assert set(rate["properties"]) == {"numerator", "denominator", "value"}
+    assert "4 decimals" in rate["properties"]["value"]["description"]
+    assert "1 decimal" in platform["properties"]["median_days_to_resolution"]["description"]
+    annual_platform = resolved(answer("/statistics/annual/{year}")["properties"]["platforms"])
+    assert set(annual_platform["properties"]) == {
+        "platform", "cases", "main_categories", "average_days_to_resolution", "outcomes"
+    }  # fmt: skip
 
 
 def test_a_platform_is_found_by_any_of_its_names(http: TestClient) -> None:

@@ -14,18 +14,25 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from application.case_statistics import CaseStatistics, annual, statistics
+from domain.case import utc_today
 from domain.errors import InvalidValue
 from domain.platforms import platform_key
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Analyst, MediationDep, MinPosition, read_model_at
 from interfaces.http.problems import ProblemError
 from interfaces.http.schemas import IsoDate
+from interfaces.http.statistics_views import (
+    AnnualStatisticsView,
+    PlatformStatisticsView,
+    StatisticsView,
+)
 
 router = APIRouter(prefix="/statistics", tags=["statistics"], route_class=AuthorizedRoute)
 
 From = Annotated[IsoDate | None, Query(alias="from", description="first day reported (UTC)")]
 To = Annotated[IsoDate | None, Query(description="last day reported (UTC), inclusive")]
 AsOf = Annotated[IsoDate | None, Query(description="decides what is silent; default today")]
+
 
 OUTCOMES = ("resolved", "partially_resolved", "not_resolved", "withdrawn", "inadmissible")
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -58,25 +65,25 @@ def _period(first: date | None, last: date | None) -> None:
 
 
 async def _figures(request: Request, mediation: Any, first: date | None, last: date | None,
-                   as_of: date | None, min_position: int | None) -> dict[str, Any]:  # fmt: skip
+                   as_of: date | None, min_position: int | None) -> StatisticsView:  # fmt: skip
     _period(first, last)
     await read_model_at(request, min_position)
     view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
-    day = as_of or mediation.clock.now().date()
+    day = as_of or utc_today(mediation.clock.now())
     return await run_in_threadpool(_read_figures, view, first, last, day)
 
 
 def _read_figures(view: CaseStatistics, first: date | None, last: date | None,
-                  day: date) -> dict[str, Any]:  # fmt: skip
+                  day: date) -> StatisticsView:  # fmt: skip
     counters, position = view.counters(first, last, day)
-    return {"position": position, **statistics(counters, day)}
+    return StatisticsView.model_validate({"position": position, **statistics(counters, day)})
 
 
 @router.get("")
 async def all_figures(
     request: Request, mediation: MediationDep, _: Analyst,
     first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> StatisticsView:  # fmt: skip
     """Counts by status, platform and category; per platform how (and whether) it answers."""
     return await _figures(request, mediation, first, to, as_of, min_position)
 
@@ -85,23 +92,25 @@ async def all_figures(
 async def one_platform(
     platform: str, request: Request, mediation: MediationDep, _: Analyst,
     first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> PlatformStatisticsView:  # fmt: skip
     """One platform's entry, by its key (`amazon`, `fnac_darty`) or any name of it (`Amazon`)."""
     figures = await _figures(request, mediation, first, to, as_of, min_position)
     try:
         key = platform_key(platform)
     except InvalidValue:
         key = platform
-    for entry in figures["platforms"]:
-        if entry["platform"] in (platform, key):
-            return {"position": figures["position"], "as_of": figures["as_of"], **entry}
+    for entry in figures.platforms:
+        if entry.platform in (platform, key):
+            return PlatformStatisticsView(
+                position=figures.position, as_of=figures.as_of, **entry.model_dump()
+            )
     raise ProblemError("not-found", f"no case about the platform {platform!r} in this period")
 
 
 @router.get("/annual/{year}")
 async def annual_figures(
     year: int, request: Request, _: Analyst, min_position: MinPosition = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> AnnualStatisticsView:  # fmt: skip
     """P2B Art. 11(4)-style figures per platform for the cases reported in `year`."""
     if not 2000 <= year <= 2100:
         raise InvalidValue("year", "a year between 2000 and 2100", where="path")
@@ -110,9 +119,11 @@ async def annual_figures(
     return await run_in_threadpool(_annual_figures, view, year)
 
 
-def _annual_figures(view: CaseStatistics, year: int) -> dict[str, Any]:
+def _annual_figures(view: CaseStatistics, year: int) -> AnnualStatisticsView:
     counters, position = view.counters(date(year, 1, 1), date(year, 12, 31), date.max)
-    return {"position": position, "year": year, "platforms": annual(counters)}
+    return AnnualStatisticsView.model_validate(
+        {"position": position, "year": year, "platforms": annual(counters)}
+    )
 
 
 @router.get("/export.csv", response_class=Response)
@@ -127,7 +138,7 @@ async def export(
     writer = csv.writer(out)
     index = 1 if lang == "fr" else 0
     writer.writerow([names[index] for names in COLUMNS.values()])
-    for entry in figures["platforms"]:
+    for entry in figures.model_dump()["platforms"]:
         row = []
         for key in COLUMNS:
             value = entry["outcomes"].get(key, 0) if key in OUTCOMES else entry[key]
@@ -140,6 +151,6 @@ async def export(
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="statistics.csv"',
-            "X-Position": str(figures["position"]),
+            "X-Position": str(figures.position),
         },
     )
