@@ -291,6 +291,11 @@ class CaseStatistics(ABC):
         history."""
 
     @abstractmethod
+    def first_reported_on(self) -> date | None:
+        """The first day a case counted here was reported (None before any): where a period
+        that gives no first day begins."""
+
+    @abstractmethod
     def standby(self) -> CaseStatistics: ...
 
     @abstractmethod

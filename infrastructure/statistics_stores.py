@@ -27,6 +27,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
 from application.case_statistics import (
+    DAY,
     SEP,
     CaseFacts,
     CaseStatistics,
@@ -193,6 +194,17 @@ class SQLiteCaseStatistics(CaseStatistics):
             )
             rows += [awaiting_row(r["due"], r["platform"], int(r["count"])) for r in c.fetchall()]
         return rows, position
+
+    def first_reported_on(self) -> date | None:
+        with self.datastore.transaction(commit=False) as c:
+            _, copy = self.state.peek(c, self.state_name, self.copy)
+            c.execute(
+                f"SELECT MIN(period) AS first FROM {TABLES}_counters_{copy} "  # noqa: S608
+                "WHERE bucket = ? AND kind = ?",
+                [DAY, Kind.PLATFORM_CATEGORY.value],
+            )
+            first = c.fetchone()["first"]
+        return None if first is None else date.fromisoformat(first)
 
     def standby(self) -> SQLiteCaseStatistics:
         def empty(c: Any, copy: str) -> None:
@@ -362,6 +374,19 @@ class PostgresCaseStatistics(CaseStatistics):
             ]
         return rows, position
 
+    def first_reported_on(self) -> date | None:
+        with self.datastore.transaction(commit=False) as curs:
+            _, copy = self.state.peek(curs, self.state_name, self.copy)
+            curs.execute(
+                SQL(
+                    "SELECT MIN(period) AS first FROM {counters} WHERE bucket = %s AND kind = %s"
+                ).format(counters=self.table("counters", copy)),
+                [DAY, Kind.PLATFORM_CATEGORY.value],
+            )
+            row = curs.fetchone()
+        first: date | None = None if row is None else row["first"]
+        return first
+
     def standby(self) -> PostgresCaseStatistics:
         def empty(curs: Any, copy: str) -> None:
             for table in ("facts", "counters", "awaiting"):
@@ -429,6 +454,18 @@ class MemoryCaseStatistics(CaseStatistics):
                     summed[(kind, line)] = summed.get((kind, line), 0) + count
             rows = [(str(kind), line, n) for (kind, line), n in summed.items() if n]
             return rows, int(position)
+
+    def first_reported_on(self) -> date | None:
+        with self.state.lock:
+            _, copy = self.state.view(self.state_name)
+            return min(
+                (
+                    period
+                    for (bucket, period, kind, _), _ in self.tables[copy]["counters"].items()
+                    if bucket == DAY and kind == Kind.PLATFORM_CATEGORY
+                ),
+                default=None,
+            )
 
     def standby(self) -> MemoryCaseStatistics:
         self.state.start_rebuild(lambda copy: self.tables.update({copy: self._empty()}))

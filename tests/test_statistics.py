@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -1082,6 +1083,24 @@ class TestCaseStatisticsContract:
         assert view.apply(6, writing({}, {}, seen, [case]))
         assert seen["known"] == {case: a_fact()}  # the refused batches wrote no fact
 
+    def test_the_first_day_reported_is_the_earliest_day_a_case_is_counted_on(
+        self, stats_store: Any
+    ) -> None:
+        view, reopen = stats_store
+        assert view.first_reported_on() is None
+        case = Kind.PLATFORM_CATEGORY.value
+        later, earlier = DAY + timedelta(days=40), DAY - timedelta(days=3)
+        assert view.apply(1, writing({}, {(case, later, f"amazon{SEP}delisting"): 1}))
+        assert view.first_reported_on() == later
+        # Every case is counted by platform and category: other counters do not say a day.
+        assert view.apply(2, writing({}, {(Kind.PLATFORM_STATUS.value, earlier, "x"): 1}))
+        assert view.first_reported_on() == later
+        assert view.apply(3, writing({}, {(case, earlier, f"ebay{SEP}ranking"): 1}))
+        assert view.first_reported_on() == earlier
+        assert reopen().first_reported_on() == earlier
+        assert view.apply(4, writing({}, {(case, earlier, f"ebay{SEP}ranking"): -1}))
+        assert view.first_reported_on() == later
+
     def test_counters_are_filtered_by_the_day_reported_inclusive(self, stats_store: Any) -> None:
         view, _ = stats_store
         days = [DAY - timedelta(days=1), DAY, DAY + timedelta(days=1), DAY + timedelta(days=40)]
@@ -1875,6 +1894,7 @@ def test_the_annual_figures_have_the_shape_of_art_11(
         ("/statistics/export.csv", {"as_of": "2026-3-2x"}),
         ("/statistics/export.csv", {"lang": "de"}),
         ("/statistics/export.csv", {"lang": ""}),
+        ("/statistics/export.csv", {"table": "both"}),
         ("/statistics/annual/twenty", {}),
     ],
 )
@@ -1894,16 +1914,75 @@ def test_a_one_day_period_is_accepted(http: TestClient) -> None:
     assert body["totals"]["reported"] == 1
 
 
-def read_csv(http: TestClient, **params: Any) -> tuple[list[str], list[list[str]], Any]:
-    answer = http.get("/statistics/export.csv", params=params, headers=auth("analyst"))
+DISPLAY_NAMES = {
+    "amazon": "Amazon",
+    "cdiscount": "Cdiscount",
+    "ebay": "eBay",
+    "fnac_darty": "Fnac Darty",
+}
+"""How the figures name the platforms of RAW_PLATFORMS."""
+
+FRENCH_CATEGORIES = {
+    "delisting": "Déréférencement d'offres",
+    "account_suspension": "Suspension de compte",
+    "account_termination": "Résiliation de compte",
+    "missing_statement_of_reasons": "Motivation absente ou insuffisante",
+    "ranking": "Rétrogradation, classement",
+    "terms_change": "Modification des CGU sans préavis",
+    "funds_withheld": "Fonds bloqués",
+    "unreachable_support": "Service client injoignable",
+    "counterfeit_ip": "Contrefaçon, propriété intellectuelle",
+    "self_preferencing": "Traitement différencié",
+    "data_access": "Accès aux données",
+    "unfair_terms_fees": "Clauses et frais déséquilibrés",
+    "technical_failure": "Problème technique",
+    "other": "Autre",
+}
+"""DOMAIN.md's problem categories, in its order, with their French names."""
+
+BOM = "\ufeff"
+WRITTEN_BY_REPORTERS = ("Amazon Marketplace", "amazon.fr", "Société")
+"""What the scenarios' reporters wrote that names no platform as the figures do."""
+
+
+def read_csv(http: TestClient, lang: str, **params: Any) -> tuple[list[str], list[list[str]], Any]:
+    """The header, the rows and the answer of an export, read as a spreadsheet would: in French
+    `;` between fields after a byte order mark, in English `,` and no mark."""
+    answer = http.get(
+        "/statistics/export.csv", params={**params, "lang": lang}, headers=auth("analyst")
+    )
     assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(answer.text)))
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    text = answer.content.decode("utf-8")
+    assert text.startswith(BOM) == (lang == "fr"), text[:20]
+    for written in WRITTEN_BY_REPORTERS:
+        assert written not in text, written
+    rows = list(csv.reader(io.StringIO(text.removeprefix(BOM)), delimiter=CSV_DELIMITERS[lang]))
+    assert all(len(row) == len(rows[0]) for row in rows), rows
     return rows[0], rows[1:], answer
+
+
+CSV_DELIMITERS = {"fr": ";", "en": ","}
+
+
+def file_name(answer: Any) -> str:
+    found = re.fullmatch(r'attachment; filename="([^"/]+)"', answer.headers["content-disposition"])
+    assert found, answer.headers["content-disposition"]
+    return found.group(1)
+
+
+def number(cell: str, lang: str) -> float | None:
+    """A cell as a number: a decimal comma in French, a point in English; empty is none."""
+    if cell == "":
+        return None
+    assert ("." if lang == "fr" else ",") not in cell, cell
+    return float(cell.replace(",", ".") if lang == "fr" else cell)
 
 
 def column_value(entry: dict[str, Any], header: str) -> Any:
     """The figure of a platform entry an English CSV header names."""
+    if header == "platform_name":
+        return DISPLAY_NAMES[entry["platform"]]
     if header == "sent_to_platform":
         header = "sent"
     if header in entry:
@@ -1913,50 +1992,6 @@ def column_value(entry: dict[str, Any], header: str) -> Any:
     if outcome in OUTCOME_KEYS:
         return entry["outcomes"].get(outcome, 0)
     raise AssertionError(f"a CSV column names no figure of the platform entry: {header}")
-
-
-def same_number(cell: str, value: Any) -> bool:
-    if value is None:
-        return cell == ""
-    if isinstance(value, str):
-        return cell == value
-    return cell != "" and math.isclose(float(cell), float(value), rel_tol=1e-9, abs_tol=1e-12)
-
-
-def test_the_csv_export_has_a_row_per_platform_with_the_figures_of_get_statistics(
-    http: TestClient, clock: SettableClock
-) -> None:
-    flow = HttpWorkflow(http, clock)
-    run_scenario(flow)
-    for params in ({}, {"as_of": "2026-03-05"}, {"from": "2026-04-01"}):
-        body = statistics_body(http, min_position=flow.position, **params)
-        headers, rows, answer = read_csv(http, **params, lang="en")
-        assert int(answer.headers["X-Position"]) >= flow.position
-        assert len(rows) == len(body["platforms"]), params
-        assert len(set(headers)) == len(headers)
-        platform_column = headers.index("platform")
-        entries = {e["platform"]: e for e in body["platforms"]}
-        assert sorted(r[platform_column] for r in rows) == sorted(entries)
-        for row in rows:
-            assert len(row) == len(headers)
-            entry = entries[row[platform_column]]
-            for header, cell in zip(headers, row, strict=True):
-                value = column_value(entry, header)
-                assert same_number(cell, value), (params, entry["platform"], header, cell, value)
-        # Every figure of the entry (but the by_* breakdowns) is a column.
-        named = {"sent" if h == "sent_to_platform" else h for h in headers}
-        scalars = ENTRY_FIELDS - {"by_category", "by_status", "outcomes"}
-        assert scalars <= named, scalars - named
-        assert {f"outcome_{o}" for o in OUTCOME_KEYS} <= set(headers)
-
-        # French headers: other names, the same columns and rows.
-        french, french_rows, _ = read_csv(http, **params, lang="fr")
-        assert len(french) == len(headers)
-        assert french != headers
-        assert french_rows == rows
-        # English is the default.
-        assert read_csv(http, **params)[0] == headers
-    assert read_csv(http, **{"from": "2027-01-01"})[1] == []
 
 
 def uneven(flow: Workflow) -> None:
@@ -1972,6 +2007,92 @@ def uneven(flow: Workflow) -> None:
     flow.act(cases[0], "resolve", outcome=Outcome.RESOLVED)
     clock.advance(timedelta(days=2))
     flow.act(cases[1], "resolve", outcome=Outcome.WITHDRAWN)
+
+
+def test_the_csv_export_has_a_row_per_platform_with_the_figures_of_get_statistics(
+    http: TestClient, clock: SettableClock
+) -> None:
+    flow = HttpWorkflow(http, clock)
+    run_scenario(flow)
+    uneven(flow)
+    first_day = min(r.reported_on for r in flow.records).isoformat()
+    today = flow.today().isoformat()
+    for params in (
+        {},
+        {"as_of": "2026-03-05"},
+        {"from": "2026-03-03", "to": "2026-03-31"},
+        {"to": "2026-03-31"},
+        {"from": "2027-01-01"},
+    ):
+        body = statistics_body(http, min_position=flow.position, **params)
+        english, rows, answer = read_csv(http, "en", **params)
+        french, french_rows, french_answer = read_csv(http, "fr", **params)
+        assert int(answer.headers["X-Position"]) >= flow.position
+        # The period in the file's name: the days asked for, by default the first day a case
+        # was reported and today.
+        period = f"{params.get('from', first_day)}_{params.get('to', today)}"
+        assert file_name(answer) == f"statistics-{period}.csv"
+        assert file_name(french_answer) == f"statistiques-{period}.csv"
+
+        assert len(set(english)) == len(english)
+        assert len(french) == len(english)
+        assert set(french).isdisjoint(english), set(french) & set(english)
+        assert french[:3] == ["plateforme", "clé_plateforme", "dossiers"]
+        # One row per platform, as many in French, in the order of GET /statistics.
+        entries = {e["platform"]: e for e in body["platforms"]}
+        assert [r[english.index("platform")] for r in rows] == list(entries), params
+        assert len(french_rows) == len(rows)
+        for row, french_row in zip(rows, french_rows, strict=True):
+            entry = entries[row[english.index("platform")]]
+            for header, cell, french_cell in zip(english, row, french_row, strict=True):
+                value = column_value(entry, header)
+                if isinstance(value, str):
+                    assert cell == french_cell == value, (header, cell, french_cell)
+                else:
+                    got = (number(cell, "en"), number(french_cell, "fr"))
+                    assert got == (value, value), (params, entry["platform"], header, got, value)
+        # Every figure of the entry (but the by_* breakdowns) is a column.
+        named = {"sent" if h == "sent_to_platform" else h for h in english}
+        scalars = ENTRY_FIELDS - {"by_category", "by_status", "outcomes"}
+        assert scalars <= named, scalars - named
+        assert {f"outcome_{o}" for o in OUTCOME_KEYS} <= set(english)
+        # English is the default.
+        plain = http.get("/statistics/export.csv", params=params, headers=auth("analyst"))
+        assert plain.content == answer.content
+    assert read_csv(http, "fr", **{"from": "2027-01-01"})[1] == []
+
+
+def test_the_csv_export_has_a_table_of_cases_per_platform_and_category(
+    http: TestClient, clock: SettableClock
+) -> None:
+    flow = HttpWorkflow(http, clock)
+    run_scenario(flow)
+    first_day = min(r.reported_on for r in flow.records).isoformat()
+    body = statistics_body(http, min_position=flow.position)
+    entries = {e["platform"]: e for e in body["platforms"]}
+    categories = [*FRENCH_CATEGORIES, UNQUALIFIED]
+    tables = {}
+    names = {"en": "statistics-platforms-categories", "fr": "statistiques-plateformes-categories"}
+    for lang, name in names.items():
+        header, rows, answer = read_csv(http, lang, table="platform-category")
+        assert file_name(answer) == f"{name}-{first_day}_{flow.today().isoformat()}.csv"
+        tables[lang] = (header, rows)
+    header, rows = tables["en"]
+    assert header == ["platform_name", "platform", *categories, "cases"]
+    french, french_rows = tables["fr"]
+    assert french == [
+        "plateforme", "clé_plateforme", *FRENCH_CATEGORIES.values(), "Non qualifié", "dossiers"
+    ]  # fmt: skip
+    assert french_rows == rows  # counts and names: nothing to translate
+    assert [r[1] for r in rows] == list(entries)
+    for row in rows:
+        entry = entries[row[1]]
+        assert row[0] == DISPLAY_NAMES[entry["platform"]]
+        counts = dict(zip(categories, map(int, row[2:-1]), strict=True))
+        assert {c: n for c, n in counts.items() if n} == canonical(
+            entry["by_category"], "by_category"
+        )
+        assert int(row[-1]) == entry["cases"] == sum(counts.values())
 
 
 def decimal_figures(answer: Any, name: str = "") -> Iterator[tuple[str, float]]:

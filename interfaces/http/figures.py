@@ -5,10 +5,8 @@ the figures themselves are read and computed in the thread pool."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +19,7 @@ from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Analyst, MediationDep, MinPosition, read_model_at
 from interfaces.http.problems import ProblemError
 from interfaces.http.schemas import IsoDate
+from interfaces.http.statistics_export import Language, Table, csv_text, file_name
 from interfaces.http.statistics_views import (
     AnnualStatisticsView,
     PlatformStatisticsView,
@@ -32,31 +31,6 @@ router = APIRouter(prefix="/statistics", tags=["statistics"], route_class=Author
 From = Annotated[IsoDate | None, Query(alias="from", description="first day reported (UTC)")]
 To = Annotated[IsoDate | None, Query(description="last day reported (UTC), inclusive")]
 AsOf = Annotated[IsoDate | None, Query(description="decides what is silent; default today")]
-
-
-OUTCOMES = ("resolved", "partially_resolved", "not_resolved", "withdrawn", "inadmissible")
-COLUMNS: dict[str, tuple[str, str]] = {
-    # key in the platform entry: (English header, French header)
-    "platform": ("platform", "plateforme"),
-    "cases": ("cases", "dossiers"),
-    "sent": ("sent_to_platform", "saisies_de_la_plateforme"),
-    "answered": ("answered", "réponses"),
-    "answered_on_time": ("answered_on_time", "réponses_dans_les_délais"),
-    "silent": ("silent", "silences"),
-    "escalated": ("escalated", "transmis_au_médiateur"),
-    "answer_rate": ("answer_rate", "taux_de_réponse"),
-    "on_time_rate": ("on_time_rate", "taux_de_réponse_dans_les_délais"),
-    "silence_rate": ("silence_rate", "taux_de_silence"),
-    "escalation_rate": ("escalation_rate", "taux_de_transmission_au_médiateur"),
-    "median_days_to_first_answer": ("median_days_to_first_answer", "délai_médian_de_réponse_jours"),
-    "p90_days_to_first_answer": ("p90_days_to_first_answer", "délai_p90_de_réponse_jours"),
-    "median_days_to_resolution": ("median_days_to_resolution", "délai_médian_de_résolution_jours"),
-    "resolved": ("outcome_resolved", "issue_résolu"),
-    "partially_resolved": ("outcome_partially_resolved", "issue_partiellement_résolu"),
-    "not_resolved": ("outcome_not_resolved", "issue_non_résolu"),
-    "withdrawn": ("outcome_withdrawn", "issue_retiré"),
-    "inadmissible": ("outcome_inadmissible", "issue_irrecevable"),
-}
 
 
 def _period(first: date | None, last: date | None) -> None:
@@ -130,27 +104,23 @@ def _annual_figures(view: CaseStatistics, year: int) -> AnnualStatisticsView:
 async def export(
     request: Request, mediation: MediationDep, _: Analyst,
     first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
-    lang: Annotated[Literal["fr", "en"], Query(description="column headers")] = "en",
+    lang: Annotated[Language, Query(description="`fr`: `;`, decimal comma, BOM")] = "en",
+    table: Annotated[Table, Query(description="one row per platform, or cases per platform "
+                                              "and category")] = Table.PLATFORMS,
 ) -> Response:  # fmt: skip
-    """One row per platform with its figures; headers in French or English."""
+    """The figures as CSV, one file per table; headers in French or English (see README.md)."""
     figures = await _figures(request, mediation, first, to, as_of, min_position)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    index = 1 if lang == "fr" else 0
-    writer.writerow([names[index] for names in COLUMNS.values()])
-    for entry in figures.model_dump()["platforms"]:
-        row = []
-        for key in COLUMNS:
-            value = entry["outcomes"].get(key, 0) if key in OUTCOMES else entry[key]
-            if isinstance(value, dict):
-                value = value["value"]
-            row.append("" if value is None else value)
-        writer.writerow(row)
+    today = utc_today(mediation.clock.now())
+    last = to or today
+    if first is None:
+        view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
+        reported: date | None = await run_in_threadpool(view.first_reported_on)
+        first = min(reported or last, last)
     return Response(
-        out.getvalue(),
+        csv_text(table, lang, figures.platforms),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": 'attachment; filename="statistics.csv"',
+            "Content-Disposition": f'attachment; filename="{file_name(table, lang, first, last)}"',
             "X-Position": str(figures.position),
         },
     )
