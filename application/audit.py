@@ -37,7 +37,7 @@ from application.sealing import (
     Sealer,
     chain_hash,
 )
-from application.tracking import TrackingCodeIndex
+from application.tracking_codes import TrackingCodeIndex
 
 CHECKPOINT_FORMAT = "p2b-mediation/checkpoint/1"
 DOSSIER_FORMAT = "p2b-mediation/dossier/1"

@@ -34,7 +34,7 @@ from application.personal_data import (
     WrappedKey,
     keys_per_call,
 )
-from application.tracking import TrackingCodeIndex, tracking_index_id
+from application.tracking_codes import TrackingCodeIndex, tracking_index_id
 from domain.case import Case
 from domain.deadlines import Deadlines
 from domain.errors import InvalidValue

@@ -20,7 +20,7 @@ from infrastructure.queue_stores import case_queues_for
 from infrastructure.recorders import PostgresMediationRecorder
 from infrastructure.settings import Settings
 from infrastructure.statistics_stores import case_statistics_for
-from infrastructure.stores import postgres_conninfo, prepare_store, schema_lock
+from infrastructure.store_setup import postgres_conninfo, prepare_store, schema_lock
 
 log = logging.getLogger("mediation")
 

@@ -39,7 +39,7 @@ from domain.platforms import Platform
 from domain.values import Category, Channel, PersonalText
 from infrastructure.recorders import PostgresMediationRecorder
 from infrastructure.settings import Settings
-from infrastructure.stores import postgres_conninfo
+from infrastructure.store_setup import postgres_conninfo
 from interfaces.composition import open_application, projection_runner
 from tests.conftest import START, settings_for
 from tests.domain.factories import company

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from application.clock import SettableClock
 from application.mediation import ReportRequest
-from application.tracking import tracking_index_id
+from application.tracking_codes import tracking_index_id
 from domain.platforms import Platform
 from domain.values import (
     Category,

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from application.clock import SettableClock
-from application.tracking import tracking_index_id
+from application.tracking_codes import tracking_index_id
 from domain.values import TrackingCode
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
