@@ -58,7 +58,7 @@ APPLICATION_NAME = "mediation"
 
 SNAPSHOT_INTERVAL = 5
 """A snapshot every 5 events bounds the replay of a command to at most 4 events after it, so a
-command on a long case costs about what it costs on a short one (bench/, figure 3)."""
+command on a long case costs about what it costs on a short one."""
 
 
 @runtime_checkable
@@ -154,9 +154,9 @@ class CaseStore(Application[UUID]):
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """Snapshots are written by a thread of their own, after the command has answered: a
-        snapshot reloads the case and writes a sealed copy of its state, which doubled the
-        time of the one command in SNAPSHOT_INTERVAL that took it (bench/, figure 3). A
-        snapshot not written (the process stopped first) only means a longer replay."""
+        snapshot reloads the case and writes a sealed copy of its state, which would slow down
+        the command that took it. A snapshot not written (the process stopped first) only
+        means a longer replay."""
         for event in processing_event.events:
             if not isinstance(processing_event.aggregates.get(event.originator_id), Case):
                 continue

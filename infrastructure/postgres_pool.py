@@ -7,7 +7,7 @@ The library's pool left the first requests after an outage failing:
   a connection until it timed out (a 503). Here a lost connection is reopened every half second
   at most.
 - a connection cut while it sat in the pool is found dead only when used. Pinging it at every
-  checkout costs a round trip per statement (12% of the API's CPU under load), so a connection
+  checkout costs a round trip per statement, a large share of a request's work, so a connection
   is pinged only when it may be dead (`SuspectConnections`); one that fails its ping is
   discarded and the next is tried at once, not after the pool's backoff.
 

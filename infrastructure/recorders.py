@@ -217,9 +217,9 @@ its own.
 
 Why: the library's write path sends its statements one by one inside a transaction that holds
 an exclusive lock on the events table, so under concurrent requests the lock holder waited for
-its own Python thread to get the GIL back, and every other writer waited for it (measured:
-`bench/`, PostgreSQL stays "idle in transaction" holding the lock). Here the lock is held only
-while the server inserts and commits.
+its own Python thread to get the GIL back, and every other writer waited for it (PostgreSQL
+shows the holder "idle in transaction"). Here the lock is held only while the server inserts
+and commits.
 
 The lock is what keeps notification ids in commit order, so that a reader following ids never
 passes a gap that a slower transaction fills later (tests/infrastructure/test_log_order.py):
