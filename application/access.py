@@ -7,6 +7,8 @@ from enum import Enum
 
 
 class Role(Enum):
+    """What a caller may do (docs/http.md has the table)."""
+
     REPORTER = "reporter"
     CASEWORKER = "caseworker"
     AUDITOR = "auditor"

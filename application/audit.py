@@ -52,12 +52,16 @@ TRACKING_CODE_TOPIC = get_topic(TrackingCodeIndex.Registered)
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing found wrong in a stored history (at a version, or in the log)."""
+
     version: int | None
     problem: str
 
 
 @dataclass(frozen=True)
 class IntegrityReport:
+    """Whether a case's stored history verifies, and what was found wrong."""
+
     case_id: UUID
     events: int
     head_version: int
@@ -72,12 +76,16 @@ class IntegrityReport:
 
 @dataclass(frozen=True)
 class CaseHead:
+    """Where a case's history ended when a checkpoint was made: its version and hash."""
+
     version: int
     digest: bytes
 
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """A signed Merkle root of the whole log and each case's head, at a position."""
+
     created_at: datetime
     log_position: int
     tree_size: int

@@ -335,6 +335,8 @@ def rate(numerator: int, denominator: int) -> dict[str, Any]:
 
 @dataclass
 class Tally:
+    """The counters of one platform or category, added up over a period."""
+
     cases: int = 0
     by_category: Counter[str] = field(default_factory=Counter)
     by_platform: Counter[str] = field(default_factory=Counter)

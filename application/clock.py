@@ -12,12 +12,16 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    """Where the application reads the current instant."""
+
     def now(self) -> datetime:
         """The current instant, in UTC."""
         ...
 
 
 class SystemClock:
+    """The system's clock, in UTC: the service's."""
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 

@@ -65,6 +65,8 @@ class Skipped:
 
 @dataclass
 class DeadlineRun:
+    """What one run of the deadline process did, or would do (a dry run)."""
+
     as_of: date
     dry_run: bool
     escalated: list[Escalation] = field(default_factory=list)
@@ -72,6 +74,8 @@ class DeadlineRun:
 
 
 class DeadlineProcess:
+    """Escalates to the mediator the cases whose platform stayed silent past its grace."""
+
     def __init__(self, mediation: MediationApplication, queues: CaseQueues) -> None:
         self.mediation = mediation
         self.queues = queues

@@ -18,6 +18,8 @@ from domain.case import Case
 
 @dataclass(frozen=True)
 class CaseDossier:
+    """A case's dossier, before it is written out as JSON."""
+
     generated_at: datetime
     case: Case | None
     history: list[HistoryEntry] | None

@@ -10,6 +10,8 @@ class ApplicationError(Exception):
 
 
 class CaseNotFound(ApplicationError):
+    """No such case (or version, or tracking code)."""
+
     def __init__(self, case_id: UUID | None, detail: str | None = None) -> None:
         super().__init__(detail or f"no case {case_id}")
         self.case_id = case_id

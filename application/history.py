@@ -20,6 +20,8 @@ _ENVELOPE = frozenset(
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    """One stored event of a case, as plain data: what auditors read."""
+
     version: int
     type: str
     recorded_at: datetime

@@ -59,6 +59,8 @@ class KeySet:
 
 @dataclass(frozen=True)
 class Keys:
+    """The seal keys and the signing key the service holds."""
+
     seal: KeySet
     signing: Ed25519PrivateKey = field(repr=False)
     data: KeySet | None = None

@@ -23,6 +23,8 @@ log = logging.getLogger("mediation.schedule")
 
 
 class Schedule(Generic[T]):
+    """A job run when started, then every `every` seconds, until stopped."""
+
     def __init__(self, name: str, job: Callable[[], T], every: float) -> None:
         self.name = name
         self.job = job

@@ -71,6 +71,8 @@ class Opened:
 
 
 class BrokenSeal(Exception):
+    """A stored record whose seal does not hold (raised by the sealer, reported by the auditor)."""
+
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem

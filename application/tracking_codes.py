@@ -26,6 +26,8 @@ class TrackingCodeIndex(Aggregate):
     """Points one tracking code at one case."""
 
     class Registered(Aggregate.Created):
+        """The tracking code was given to its case."""
+
         case_id: UUID
 
         def apply(self, aggregate: Any) -> None:

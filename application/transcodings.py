@@ -31,6 +31,8 @@ from domain.values import (
 
 
 class EnumAsValue(Transcoding):
+    """An enum member stored as its value."""
+
     def __init__(self, enum_type: type[Enum], name: str) -> None:
         self.type = enum_type
         self.name = name
@@ -44,6 +46,8 @@ class EnumAsValue(Transcoding):
 
 
 class DateAsISO(Transcoding):
+    """A date stored as YYYY-MM-DD."""
+
     type = date
     name = "date_iso"
 
@@ -55,6 +59,8 @@ class DateAsISO(Transcoding):
 
 
 class SirenAsStr(Transcoding):
+    """A SIREN stored as its nine digits."""
+
     type = Siren
     name = "siren"
 
@@ -66,6 +72,8 @@ class SirenAsStr(Transcoding):
 
 
 class TrackingCodeAsStr(Transcoding):
+    """A tracking code stored without its dashes."""
+
     type = TrackingCode
     name = "tracking_code"
 
@@ -77,6 +85,8 @@ class TrackingCodeAsStr(Transcoding):
 
 
 class PlatformAsDict(Transcoding):
+    """A platform stored as its key and the name as written (personal text)."""
+
     type = Platform
     name = "platform"
 
@@ -88,6 +98,8 @@ class PlatformAsDict(Transcoding):
 
 
 class CompanyAsDict(Transcoding):
+    """A company stored field by field (its personal texts encrypted)."""
+
     type = Company
     name = "company"
 

@@ -188,6 +188,8 @@ class Case(Aggregate):
         )
 
     class Reported(Aggregate.Created, Event):
+        """A business reported trouble with a platform: the case opens."""
+
         company: Company
         platform: Platform
         description: PersonalText
@@ -237,6 +239,8 @@ class Case(Aggregate):
         )
 
     class Qualified(Event):
+        """A caseworker qualified the case: what the problem is and how urgent."""
+
         category: Category
         priority: Priority
         summary: PersonalText | None  # None only once the case's personal data was erased
@@ -288,6 +292,8 @@ class Case(Aggregate):
         )
 
     class SentToPlatform(Event):
+        """The case went to the platform, which owes an answer by the due date."""
+
         message: PersonalText | None  # None only once the case's personal data was erased
         sent_on: date
         response_due: date
@@ -337,6 +343,8 @@ class Case(Aggregate):
         )
 
     class PlatformResponded(Event):
+        """The platform answered."""
+
         stance: Stance
         response: PersonalText | None  # None only once the case's personal data was erased
         responded_on: date
@@ -456,6 +464,8 @@ class Case(Aggregate):
         )
 
     class Resolved(Event):
+        """The case was closed with an outcome."""
+
         outcome: Outcome
         summary: PersonalText | None  # None only once the case's personal data was erased
 

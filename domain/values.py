@@ -20,6 +20,8 @@ T = TypeVar("T")
 
 
 class Status(Enum):
+    """Where a case stands in its workflow (docs/domain.md)."""
+
     REPORTED = "reported"
     QUALIFIED = "qualified"
     AWAITING_PLATFORM = "awaiting_platform"
@@ -29,12 +31,16 @@ class Status(Enum):
 
 
 class CompanySize(Enum):
+    """The business's size: micro (under 10 people), small (under 50), medium (under 250)."""
+
     MICRO = "micro"
     SMALL = "small"
     MEDIUM = "medium"
 
 
 class Channel(Enum):
+    """How the report reached the service."""
+
     WEB = "web"
     EMAIL = "email"
     PHONE = "phone"
@@ -110,6 +116,8 @@ of its own)."""
 
 
 class Priority(Enum):
+    """How urgent a qualified case is: urgent cases get the short deadlines."""
+
     LOW = "low"
     NORMAL = "normal"
     HIGH = "high"
@@ -117,6 +125,8 @@ class Priority(Enum):
 
 
 class Stance(Enum):
+    """What the platform's answer says."""
+
     ACCEPTED = "accepted"
     PARTIALLY_ACCEPTED = "partially_accepted"
     REFUSED = "refused"
@@ -124,6 +134,8 @@ class Stance(Enum):
 
 
 class EscalationReason(Enum):
+    """Why a case went to the business mediator."""
+
     NO_RESPONSE = "no_response"
     UNSATISFACTORY_RESPONSE = "unsatisfactory_response"
     COMPLEXITY = "complexity"
@@ -131,6 +143,8 @@ class EscalationReason(Enum):
 
 
 class Outcome(Enum):
+    """How a case ended."""
+
     RESOLVED = "resolved"
     PARTIALLY_RESOLVED = "partially_resolved"
     NOT_RESOLVED = "not_resolved"

@@ -17,6 +17,8 @@ log = logging.getLogger("mediation.integrity")
 
 
 class CheckpointFolder:
+    """The folder where checkpoints are written, and read back from."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._cached: tuple[str, float, Checkpoint] | None = None

@@ -26,6 +26,8 @@ FORMAT = "p2b-mediation data keys 1"
 
 
 class DataKeyFile(DataKeyRing):
+    """The ring of data keys in its file, read again whenever the file changes."""
+
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path

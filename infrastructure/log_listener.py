@@ -24,6 +24,8 @@ LOOK_SECONDS = 0.1
 
 
 class LogListener:
+    """Wakes the projections when another process records events (PostgreSQL NOTIFY)."""
+
     def __init__(self, conninfo: Mapping[str, str], channel: str) -> None:
         self.conninfo = conninfo
         self.channel = channel

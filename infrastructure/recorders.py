@@ -45,6 +45,8 @@ DestroyedKeys = Iterable[UUID]
 
 
 class SQLiteMediationRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, with the case keys and the data-key register."""
+
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
@@ -173,6 +175,8 @@ class SQLiteMediationRecorder(SQLiteApplicationRecorder):
 
 
 class MediationSQLiteFactory(SQLiteFactory):
+    """What PERSISTENCE_MODULE names for SQLite."""
+
     application_recorder_class = SQLiteMediationRecorder
 
 
@@ -234,11 +238,16 @@ ROTATION_LOCK_KEY = 0x6D656472  # "medr": one rotation at a time on a database
 
 
 class OneAttemptAggregateRecorder(PostgresAggregateRecorder):
+    """The library's PostgreSQL recorder of snapshots, each statement tried once."""
+
     insert_events = PostgresAggregateRecorder.insert_events.__wrapped__
     select_events = PostgresAggregateRecorder.select_events.__wrapped__
 
 
 class PostgresMediationRecorder(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, with the case keys, the data-key register, and a
+    command's events and keys written in one statement."""
+
     insert_events_with_retries = PostgresApplicationRecorder.insert_events.__wrapped__
     select_events = PostgresApplicationRecorder.select_events.__wrapped__
     select_notifications = PostgresApplicationRecorder.select_notifications.__wrapped__
@@ -480,6 +489,8 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
 
 
 class MediationPostgresFactory(PostgresFactory):
+    """What PERSISTENCE_MODULE names for PostgreSQL."""
+
     aggregate_recorder_class = OneAttemptAggregateRecorder
     application_recorder_class = PostgresMediationRecorder
 
@@ -492,6 +503,8 @@ class MediationPostgresFactory(PostgresFactory):
 
 
 class POPOMediationRecorder(POPOApplicationRecorder):
+    """The library's in-memory recorder, with the case keys and the data-key register."""
+
     def __init__(self) -> None:
         super().__init__()
         self._case_keys: dict[UUID, WrappedKey] = {}
@@ -572,5 +585,7 @@ class POPOMediationRecorder(POPOApplicationRecorder):
 
 
 class MediationPOPOFactory(POPOFactory):
+    """What PERSISTENCE_MODULE names for the in-memory store."""
+
     def application_recorder(self) -> ApplicationRecorder:
         return POPOMediationRecorder()

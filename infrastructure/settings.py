@@ -33,17 +33,23 @@ class SettingsError(Exception):
 
 
 class Environment(Enum):
+    """Production refuses what only development may use (short tokens)."""
+
     PRODUCTION = "production"
     DEVELOPMENT = "development"
 
 
 class Store(Enum):
+    """Which database keeps the events and the read models."""
+
     MEMORY = "memory"
     SQLITE = "sqlite"
     POSTGRES = "postgres"
 
 
 class Settings(BaseSettings):
+    """Every setting of the service, from MEDIATION_* variables."""
+
     model_config = SettingsConfigDict(
         env_prefix="MEDIATION_", extra="ignore", frozen=True, arbitrary_types_allowed=True
     )

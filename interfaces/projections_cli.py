@@ -89,6 +89,8 @@ def status() -> None:
 
 
 class EventRate(ProgressColumn):
+    """A progress-bar column: events per second."""
+
     def render(self, task: Task) -> Text:
         return Text(f"{task.speed or 0:,.0f} events/s")
 
