@@ -7,12 +7,14 @@ is renamed or moved. PersonalText is not here: it is encrypted under its case's 
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
 from enum import Enum
 from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
+from domain.measures import Measure, MeasureFacts, StatementOfReasons, UrgencyRule
 from domain.platforms import Platform
 from domain.values import (
     Category,
@@ -20,6 +22,7 @@ from domain.values import (
     Company,
     CompanySize,
     EscalationReason,
+    Language,
     Outcome,
     PersonalText,
     Priority,
@@ -97,6 +100,19 @@ class PlatformAsDict(Transcoding):
         return Platform(key=data["key"], reported_as=_personal(data["reported_as"]))
 
 
+class MeasureFactsAsDict(Transcoding):
+    """The P2B measure facts stored field by field."""
+
+    type = MeasureFacts
+    name = "measure_facts"
+
+    def encode(self, obj: MeasureFacts) -> dict[str, Any]:
+        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+    def decode(self, data: dict[str, Any]) -> MeasureFacts:
+        return MeasureFacts(**data)
+
+
 class CompanyAsDict(Transcoding):
     """A company stored field by field (its personal texts encrypted)."""
 
@@ -131,6 +147,10 @@ ENUM_NAMES: dict[type[Enum], str] = {
     Stance: "stance",
     EscalationReason: "escalation_reason",
     Outcome: "outcome",
+    Language: "language",
+    Measure: "measure",
+    StatementOfReasons: "statement_of_reasons",
+    UrgencyRule: "urgency_rule",
 }
 
 
@@ -143,5 +163,6 @@ def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
         TrackingCodeAsStr(),
         PlatformAsDict(),
         CompanyAsDict(),
+        MeasureFactsAsDict(),
     ):
         transcoder.register(transcoding)

@@ -24,6 +24,7 @@ from domain.errors import (
     InvalidValue,
     PersonalDataErasedError,
 )
+from domain.measures import MeasureFacts, UrgencyRule, urgency_rule
 from domain.platforms import Platform
 from domain.values import (
     LONGEST_RESPONSE_DELAY,
@@ -34,6 +35,7 @@ from domain.values import (
     Channel,
     Company,
     EscalationReason,
+    Language,
     Outcome,
     PersonalText,
     Priority,
@@ -51,6 +53,8 @@ RECORD_PLATFORM_RESPONSE = "platform-response"
 ESCALATE = "escalate"
 RESOLVE = "resolve"
 COMMANDS = (QUALIFY, SEND_TO_PLATFORM, RECORD_PLATFORM_RESPONSE, ESCALATE, RESOLVE)
+ACKNOWLEDGE = "acknowledge"
+"""The platform's own command, through its portal: it has read the case (changes no status)."""
 
 _ANY_OUTCOME_BUT_INADMISSIBLE = frozenset(Outcome) - {Outcome.INADMISSIBLE}
 
@@ -128,10 +132,14 @@ class Case(Aggregate):
     occurred_on: date = field(init=False)
     category_hint: Category | None = field(init=False, default=None)
     channel: Channel = field(init=False, default=Channel.WEB)
+    language: Language = field(init=False, default=Language.FR)
+    reported_measure: MeasureFacts | None = field(init=False, default=None)
     tracking_code: TrackingCode = field(init=False)
     category: Category | None = field(init=False, default=None)
     priority: Priority | None = field(init=False, default=None)
     summary: PersonalText | None = field(init=False, default=None)
+    measure: MeasureFacts | None = field(init=False, default=None)
+    urgency_rule: UrgencyRule | None = field(init=False, default=None)
     p2b_articles: tuple[str, ...] = field(init=False, default=())
     assignee: str | None = field(init=False, default=None)
     message: PersonalText | None = field(init=False, default=None)
@@ -139,6 +147,8 @@ class Case(Aggregate):
     last_sent_on: date | None = field(init=False, default=None)
     response_due: date | None = field(init=False, default=None)
     platform_rounds: int = field(init=False, default=0)
+    acknowledged_on: date | None = field(init=False, default=None)
+    reminders: int = field(init=False, default=0)
     stance: Stance | None = field(init=False, default=None)
     platform_response: PersonalText | None = field(init=False, default=None)
     responded_on: date | None = field(init=False, default=None)
@@ -166,13 +176,16 @@ class Case(Aggregate):
         occurred_on: date,
         category_hint: Category | None = None,
         channel: Channel = Channel.WEB,
+        measure: MeasureFacts | None = None,
+        language: Language = Language.FR,
         actor: str,
         now: datetime,
         case_id: UUID | None = None,
         tracking_code: TrackingCode | None = None,
     ) -> Case:
         """A report opens a case; the platform's measure cannot have taken effect in the future."""
-        check_past_date("occurred_on", occurred_on, utc_today(now))
+        today = utc_today(now)
+        check_past_date("occurred_on", occurred_on, today)
         return cls._create(
             cls.Reported,
             id=case_id or uuid4(),
@@ -184,6 +197,8 @@ class Case(Aggregate):
             occurred_on=occurred_on,
             category_hint=category_hint,
             channel=channel,
+            measure=None if measure is None else measure.checked(today),
+            language=language,
             tracking_code=tracking_code or TrackingCode.new(),
         )
 
@@ -196,7 +211,16 @@ class Case(Aggregate):
         occurred_on: date
         category_hint: Category | None
         channel: Channel
+        measure: MeasureFacts | None  # the measure as the business states it
+        language: Language
         tracking_code: TrackingCode
+
+        class_version = 2  # 2: the measure and the language
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["measure"] = None
+            state["language"] = Language.FR
 
         def apply(self, aggregate: Any) -> None:
             case: Case = aggregate
@@ -210,6 +234,8 @@ class Case(Aggregate):
             case.occurred_on = self.occurred_on
             case.category_hint = self.category_hint
             case.channel = self.channel
+            case.reported_measure = self.measure
+            case.language = self.language
             case.tracking_code = self.tracking_code
 
     # Qualify.
@@ -218,21 +244,31 @@ class Case(Aggregate):
         self,
         *,
         category: Category,
-        priority: Priority,
+        priority: Priority | None = None,
         summary: PersonalText | None,
+        measure: MeasureFacts | None = None,
         p2b_articles: Sequence[str] = (),
         assignee: str | None = None,
         actor: str,
         now: datetime,
     ) -> None:
-        """Only a reported or qualified case can be (re)qualified."""
+        """Only a reported or qualified case can be (re)qualified. The measure is the one the
+        caseworker establishes (else the one reported); without a priority given, the facts
+        decide: urgent by an urgency rule, else normal (domain.measures)."""
         self._require(QUALIFY)
+        today = utc_today(now)
+        facts = self.reported_measure if measure is None else measure.checked(today)
+        rule = None if priority is not None else urgency_rule(facts, today)
+        if priority is None:
+            priority = Priority.URGENT if rule is not None else Priority.NORMAL
         self._record(
             self.Qualified,
             now,
             actor,
             category=category,
             priority=priority,
+            urgency_rule=rule,
+            measure=facts,
             summary=self._free_text("summary", summary, QUALIFY),
             p2b_articles=tuple(dict.fromkeys(p2b_articles)),
             assignee=None if assignee is None else check_actor(assignee),
@@ -243,15 +279,26 @@ class Case(Aggregate):
 
         category: Category
         priority: Priority
+        urgency_rule: UrgencyRule | None  # the rule that set the priority, if one did
+        measure: MeasureFacts | None
         summary: PersonalText | None  # None only once the case's personal data was erased
         p2b_articles: tuple[str, ...]
         assignee: str | None
+
+        class_version = 2  # 2: the measure, and the rule that set the priority
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["urgency_rule"] = None
+            state["measure"] = None
 
         def apply(self, aggregate: Any) -> None:
             case: Case = aggregate
             case.status = Status.QUALIFIED
             case.category = self.category
             case.priority = self.priority
+            case.urgency_rule = self.urgency_rule
+            case.measure = self.measure
             case.summary = self.summary
             case.p2b_articles = tuple(self.p2b_articles)
             case.assignee = self.assignee
@@ -306,6 +353,67 @@ class Case(Aggregate):
             case.last_sent_on = self.sent_on
             case.response_due = self.response_due
             case.platform_rounds += 1
+            case.acknowledged_on = None
+            case.reminders = 0
+
+    # The platform reads the case (through its portal).
+
+    def acknowledge(self, *, actor: str, now: datetime) -> bool:
+        """A platform acknowledges a case awaiting its answer, once a round: acknowledging
+        again records nothing. Whether it was recorded now."""
+        self._require_awaiting_platform(ACKNOWLEDGE)
+        if self.acknowledged_on is not None:
+            return False
+        self._record(self.PlatformAcknowledged, now, actor, acknowledged_on=utc_today(now))
+        return True
+
+    class PlatformAcknowledged(Event):
+        """The platform has read the case (its actor is the platform: `platform:<key>`)."""
+
+        acknowledged_on: date
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.acknowledged_on = self.acknowledged_on
+
+    # The deadline process reminds a silent platform.
+
+    def remind(self, *, deadlines: Deadlines, as_of: date, actor: str, now: datetime) -> int:
+        """Each reminder due by `as_of` to a platform still awaited (standard: 7 and 14 days
+        after sending; urgent: 2 and 4) and not yet recorded is recorded, with the rule then in
+        force. Never after an answer; running again records nothing. How many were recorded."""
+        self._require_awaiting_platform("remind")
+        if as_of > utc_today(now):
+            raise InvalidValue(
+                "as_of", f"as_of {as_of} is in the future: reminders are not sent ahead"
+            )
+        assert self.last_sent_on is not None  # set by SentToPlatform, the only way in
+        days = deadlines.reminder_days(self.priority)
+        due = deadlines.reminders_due(self.last_sent_on, self.priority, as_of)
+        recorded = 0
+        for number in range(self.reminders + 1, due + 1):
+            self._record(
+                self.PlatformReminded,
+                now,
+                actor,
+                number=number,
+                after_days=days[number - 1],
+                response_due=self.response_due,
+            )
+            recorded += 1
+        return recorded
+
+    class PlatformReminded(Event):
+        """The platform was reminded that its answer is awaited: the reminder's number in this
+        round, the day after sending it was due by the rule then in force, the due date."""
+
+        number: int
+        after_days: int
+        response_due: date
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            case.reminders = self.number
 
     # Record the platform's answer.
 
@@ -540,6 +648,16 @@ class Case(Aggregate):
                 case_id=self.id,
                 status=self.status.value,
                 command=name,
+                allowed=allowed_commands(self.status),
+            )
+
+    def _require_awaiting_platform(self, command: str) -> None:
+        """The platform's own commands, and its reminders, are for a case awaiting it."""
+        if self.status is not Status.AWAITING_PLATFORM:
+            raise CommandNotAllowed(
+                case_id=self.id,
+                status=self.status.value,
+                command=command,
                 allowed=allowed_commands(self.status),
             )
 

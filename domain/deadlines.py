@@ -43,6 +43,9 @@ class Deadlines:
     urgent_days: int = 5
     standard_grace_days: int = 6
     urgent_grace_days: int = 2
+    standard_reminders: tuple[int, ...] = (7, 14)
+    urgent_reminders: tuple[int, ...] = (2, 4)
+    """The days after sending on which a silent platform is reminded."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.urgent_days <= self.standard_days <= LONGEST_DELAY_DAYS:
@@ -54,9 +57,25 @@ class Deadlines:
         for name in ("standard_grace_days", "urgent_grace_days"):
             if not 0 <= getattr(self, name) <= LONGEST_DELAY_DAYS:
                 raise InvalidValue(name, f"a grace period is 0 to {LONGEST_DELAY_DAYS} days")
+        for name in ("standard_reminders", "urgent_reminders"):
+            days = getattr(self, name)
+            if list(days) != sorted(set(days)) or not all(
+                1 <= d <= LONGEST_DELAY_DAYS for d in days
+            ):
+                raise InvalidValue(
+                    name, f"reminders are days after sending, increasing, 1 to {LONGEST_DELAY_DAYS}"
+                )
 
     def response_days(self, priority: Priority | None) -> int:
         return self.urgent_days if priority is Priority.URGENT else self.standard_days
+
+    def reminder_days(self, priority: Priority | None) -> tuple[int, ...]:
+        """The days after sending on which a silent platform is reminded."""
+        return self.urgent_reminders if priority is Priority.URGENT else self.standard_reminders
+
+    def reminders_due(self, sent_on: date, priority: Priority | None, as_of: date) -> int:
+        """How many reminders a platform silent since `sent_on` has had coming by `as_of`."""
+        return sum(sent_on + timedelta(days=d) <= as_of for d in self.reminder_days(priority))
 
     def grace_days(self, priority: Priority | None) -> int:
         return self.urgent_grace_days if priority is Priority.URGENT else self.standard_grace_days

@@ -115,6 +115,13 @@ CATEGORY_P2B_BASIS: dict[Category, str | None] = {
 of its own)."""
 
 
+class Language(Enum):
+    """The language of the messages to the business: French unless it reported in English."""
+
+    FR = "fr"
+    EN = "en"
+
+
 class Priority(Enum):
     """How urgent a qualified case is: urgent cases get the short deadlines."""
 

@@ -45,9 +45,10 @@ MODEL: dict[str, dict[str, str]] = {
     "with_mediator": {"resolve": "resolved"},
     "resolved": {},
 }
-# DOMAIN.md's deadlines, by priority: days to answer, then days of grace.
+# The domain's deadlines, by priority: days to answer, days of grace, days of the reminders.
 RESPONSE_DAYS = {"urgent": 5, "other": 15}
 GRACE_DAYS = {"urgent": 2, "other": 6}
+REMINDER_DAYS = {"urgent": (2, 4), "other": (7, 14)}
 RESOLVABLE = {
     "reported": {"withdrawn", "inadmissible"},
     "qualified": {"withdrawn", "inadmissible"},
@@ -70,6 +71,9 @@ class CaseWorkflow(RuleBasedStateMachine):
         self.erased = False
         self.rule = "other"  # which deadlines apply: "urgent" or "other"
         self.due: date | None = None
+        self.sent_on: date | None = None
+        self.acknowledged = False  # in the current round with the platform
+        self.reminded = 0
 
     def attempt(
         self, command: str, allowed: bool, act: Any, adds_personal_data: bool = True
@@ -130,6 +134,8 @@ class CaseWorkflow(RuleBasedStateMachine):
         )
         if len(self.events) > recorded:
             self.due = self.now.date() + timedelta(days=RESPONSE_DAYS[self.rule])
+            self.sent_on = self.now.date()
+            self.acknowledged, self.reminded = False, 0
 
     @rule(days=st.integers(min_value=0, max_value=30))
     def deadlines_are_checked(self, days: int) -> None:
@@ -161,6 +167,48 @@ class CaseWorkflow(RuleBasedStateMachine):
         assert (event.response_due, event.grace_days) == (self.due, GRACE_DAYS[self.rule])
         self.events.append(event)
         self.status = "with_mediator"
+
+    @rule()
+    def acknowledge(self) -> None:
+        """The platform acknowledges: once a round, only while it is awaited; no status moves."""
+        awaited = self.status == "awaiting_platform"
+        before = self.case.version
+        try:
+            recorded = self.case.acknowledge(actor="platform:amazon", now=self.now)
+        except CommandNotAllowed:
+            assert not awaited
+            assert self.case.collect_events() == []
+            return
+        assert awaited
+        assert recorded is not self.acknowledged
+        new = self.case.collect_events()
+        assert len(new) == (1 if recorded else 0)
+        self.events.extend(new)
+        self.acknowledged = True
+        assert self.case.version == before + len(new)
+
+    @rule(days=st.integers(min_value=0, max_value=20))
+    def reminders_are_checked(self, days: int) -> None:
+        """Some days later, the deadline process reminds a platform still awaited: each
+        reminder due since the case was sent (the rule's days) is recorded once."""
+        self.now += timedelta(days=days)
+        today = self.now.date()
+        try:
+            self.case.remind(
+                deadlines=DEADLINES, as_of=today, actor="system:deadlines", now=self.now
+            )
+        except CommandNotAllowed:
+            assert self.status != "awaiting_platform"
+            assert self.case.collect_events() == []
+            return
+        assert self.status == "awaiting_platform"
+        assert self.sent_on is not None
+        due = sum(self.sent_on + timedelta(d) <= today for d in REMINDER_DAYS[self.rule])
+        new = self.case.collect_events()
+        assert [e.number for e in new] == list(range(self.reminded + 1, due + 1))
+        observe(f"{len(new)} reminder(s) at once")
+        self.events.extend(new)
+        self.reminded = max(self.reminded, due)
 
     @rule(stance=st.sampled_from(Stance), response=texts)
     def respond(self, stance: Stance, response: PersonalText) -> None:
