@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     response_days_urgent: int = Field(default=5, ge=1, le=365)
     grace_days_standard: int = Field(default=6, ge=0, le=365)
     grace_days_urgent: int = Field(default=2, ge=0, le=365)
+    # The days after sending on which a silent platform is reminded ("7,14").
+    reminder_days_standard: Annotated[tuple[int, ...], NoDecode] = (7, 14)
+    reminder_days_urgent: Annotated[tuple[int, ...], NoDecode] = (2, 4)
     # How often the deadline process runs where the projections run; 0 turns the schedule off.
     deadlines_every_seconds: float = Field(default=3600, ge=0, le=86_400)
     seal_keys: Annotated[KeySet | None, NoDecode] = Field(default=None, repr=False)
@@ -108,6 +111,16 @@ class Settings(BaseSettings):
             raise ValueError("not the hex of a 32-byte Ed25519 public key") from None
         return value.strip().lower()
 
+    @field_validator("reminder_days_standard", "reminder_days_urgent", mode="before")
+    @classmethod
+    def _parse_days(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return tuple(int(day) for day in value.split(",") if day.strip())
+        except ValueError:
+            raise ValueError("days after sending, separated by commas: 7,14") from None
+
     @field_validator("tokens", mode="before")
     @classmethod
     def _parse_tokens(cls, value: Any) -> Any:
@@ -133,6 +146,9 @@ class Settings(BaseSettings):
         try:
             _ = self.deadlines  # Deadlines checks its values as it is built
         except InvalidValue as error:
+            if "reminders" in error.field:
+                variable = "MEDIATION_REMINDER_DAYS_" + error.field.split("_")[0].upper()
+                raise ValueError(f"{variable}: {error.message}") from error
             raise ValueError(
                 "MEDIATION_RESPONSE_DAYS_URGENT must not exceed MEDIATION_RESPONSE_DAYS_STANDARD"
             ) from error
@@ -175,6 +191,8 @@ class Settings(BaseSettings):
             urgent_days=self.response_days_urgent,
             standard_grace_days=self.grace_days_standard,
             urgent_grace_days=self.grace_days_urgent,
+            standard_reminders=self.reminder_days_standard,
+            urgent_reminders=self.reminder_days_urgent,
         )
 
     @property

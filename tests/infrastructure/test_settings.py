@@ -81,6 +81,9 @@ def test_a_token_never_shows_in_a_repr() -> None:
         ({"environment": "staging"}, "MEDIATION_ENVIRONMENT"),
         ({"max_body_bytes": 1023}, "MEDIATION_MAX_BODY_BYTES"),
         ({"max_body_bytes": 100 * 1_048_576 + 1}, "MEDIATION_MAX_BODY_BYTES"),
+        ({"reminder_days_standard": "14,7"}, "MEDIATION_REMINDER_DAYS_STANDARD"),
+        ({"reminder_days_urgent": "two"}, "MEDIATION_REMINDER_DAYS_URGENT"),
+        ({"reminder_days_urgent": "0,2"}, "MEDIATION_REMINDER_DAYS_URGENT"),
     ],
 )
 def test_unsafe_or_contradictory_settings_stop_with_one_line_naming_the_variable(
@@ -103,3 +106,10 @@ def test_settings_are_frozen() -> None:
     with pytest.raises(ValueError, match="frozen"):
         settings.database_url = "memory:"  # type: ignore[misc]
     assert isinstance(settings, Settings)
+
+
+def test_reminder_days_are_read_as_a_list_of_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDIATION_REMINDER_DAYS_STANDARD", "5, 10,12")
+    rules = load_settings().deadlines
+    assert rules.standard_reminders == (5, 10, 12)
+    assert rules.urgent_reminders == (2, 4)
