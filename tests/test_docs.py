@@ -13,7 +13,7 @@ from pathlib import Path
 from domain.case import TRANSITIONS, Case
 from domain.deadlines import Deadlines, is_overdue
 from domain.values import CATEGORY_LABELS, CATEGORY_P2B_BASIS, Category, Outcome, Priority, Status
-from interfaces.http import cases, figures, operations, queues, tracking, trust
+from interfaces.http import audit, cases, erasure, operations, queues, statistics, tracking
 from interfaces.http.auth import admitted_roles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +109,7 @@ def test_the_role_table_is_the_one_the_routes_enforce() -> None:
         for row in table(HTTP, "endpoint")
     }
     enforced = {}
-    for module in (cases, trust, queues, figures, tracking, operations):
+    for module in (cases, audit, erasure, queues, statistics, tracking, operations):
         for route in module.router.routes:
             role_sets = admitted_roles(route.dependant)  # type: ignore[attr-defined]
             if role_sets:

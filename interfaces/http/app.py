@@ -20,7 +20,7 @@ from interfaces.composition import (
     open_application,
     projection_runner,
 )
-from interfaces.http import cases, figures, operations, queues, tracking, trust
+from interfaces.http import audit, cases, erasure, operations, queues, statistics, tracking
 from interfaces.http.docs import install_docs
 from interfaces.http.limits import LimitRequestBodies
 from interfaces.http.problems import install_problem_handlers
@@ -120,9 +120,10 @@ def create_app(
     app.add_middleware(LimitRequestBodies, max_bytes=settings.max_body_bytes)
     app.add_middleware(operations.MeasureRequests)  # the outer one: it counts the 413s too
     app.include_router(cases.router)
-    app.include_router(trust.router)
+    app.include_router(audit.router)
+    app.include_router(erasure.router)
     app.include_router(queues.router)
-    app.include_router(figures.router)
+    app.include_router(statistics.router)
     app.include_router(tracking.router)
     app.include_router(operations.router)
     install_docs(app)

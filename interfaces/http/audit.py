@@ -1,25 +1,23 @@
-"""Routes for trust: a case's integrity and its dossier (auditors), and erasure (the DPO)."""
+"""Routes for auditors: a case's integrity and its dossier."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
 from application.audit import CHAIN_RULE, DOSSIER_FORMAT
 from application.dossier import make_dossier
 from interfaces.http.auth import AuthorizedRoute
-from interfaces.http.deps import Auditor, DataProtectionOfficer, IfMatch, MediationDep
+from interfaces.http.deps import Auditor, MediationDep
 from interfaces.http.schemas import (
     CaseView,
-    CommandResponse,
-    EraseRequest,
     HistoryEventView,
     IntegrityView,
 )
 
-router = APIRouter(prefix="/cases", tags=["trust"], route_class=AuthorizedRoute)
+router = APIRouter(prefix="/cases", tags=["audit"], route_class=AuthorizedRoute)
 
 
 @router.get("/{case_id}/integrity", response_model=IntegrityView)
@@ -54,20 +52,3 @@ def dossier(case_id: UUID, mediation: MediationDep, _: Auditor) -> dict[str, Any
         "public_key": made.public_key,
         "signature": made.signature,
     }
-
-
-@router.post("/{case_id}/erase-personal-data", response_model=CommandResponse)
-def erase_personal_data(
-    case_id: UUID,
-    body: EraseRequest,
-    response: Response,
-    mediation: MediationDep,
-    officer: DataProtectionOfficer,
-    if_match: IfMatch,
-) -> CommandResponse:
-    """Erase the case's personal data: its key is destroyed, its fields read "[effacé]"."""
-    result = mediation.erase_personal_data(
-        case_id, reason=body.reason, actor=officer.actor, expected_version=if_match
-    )
-    response.headers["ETag"] = f'"{result.version}"'
-    return CommandResponse.of(result)

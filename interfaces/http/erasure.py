@@ -1,0 +1,30 @@
+"""Route for the data protection officer: erasing a case's personal data."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from interfaces.http.auth import AuthorizedRoute
+from interfaces.http.deps import DataProtectionOfficer, IfMatch, MediationDep
+from interfaces.http.schemas import CommandResponse, EraseRequest
+
+router = APIRouter(prefix="/cases", tags=["erasure"], route_class=AuthorizedRoute)
+
+
+@router.post("/{case_id}/erase-personal-data", response_model=CommandResponse)
+def erase_personal_data(
+    case_id: UUID,
+    body: EraseRequest,
+    response: Response,
+    mediation: MediationDep,
+    officer: DataProtectionOfficer,
+    if_match: IfMatch,
+) -> CommandResponse:
+    """Erase the case's personal data: its key is destroyed, its fields read "[effacé]"."""
+    result = mediation.erase_personal_data(
+        case_id, reason=body.reason, actor=officer.actor, expected_version=if_match
+    )
+    response.headers["ETag"] = f'"{result.version}"'
+    return CommandResponse.of(result)
