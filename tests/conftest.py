@@ -108,6 +108,9 @@ def settings_for(
         "tokens": TOKENS_SETTING,
         "database_pool_size": 2,
         "checkpoint_dir": tmp_path / "checkpoints",
+        # Tests run the deadline process themselves, at the instants they choose; a scheduled
+        # run in the background would escalate cases at a moment no test controls.
+        "deadlines_every_seconds": 0,
         **KEY_SETTINGS,
     }
     if store == "memory":
@@ -163,6 +166,19 @@ def http(durable_settings: Settings, clock: SettableClock) -> Iterator[TestClien
     """The real HTTP app on a SQLite file, then on PostgreSQL."""
     app = create_app(durable_settings, clock=clock)
     with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def impatient_http(
+    durable_store: str, tmp_path: Path, request: pytest.FixtureRequest, clock: SettableClock
+) -> Iterator[TestClient]:
+    """The real app, its read models standing still (no projections run in it), waiting only
+    0.2 s for them."""
+    settings = settings_for(
+        durable_store, tmp_path, request, read_model_wait_seconds=0.2, run_projections=False
+    )
+    with TestClient(create_app(settings, clock=clock), raise_server_exceptions=False) as client:
         yield client
 
 

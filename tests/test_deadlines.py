@@ -56,7 +56,7 @@ from interfaces.composition import deadline_schedule, open_application, projecti
 from interfaces.http.app import create_app
 from tests.conftest import START, TOKENS_SETTING, settings_for, store_environment
 from tests.domain.factories import company
-from tests.test_queues import everything
+from tests.queue_workflows import everything
 
 SYSTEM = "system:deadlines"
 """The actor DOMAIN.md's "system actor" is, as the brief of the deadline process names it."""

@@ -1,0 +1,323 @@
+"""The reference for the queues: random workflows (Hypothesis) issued through the
+application, and where each case must be, decided from the commands issued, independently of
+the service's code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.sqlite import SQLiteDatastore
+from hypothesis import strategies as st
+
+from application.case_queues import (
+    CaseQueues,
+    Queue,
+)
+from application.clock import SettableClock
+from application.mediation import MediationApplication, ReportRequest
+from domain.errors import CommandNotAllowed
+from domain.platforms import Platform
+from domain.values import (
+    Category,
+    Channel,
+    EscalationReason,
+    Outcome,
+    PersonalText,
+    Priority,
+    Stance,
+    Status,
+)
+from infrastructure.queue_stores import (
+    MemoryCaseQueues,
+    PostgresCaseQueues,
+    SQLiteCaseQueues,
+)
+from tests.domain.factories import company
+from tests.queue_workflows import (
+    STATUS_QUEUES,
+    TODAY,
+    everything,
+    ids,
+)
+
+# 2. The projection through the application: event by event = from scratch = the reference.
+
+PLATFORMS = {
+    "Amazon Marketplace": "amazon",
+    "amazon.fr": "amazon",
+    "Cdiscount": "cdiscount",
+    "eBay": "ebay",
+}
+COMPANIES = ("Atelier Dupont", "Brasserie Martin", "Savonnerie Leroy")
+CASE = st.integers(min_value=0, max_value=7)
+
+FORWARD = st.tuples(
+    st.just("forward"),
+    CASE,
+    st.integers(min_value=0, max_value=5),
+    st.sampled_from(Category),
+    st.sampled_from(Priority),
+    st.none() | st.sampled_from(["alice", "bob"]),
+    st.sampled_from(Stance),
+    st.sampled_from(EscalationReason),
+)
+"""A command that moves the case on, chosen from its status: so that random workflows also
+reach the end of the workflow."""
+
+REPORT = st.tuples(
+    st.just("report"),
+    st.sampled_from(sorted(PLATFORMS)),
+    st.none() | st.sampled_from(Category),
+    st.sampled_from(COMPANIES),
+)
+STEPS = st.one_of(
+    REPORT,
+    st.tuples(
+        st.just("qualify"),
+        CASE,
+        st.sampled_from(Category),
+        st.sampled_from(Priority),
+        st.none() | st.sampled_from(["alice", "bob"]),
+    ),
+    st.tuples(st.just("send"), CASE),
+    st.tuples(st.just("respond"), CASE, st.sampled_from(Stance)),
+    st.tuples(st.just("escalate"), CASE, st.sampled_from(EscalationReason)),
+    st.tuples(st.just("resolve"), CASE, st.sampled_from(Outcome)),
+    *[FORWARD] * 6,
+)
+PAUSES = st.sampled_from([0, 0, 1, 45, 24 * 60, 6 * 24 * 60])
+"""Minutes between two commands: often none (ties), sometimes days (overdue cases)."""
+
+WORKFLOWS = st.builds(
+    lambda reports, steps: reports + steps,
+    st.lists(st.tuples(REPORT, PAUSES), min_size=2, max_size=6),
+    st.lists(st.tuples(STEPS, PAUSES), min_size=8, max_size=50),
+)
+"""A few reports, then random steps over them (more reports among them)."""
+
+
+@dataclass
+class Expected:
+    """A case as the reference sees it, from the commands that were accepted."""
+
+    id: UUID
+    status: Status
+    platform: str
+    category: str
+    priority: str | None
+    assignee: str | None
+    company_name: str
+    reported_at: datetime
+    response_due: date | None = None
+    resolved_at: datetime | None = None
+
+
+ALLOWED: dict[Status, dict[str, set[Outcome]]] = {
+    Status.REPORTED: {"qualify": set(), "resolve": {Outcome.WITHDRAWN, Outcome.INADMISSIBLE}},
+    Status.QUALIFIED: {
+        "qualify": set(),
+        "send": set(),
+        "resolve": {Outcome.WITHDRAWN, Outcome.INADMISSIBLE},
+    },
+    Status.AWAITING_PLATFORM: {
+        "respond": set(),
+        "escalate": set(),
+        "resolve": {Outcome.WITHDRAWN},
+    },
+    Status.PLATFORM_RESPONDED: {
+        "send": set(),
+        "escalate": set(),
+        "resolve": set(Outcome) - {Outcome.INADMISSIBLE},
+    },
+    Status.WITH_MEDIATOR: {"resolve": set(Outcome) - {Outcome.INADMISSIBLE}},
+    Status.RESOLVED: {},
+}
+"""DOMAIN.md's table of the commands each status allows (and the outcomes of `resolve`)."""
+
+ONWARD = {
+    Status.REPORTED: ["qualify"],
+    Status.QUALIFIED: ["send", "send", "qualify"],
+    Status.AWAITING_PLATFORM: ["respond", "escalate", "respond", "escalate", "resolve"],
+    Status.PLATFORM_RESPONDED: ["escalate", "send", "resolve"],
+    Status.WITH_MEDIATOR: ["resolve"],
+    Status.RESOLVED: ["resolve"],
+}
+
+
+def concrete(step: tuple[Any, ...], cases: list[Expected]) -> tuple[Any, ...]:
+    """A `forward` step made the command it stands for, from the case's reference status."""
+    if step[0] != "forward" or not cases:
+        return step
+    _, index, pick, category, priority, assignee, stance, reason = step
+    status = cases[index % len(cases)].status
+    kind = ONWARD[status][pick % len(ONWARD[status])]
+    outcomes = sorted(ALLOWED[status].get("resolve", {Outcome.RESOLVED}), key=lambda o: o.value)
+    return {
+        "qualify": ("qualify", index, category, priority, assignee),
+        "send": ("send", index),
+        "respond": ("respond", index, stance),
+        "escalate": ("escalate", index, reason),
+        "resolve": ("resolve", index, outcomes[pick % len(outcomes)]),
+    }[kind]
+
+
+def allowed(step: tuple[Any, ...], cases: list[Expected]) -> bool:
+    """Whether DOMAIN.md allows the step, in the reference state."""
+    if step[0] == "report":
+        return True
+    if not cases:
+        return False
+    rules = ALLOWED[cases[step[1] % len(cases)].status]
+    if step[0] not in rules:
+        return False
+    return step[0] != "resolve" or step[2] in rules["resolve"]
+
+
+def a_report(platform: str, hint: Category | None, name: str) -> ReportRequest:
+    return ReportRequest(
+        company=replace(company(), name=PersonalText(name)),
+        platform=Platform.parse(platform),
+        description=PersonalText("Delisted overnight without any explanation"),
+        occurred_on=TODAY - timedelta(days=10),
+        category_hint=hint,
+        channel=Channel.WEB,
+    )
+
+
+def issue(
+    app: MediationApplication,
+    clock: SettableClock,
+    step: tuple[Any, ...],
+    cases: list[Expected],
+    idempotency_key: str | None = None,
+) -> bool:
+    """Run one step on the application and update the reference; whether it was accepted."""
+    kind, *args = step
+    now = clock.now()
+    if kind == "report":
+        platform, hint, name = args
+        result = app.report_case(
+            a_report(platform, hint, name), actor="reporter-1", idempotency_key=idempotency_key
+        )
+        cases.append(
+            Expected(
+                id=result.case_id,
+                status=Status.REPORTED,
+                platform=PLATFORMS[platform],
+                category=hint.value if hint else "unqualified",
+                priority=None,
+                assignee=None,
+                company_name=name,
+                reported_at=now,
+            )
+        )
+        return True
+    if not cases:
+        return False
+    case = cases[args[0] % len(cases)]
+    try:
+        if kind == "qualify":
+            _, category, priority, assignee = args
+            app.qualify_case(
+                case.id,
+                category=category,
+                priority=priority,
+                summary=PersonalText("Summary"),
+                assignee=assignee,
+                actor="alice",
+            )
+            case.status = Status.QUALIFIED
+            case.category, case.priority, case.assignee = (
+                category.value,
+                priority.value,
+                assignee,
+            )
+        elif kind == "send":
+            sent = app.send_to_platform(case.id, message=PersonalText("Why?"), actor="alice")
+            case.status, case.response_due = Status.AWAITING_PLATFORM, sent.response_due
+            assert sent.response_due is not None
+            assert sent.response_due > now.date()
+        elif kind == "respond":
+            app.record_platform_response(
+                case.id, stance=args[1], response=PersonalText("Policy"), actor="alice"
+            )
+            case.status, case.response_due = Status.PLATFORM_RESPONDED, None
+        elif kind == "escalate":
+            app.escalate_case(case.id, reason=args[1], note=None, actor="alice")
+            case.status, case.response_due = Status.WITH_MEDIATOR, None
+        elif kind == "resolve":
+            app.resolve_case(case.id, outcome=args[1], summary=PersonalText("Done"), actor="alice")
+            case.status, case.response_due, case.resolved_at = Status.RESOLVED, None, now
+        else:
+            raise AssertionError(kind)
+    except CommandNotAllowed:
+        return False
+    return True
+
+
+def check_against_reference(
+    view: CaseQueues, cases: list[Expected], days: list[date], app: MediationApplication
+) -> None:
+    """Every case in exactly the queue of its status, with its fields, in API.md's order (the
+    company's name as the application reveals it from the row's stored form)."""
+    places: dict[UUID, list[Queue]] = {c.id: [] for c in cases}
+    by_id = {c.id: c for c in cases}
+    for queue in STATUS_QUEUES.values():
+        items = everything(view, queue, days[0])
+        names = app.personal_texts({item.id: item.company_name for item in items})
+        for item in items:
+            assert item.id in by_id, f"{item.id} in {queue} was never reported"
+            places[item.id].append(queue)
+            case = by_id[item.id]
+            seen = (
+                item.status,
+                item.platform,
+                item.category,
+                item.priority,
+                item.assignee,
+                names[item.id],
+                item.reported_at,
+                item.response_due,
+            )
+            assert seen == (
+                case.status,
+                case.platform,
+                case.category,
+                case.priority,
+                case.assignee,
+                case.company_name,
+                case.reported_at,
+                case.response_due,
+            ), item
+    for case in cases:
+        assert places[case.id] == [STATUS_QUEUES[case.status]], (case, places[case.id])
+
+    def of(status: Status) -> list[Expected]:
+        return [c for c in cases if c.status is status]
+
+    def oldest_report_first(status: Status) -> list[UUID]:
+        return [c.id for c in sorted(of(status), key=lambda c: (c.reported_at, str(c.id)))]
+
+    assert ids(everything(view, Queue.TO_QUALIFY)) == oldest_report_first(Status.REPORTED)
+    assert ids(everything(view, Queue.TO_SEND)) == oldest_report_first(Status.QUALIFIED)
+    awaiting = sorted(of(Status.AWAITING_PLATFORM), key=lambda c: (c.response_due, str(c.id)))
+    assert ids(everything(view, Queue.AWAITING_PLATFORM)) == [c.id for c in awaiting]
+    for day in days:
+        overdue = [c.id for c in awaiting if c.response_due < day]  # type: ignore[operator]
+        assert ids(everything(view, Queue.OVERDUE, day)) == overdue, day
+    resolved = sorted(of(Status.RESOLVED), key=lambda c: (c.resolved_at, str(c.id)), reverse=True)
+    assert ids(everything(view, Queue.RESOLVED)) == [c.id for c in resolved]
+
+
+def scratch_store(store: str, app: MediationApplication, folder: Path) -> Any:
+    """A second, empty queue store in the same kind of database, for a rebuild from scratch."""
+    if store == "memory":
+        return MemoryCaseQueues(), None
+    if store == "sqlite":
+        datastore = SQLiteDatastore(str(folder / "scratch.db"))
+        return SQLiteCaseQueues(datastore), datastore
+    return PostgresCaseQueues(app.recorder.datastore, prefix="scratch"), None  # type: ignore[attr-defined]

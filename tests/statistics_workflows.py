@@ -1,0 +1,518 @@
+"""Driving the statistics tests: workflows through the application or over HTTP that record
+what was accepted, random workflows (Hypothesis), and the stores they run on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.sqlite import SQLiteDatastore
+from fastapi.testclient import TestClient
+from hypothesis import strategies as st
+
+from application.case_statistics import (
+    CaseStatistics,
+    annual,
+    statistics,
+)
+from application.clock import SettableClock
+from application.mediation import MediationApplication, ReportRequest
+from application.projections import EventLog
+from domain.errors import CommandNotAllowed, PersonalDataErasedError
+from domain.platforms import Platform
+from domain.values import (
+    Category,
+    Channel,
+    EscalationReason,
+    Outcome,
+    PersonalText,
+    Priority,
+    Stance,
+    Status,
+)
+from infrastructure.settings import Settings
+from infrastructure.statistics_stores import (
+    MemoryCaseStatistics,
+    PostgresCaseStatistics,
+    SQLiteCaseStatistics,
+)
+from interfaces.composition import open_application
+from tests.conftest import auth, report_body, settings_for
+from tests.domain.factories import company
+from tests.statistics_oracle import (
+    ADDS_PERSONAL_DATA,
+    PERMITTED,
+    RAW_PLATFORMS,
+    Record,
+    Refused,
+    assert_annual,
+    assert_same_figures,
+    expected_statistics,
+)
+
+# Driving workflows: through the application, or over HTTP, recording what was accepted.
+
+
+class Workflow:
+    """Issues commands and keeps the Records the reference reads."""
+
+    def __init__(self, clock: SettableClock) -> None:
+        self.clock = clock
+        self.records: list[Record] = []
+        self.position = 0
+        self.refused = 0
+
+    def today(self) -> date:
+        return self.clock.now().astimezone(UTC).date()
+
+    @staticmethod
+    def permitted(record: Record, kind: str, outcome: Outcome | None) -> bool:
+        if kind == "erase":
+            return not record.erased
+        rules = PERMITTED[record.status]
+        if kind not in rules:
+            return False
+        if kind == "resolve" and outcome not in (rules["resolve"] or ()):
+            return False
+        return not (record.erased and kind in ADDS_PERSONAL_DATA)
+
+    def report(self, raw_platform: str, hint: Category | None) -> Record:
+        case_id, position = self._report(raw_platform, hint)
+        assert position > self.position
+        self.position = position
+        record = Record(
+            id=case_id,
+            platform=RAW_PLATFORMS[raw_platform],
+            reported_at=self.clock.now(),
+            hint=hint.value if hint else None,
+        )
+        self.records.append(record)
+        return record
+
+    def act(
+        self,
+        record: Record,
+        kind: str,
+        *,
+        category: Category = Category.OTHER,
+        priority: Priority = Priority.NORMAL,
+        stance: Stance = Stance.ACCEPTED,
+        responded_on: date | None = None,
+        reason: EscalationReason = EscalationReason.COMPLEXITY,
+        outcome: Outcome = Outcome.RESOLVED,
+    ) -> bool:
+        """Issue one command; whether it was accepted (asserted to be what DOMAIN.md says)."""
+        expected = self.permitted(record, kind, outcome if kind == "resolve" else None)
+        args = {
+            "category": category,
+            "priority": priority,
+            "stance": stance,
+            "responded_on": responded_on,
+            "reason": reason,
+            "outcome": outcome,
+        }
+        try:
+            position, due = self._command(record.id, kind, args)
+        except Refused:
+            assert not expected, f"{kind} refused on {record}"
+            self.refused += 1
+            return False
+        assert expected, f"{kind} accepted on {record}"
+        assert position > self.position
+        self.position = position
+        today = self.today()
+        if kind == "qualify":
+            record.status = Status.QUALIFIED
+            record.category, record.priority = category.value, priority.value
+        elif kind == "send":
+            # DOMAIN.md: due 15 calendar days after sending, 5 when urgent.
+            assert due == today + timedelta(days=5 if record.priority == "urgent" else 15)
+            record.status = Status.AWAITING_PLATFORM
+            record.sends.append((today, due))
+        elif kind == "respond":
+            record.status = Status.PLATFORM_RESPONDED
+            record.answers.append(responded_on or today)
+        elif kind == "escalate":
+            record.status = Status.WITH_MEDIATOR
+            record.escalated = (today, reason.value)
+        elif kind == "resolve":
+            record.status = Status.RESOLVED
+            record.resolved = (today, outcome.value)
+        elif kind == "erase":
+            record.erased = True
+        else:
+            raise AssertionError(kind)
+        return True
+
+    def _report(self, raw_platform: str, hint: Category | None) -> tuple[UUID, int]:
+        raise NotImplementedError
+
+    def _command(self, case_id: UUID, kind: str, args: dict[str, Any]) -> tuple[int, date | None]:
+        raise NotImplementedError
+
+
+class AppWorkflow(Workflow):
+    def __init__(self, app: MediationApplication, clock: SettableClock) -> None:
+        super().__init__(clock)
+        self.app = app
+
+    def _report(self, raw_platform: str, hint: Category | None) -> tuple[UUID, int]:
+        request = ReportRequest(
+            company=replace(company(), name=f"Société {len(self.records)}"),
+            platform=Platform.parse(raw_platform),
+            description=PersonalText("Delisted overnight without any explanation"),
+            occurred_on=self.today() - timedelta(days=3),
+            category_hint=hint,
+            channel=Channel.WEB,
+        )
+        result = self.app.report_case(request, actor="reporter-1")
+        return result.case_id, result.position
+
+    def _command(self, case_id: UUID, kind: str, args: dict[str, Any]) -> tuple[int, date | None]:
+        app = self.app
+        try:
+            if kind == "qualify":
+                result = app.qualify_case(
+                    case_id,
+                    category=args["category"],
+                    priority=args["priority"],
+                    summary=PersonalText("Summary"),
+                    actor="alice",
+                )
+            elif kind == "send":
+                result = app.send_to_platform(case_id, message=PersonalText("Why?"), actor="alice")
+            elif kind == "respond":
+                result = app.record_platform_response(
+                    case_id,
+                    stance=args["stance"],
+                    response=PersonalText("Our policy"),
+                    responded_on=args["responded_on"],
+                    actor="alice",
+                )
+            elif kind == "escalate":
+                result = app.escalate_case(case_id, reason=args["reason"], actor="alice")
+            elif kind == "resolve":
+                result = app.resolve_case(
+                    case_id, outcome=args["outcome"], summary=PersonalText("Done"), actor="alice"
+                )
+            elif kind == "erase":
+                result = app.erase_personal_data(case_id, reason="GDPR art. 17", actor="dpo-1")
+            else:
+                raise AssertionError(kind)
+        except (CommandNotAllowed, PersonalDataErasedError):
+            raise Refused from None
+        return result.position, result.response_due
+
+
+COMMAND_PATHS = {
+    "qualify": "qualify",
+    "send": "send-to-platform",
+    "respond": "platform-response",
+    "escalate": "escalate",
+    "resolve": "resolve",
+    "erase": "erase-personal-data",
+}
+
+
+class HttpWorkflow(Workflow):
+    def __init__(self, http: TestClient, clock: SettableClock) -> None:
+        super().__init__(clock)
+        self.http = http
+
+    def _report(self, raw_platform: str, hint: Category | None) -> tuple[UUID, int]:
+        body = report_body(
+            platform=raw_platform,
+            name=f"Société {len(self.records)}",
+            occurred_on=(self.today() - timedelta(days=3)).isoformat(),
+        )
+        if hint is None:
+            del body["category_hint"]
+        else:
+            body["category_hint"] = hint.value
+        answer = self.http.post("/cases", json=body, headers=auth("reporter"))
+        assert answer.status_code == 201, answer.text
+        return UUID(answer.json()["id"]), answer.json()["position"]
+
+    def _command(self, case_id: UUID, kind: str, args: dict[str, Any]) -> tuple[int, date | None]:
+        body: dict[str, Any] = {
+            "qualify": {
+                "category": args["category"].value,
+                "priority": args["priority"].value,
+                "summary": "Summary",
+            },
+            "send": {"message": "Why?"},
+            "respond": {"stance": args["stance"].value, "response": "Our policy"},
+            "escalate": {"reason": args["reason"].value},
+            "resolve": {"outcome": args["outcome"].value, "summary": "Done"},
+            "erase": {"reason": "GDPR art. 17"},
+        }[kind]
+        if kind == "respond" and args["responded_on"] is not None:
+            body["responded_on"] = args["responded_on"].isoformat()
+        role = "dpo" if kind == "erase" else "caseworker"
+        answer = self.http.post(
+            f"/cases/{case_id}/{COMMAND_PATHS[kind]}", json=body, headers=auth(role)
+        )
+        if answer.status_code == 409:
+            raise Refused
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        due = result.get("response_due")
+        return result["position"], date.fromisoformat(due) if due else None
+
+
+# Random workflows.
+
+COMMANDS = ["qualify", "send", "respond", "escalate", "resolve"]
+ONWARD: dict[Status, list[str]] = {
+    Status.REPORTED: ["qualify", "qualify", "qualify", "resolve"],
+    Status.QUALIFIED: ["send", "send", "send", "qualify", "resolve"],
+    Status.AWAITING_PLATFORM: ["respond", "wait", "respond", "wait", "escalate", "resolve"],
+    Status.PLATFORM_RESPONDED: ["send", "send", "escalate", "resolve", "resolve"],
+    Status.WITH_MEDIATOR: ["resolve"],
+    Status.RESOLVED: ["resolve"],  # refused: a resolved case is closed
+}
+"""A command that moves a case on, picked by its status, so that random workflows also reach
+the end of the workflow ("wait": none, so that platforms also answer late, or never)."""
+
+CASE = st.integers(min_value=0, max_value=7)
+REPORT = st.tuples(
+    st.just("report"),
+    st.sampled_from(sorted(RAW_PLATFORMS)),
+    st.sampled_from([None, *Category]),
+)
+ACT = st.tuples(
+    st.just("act"),
+    CASE,
+    st.sampled_from([False] * 6 + [True]),  # free: any command, maybe refused
+    st.integers(min_value=0, max_value=59),  # which command
+    st.sampled_from(Category),
+    st.sampled_from([Priority.NORMAL, Priority.URGENT, Priority.LOW, Priority.HIGH]),
+    st.sampled_from(Stance),
+    st.sampled_from([None, 0, 1, 2, 3, 5, 8, 13, 21, 34]),  # responded_on: today, or a day
+    st.sampled_from(EscalationReason),
+    st.integers(min_value=0, max_value=59),  # which outcome
+)
+ERASE = st.tuples(st.just("erase"), CASE)
+STEPS = st.sampled_from(["act"] * 24 + ["report"] * 3 + ["erase"]).flatmap(
+    lambda what: {"act": ACT, "report": REPORT, "erase": ERASE}[what]
+)
+PAUSES = st.sampled_from([0, 0, 1, 5, 11, 24, 24, 48, 4 * 24, 6 * 24, 16 * 24, 25 * 24])
+"""Hours between two commands: often none, sometimes past a deadline."""
+
+WORKFLOWS = st.builds(
+    lambda reports, steps: reports + steps,
+    st.lists(st.tuples(REPORT, PAUSES), min_size=2, max_size=5),
+    st.lists(st.tuples(STEPS, PAUSES), min_size=40, max_size=100),
+)
+
+FIRST_INSTANT = datetime(2025, 12, 30, 20, 0, tzinfo=UTC)
+"""Random workflows start two days before a new year, late in the (UTC) day."""
+
+
+def play(flow: Workflow, step: tuple[Any, ...]) -> None:
+    """A drawn step made a concrete command, from the case's recorded status."""
+    if step[0] == "report":
+        flow.report(step[1], step[2])
+        return
+    if not flow.records:
+        return
+    record = flow.records[step[1] % len(flow.records)]
+    if step[0] == "erase":
+        flow.act(record, "erase")
+        return
+    _, index, free, pick, category, priority, stance, offset, reason, outcome_pick = step
+    if not free:  # move on a case that can still move (a closed one refuses everything)
+        open_ = [
+            r
+            for r in flow.records[index % len(flow.records) :] + flow.records
+            if r.status is not Status.RESOLVED and not r.erased
+        ]
+        record = open_[0] if open_ else record
+    kinds = COMMANDS if free else ONWARD[record.status]
+    kind = kinds[pick % len(kinds)]
+    if kind == "wait":
+        return
+    allowed = PERMITTED[record.status].get("resolve") or frozenset(Outcome)
+    outcomes = sorted(Outcome if free else allowed, key=lambda o: o.value)
+    responded_on = None
+    if offset is not None and record.sends:
+        last_sent = record.sends[-1][0]
+        span = (flow.today() - last_sent).days
+        if span >= 0:
+            responded_on = last_sent + timedelta(days=offset % (span + 1))
+    flow.act(
+        record,
+        kind,
+        category=category,
+        priority=priority,
+        stance=stance,
+        responded_on=responded_on,
+        reason=reason,
+        outcome=outcomes[outcome_pick % len(outcomes)],
+    )
+
+
+# Stores and read models.
+
+
+def fresh_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / uuid4().hex[:12]
+    folder.mkdir()
+    return folder
+
+
+@contextmanager
+def application_on(
+    store: str, folder: Path, request: pytest.FixtureRequest, clock: SettableClock
+) -> Iterator[tuple[Settings, MediationApplication]]:
+    """A fresh application on its own store (a new SQLite file, a new PostgreSQL schema)."""
+    settings = settings_for(store, folder, request)
+    app = open_application(settings, clock)
+    try:
+        yield settings, app
+    finally:
+        app.close()
+
+
+@contextmanager
+def scratch_statistics(
+    store: str, app: MediationApplication, folder: Path
+) -> Iterator[Callable[[], CaseStatistics]]:
+    """A second, empty statistics store in the same kind of database; yields how to open it
+    (again, as a restarted process would)."""
+    if store == "memory":
+        view = MemoryCaseStatistics()
+        yield lambda: view
+    elif store == "sqlite":
+        datastore = SQLiteDatastore(str(folder / f"scratch-{uuid4().hex[:8]}.db"))
+        try:
+            yield lambda: SQLiteCaseStatistics(datastore)
+        finally:
+            datastore.close()
+    else:
+        prefix = f"scratch_{uuid4().hex[:8]}"
+        datastore = app.recorder.datastore  # type: ignore[attr-defined]
+        yield lambda: PostgresCaseStatistics(datastore, prefix=prefix)
+
+
+EVERY_DUE_DATE = date.min  # as of this day no AWAITING counter is overdue: none is left out
+
+
+def counter_rows(
+    view: CaseStatistics, first: date | None = None, last: date | None = None
+) -> tuple[list[tuple[str, str, int]], int]:
+    """The non-zero counters of a period, comparable, and the position they reflect."""
+    rows, position = view.counters(first, last, EVERY_DUE_DATE)
+    return sorted(rows), position
+
+
+def figures(
+    view: CaseStatistics, first: date | None, last: date | None, as_of: date
+) -> dict[str, Any]:
+    """What GET /statistics answers, from the read model."""
+    counters, _ = view.counters(first, last, as_of)
+    return statistics(counters, as_of)
+
+
+def truncated_log(log: EventLog, position: int) -> EventLog:
+    def read(start: int, limit: int) -> list[tuple[int, Any]]:
+        return [e for e in log.read(start, limit) if e[0] <= position]
+
+    return EventLog(head=lambda: position, read=read)
+
+
+def periods_of(records: list[Record]) -> list[tuple[date | None, date | None]]:
+    days = sorted({r.reported_on for r in records})
+    first, middle, last = days[0], days[len(days) // 2], days[-1]
+    return [
+        (None, None),
+        (first, first),
+        (middle, None),
+        (None, middle),
+        (middle + timedelta(days=1), last),
+        (date(2026, 1, 1), date(2026, 12, 31)),
+        (last + timedelta(days=1), None),  # nothing reported
+    ]
+
+
+def as_of_days(flow: Workflow) -> list[date]:
+    dues = sorted(r.sends[0][1] for r in flow.records if r.sends)
+    days = [FIRST_INSTANT.date(), flow.today(), flow.today() + timedelta(days=6)]
+    days += [flow.today() + timedelta(days=20)]
+    if dues:
+        middle = dues[len(dues) // 2]
+        days += [middle, middle + timedelta(days=1)]  # the due day is not yet past it
+    return days
+
+
+def check_against_reference(view: CaseStatistics, flow: Workflow) -> None:
+    for first, last in periods_of(flow.records):
+        for as_of in as_of_days(flow):
+            counters, _ = view.counters(first, last, as_of)
+            got = statistics(counters, as_of)
+            expected = expected_statistics(flow.records, first, last, as_of)
+            assert_same_figures(got, expected, f"from={first} to={last} as_of={as_of}")
+    for year in {r.reported_on.year for r in flow.records} | {2024}:
+        counters, _ = view.counters(date(year, 1, 1), date(year, 12, 31), date.max)
+        assert_annual(annual(counters), flow.records, year)
+
+
+def run_scenario(flow: Workflow) -> dict[str, Record]:
+    """A fixed workflow touching every figure: several platforms and categories, urgent and
+    standard rounds, answers on time, late, backdated and never, follow-up rounds, every
+    escalation reason, outcomes, a requalification and a refused command."""
+    clock = flow.clock
+    hours = clock.advance
+    c: dict[str, Record] = {}
+    c["a"] = flow.report("Amazon Marketplace", Category.DELISTING)
+    c["b"] = flow.report("amazon.fr", None)
+    c["c"] = flow.report("Cdiscount", Category.FUNDS_WITHHELD)
+    c["d"] = flow.report("eBay", None)
+    c["e"] = flow.report("Fnac", Category.RANKING)
+    c["f"] = flow.report("Cdiscount", None)
+    c["g"] = flow.report("Amazon Marketplace", None)
+    hours(timedelta(hours=1))
+    flow.act(c["a"], "qualify", category=Category.DELISTING, priority=Priority.NORMAL)
+    flow.act(c["b"], "qualify", category=Category.ACCOUNT_SUSPENSION, priority=Priority.URGENT)
+    flow.act(c["c"], "qualify", category=Category.FUNDS_WITHHELD, priority=Priority.HIGH)
+    flow.act(c["d"], "qualify", category=Category.RANKING, priority=Priority.NORMAL)
+    flow.act(c["e"], "qualify", category=Category.OTHER, priority=Priority.URGENT)
+    flow.act(c["b"], "qualify", category=Category.TERMS_CHANGE, priority=Priority.URGENT)
+    hours(timedelta(days=1))  # day 1
+    for name in "abcde":
+        flow.act(c[name], "send")
+    hours(timedelta(days=3))  # day 4
+    day = flow.today()
+    flow.act(c["a"], "respond", stance=Stance.ACCEPTED, responded_on=day - timedelta(days=2))
+    flow.act(c["b"], "respond", stance=Stance.REFUSED)
+    assert not flow.act(c["f"], "escalate", reason=EscalationReason.COMPLEXITY)  # refused
+    hours(timedelta(days=10))  # day 14
+    flow.act(c["c"], "respond", stance=Stance.PARTIALLY_ACCEPTED)
+    flow.act(c["e"], "escalate", reason=EscalationReason.NO_RESPONSE)
+    flow.act(c["a"], "send")  # a follow-up round
+    hours(timedelta(days=5))  # day 19
+    flow.act(c["a"], "respond", stance=Stance.INFORMATION_REQUESTED)
+    flow.act(c["a"], "resolve", outcome=Outcome.RESOLVED)
+    flow.act(c["b"], "escalate", reason=EscalationReason.UNSATISFACTORY_RESPONSE)
+    flow.act(c["f"], "resolve", outcome=Outcome.WITHDRAWN)
+    hours(timedelta(days=2))  # day 21
+    flow.act(c["b"], "resolve", outcome=Outcome.PARTIALLY_RESOLVED)
+    flow.act(c["e"], "resolve", outcome=Outcome.NOT_RESOLVED)
+    flow.act(c["c"], "escalate", reason=EscalationReason.COMPLEXITY)
+    hours(timedelta(days=9))  # day 30
+    day = flow.today()
+    flow.act(c["d"], "respond", stance=Stance.REFUSED, responded_on=day - timedelta(days=10))
+    flow.act(c["d"], "escalate", reason=EscalationReason.BUSINESS_REQUEST)
+    c["h"] = flow.report("eBay", Category.COUNTERFEIT_IP)
+    flow.act(c["h"], "resolve", outcome=Outcome.INADMISSIBLE)
+    hours(timedelta(days=1))  # day 31
+    c["i"] = flow.report("Fnac", None)
+    flow.act(c["i"], "qualify", category=Category.DATA_ACCESS, priority=Priority.NORMAL)
+    flow.act(c["i"], "send")
+    return c
