@@ -387,8 +387,9 @@ def test_erasure_leaves_a_case_that_replays_with_placeholders(
     # The case still loads; personal fields read "[effacé]", everything else is unchanged.
     after = read_case(http, case_id)
     assert after["version"] == head + 1
-    assert without(after, "version", "updated_at") == without(
-        erased_view(before), "version", "updated_at"
+    assert after["personal_data_erased"] is True
+    assert without(after, "version", "updated_at", "personal_data_erased") == without(
+        erased_view(before), "version", "updated_at", "personal_data_erased"
     )
     for name in ("description", *OPTIONAL_PERSONAL):
         assert after[name] == ERASED, name
@@ -457,8 +458,9 @@ def test_erasure_of_a_case_with_a_snapshot(
     assert after["description"] == ERASED
     assert after["company"]["contact_name"] == ERASED
     assert after["company"]["contact_email"] == ERASED
-    assert without(after, "version", "updated_at") == without(
-        erased_view(versions_before[head]), "version", "updated_at"
+    assert after["personal_data_erased"] is True
+    assert without(after, "version", "updated_at", "personal_data_erased") == without(
+        erased_view(versions_before[head]), "version", "updated_at", "personal_data_erased"
     )
     for version, old in versions_before.items():
         assert read_case(http, case_id, version=version) == erased_view(old), version
