@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from application.access import Credential, Role
@@ -24,6 +24,8 @@ from application.data_keys import LONGEST_ROTATION_DAYS
 from application.keys import KEY_BYTES, KeySet
 from domain.deadlines import Deadlines
 from domain.errors import InvalidValue
+from domain.platforms import PlatformDirectory
+from infrastructure.platforms_file import PlatformsFileError, load_platforms
 
 MIN_TOKEN_LENGTH = 16
 
@@ -89,6 +91,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
     # How many requests of one process may wait for the read models at once (min_position).
     read_model_max_waiters: int = Field(default=100, ge=0, le=10_000)
+    # The platforms' names, contacts and portal access (TOML); none: the built-in platforms.
+    platforms_file: Path | None = None
+
+    _platforms: PlatformDirectory = PrivateAttr()
 
     @field_validator("seal_keys", "data_keys", mode="before")
     @classmethod
@@ -178,6 +184,10 @@ class Settings(BaseSettings):
                     f"{MIN_TOKEN_LENGTH} characters (allowed only with "
                     "MEDIATION_ENVIRONMENT=development)"
                 )
+        try:
+            self._platforms = load_platforms(self.platforms_file)
+        except PlatformsFileError as error:
+            raise ValueError(f"MEDIATION_PLATFORMS_FILE: {error}") from error
         return self
 
     @property
@@ -194,6 +204,11 @@ class Settings(BaseSettings):
             standard_reminders=self.reminder_days_standard,
             urgent_reminders=self.reminder_days_urgent,
         )
+
+    @property
+    def platforms(self) -> PlatformDirectory:
+        """The platforms the service knows: the platforms file's over the built-in ones."""
+        return self._platforms
 
     @property
     def sqlite_path(self) -> Path | None:
