@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from email.utils import getaddresses
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from application.keys import KEY_BYTES, KeySet
 from domain.deadlines import Deadlines
 from domain.errors import InvalidValue
 from domain.platforms import PlatformDirectory
+from infrastructure.mail_transport import MailTarget, parse_mail_url
 from infrastructure.platforms_file import PlatformsFileError, load_platforms
 
 MIN_TOKEN_LENGTH = 16
@@ -93,6 +95,12 @@ class Settings(BaseSettings):
     read_model_max_waiters: int = Field(default=100, ge=0, le=10_000)
     # The platforms' names, contacts and portal access (TOML); none: the built-in platforms.
     platforms_file: Path | None = None
+    # Where e-mails go: smtp://user:password@host:port, smtps://… or folder:path (.eml files).
+    mail_url: str = Field(default="folder:./outbox", repr=False)
+    # The sender of every message.
+    mail_from: str = "Médiation P2B <mediation@localhost>"
+    # How long an SMTP server may take to answer before a delivery is tried again later.
+    mail_timeout_seconds: float = Field(default=30, gt=0, le=600)
 
     _platforms: PlatformDirectory = PrivateAttr()
 
@@ -139,6 +147,17 @@ class Settings(BaseSettings):
     def _check_url(cls, value: str) -> str:
         store_of(value)
         return value
+
+    @field_validator("mail_url")
+    @classmethod
+    def _check_mail_url(cls, value: str) -> str:
+        parse_mail_url(value)
+        return value.strip()
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        return check_sender(value)
 
     @field_validator("database_schema")
     @classmethod
@@ -211,6 +230,11 @@ class Settings(BaseSettings):
         return self._platforms
 
     @property
+    def mail_target(self) -> MailTarget:
+        """Where e-mails go (MEDIATION_MAIL_URL), parsed."""
+        return parse_mail_url(self.mail_url)
+
+    @property
     def sqlite_path(self) -> Path | None:
         if self.store is not Store.SQLITE:
             return None
@@ -279,6 +303,19 @@ def store_of(url: str) -> Store:
 def sqlite_file(url: str) -> str:
     """The file of a sqlite:/// URL: relative after three slashes, absolute after four."""
     return url.removeprefix("sqlite:///").split("?", 1)[0]
+
+
+def check_sender(text: str) -> str:
+    """One address, with or without a display name: `Médiation P2B <mediation@example.fr>`."""
+    addresses = getaddresses([text])
+    if (
+        len(addresses) != 1
+        or "\n" in text
+        or "\r" in text
+        or not re.fullmatch(r"[^@\s]+@[^@\s]+", addresses[0][1])
+    ):
+        raise ValueError("one e-mail address, as mediation@example.fr or Name <mediation@…>")
+    return text.strip()
 
 
 def parse_tokens(text: str) -> tuple[Credential, ...]:
