@@ -102,10 +102,13 @@ def describe(message: EmailMessage) -> str:
     return f"{message['Message-ID']} ({message.get(TEMPLATE_HEADER, 'no template')})"
 
 
-def _require_message_id(message: EmailMessage) -> str:
+def _deliverable(message: EmailMessage) -> str:
+    """The message's Message-ID, once it is known the message can be delivered at all."""
     message_id = message["Message-ID"]
     if not message_id:
         raise PermanentMailError("the message has no Message-ID: it could not be deduplicated")
+    if not any(message.get_all(header) for header in ("To", "Cc", "Bcc")):
+        raise PermanentMailError("the message has no recipient")
     return str(message_id)
 
 
@@ -118,7 +121,7 @@ class FolderTransport:
 
     def path_of(self, message: EmailMessage) -> Path:
         """The file a message is written to, named after its Message-ID."""
-        name = re.sub(r"[^A-Za-z0-9._@+-]", "_", _require_message_id(message).strip("<>"))
+        name = re.sub(r"[^A-Za-z0-9._@+-]", "_", _deliverable(message).strip("<>"))
         return self.folder / f"{name.lstrip('.')[:200]}.eml"
 
     def deliver(self, message: EmailMessage) -> None:
@@ -165,7 +168,7 @@ class SmtpTransport:
         self.ssl_context = ssl_context or ssl.create_default_context()
 
     def deliver(self, message: EmailMessage) -> None:
-        _require_message_id(message)
+        _deliverable(message)
         try:
             self._send(message)
         except TransientMailError as error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -229,13 +230,28 @@ def test_logs_name_a_message_by_its_message_id_and_template_only(
         assert secret not in caplog.text
 
 
-def test_a_message_without_a_message_id_is_refused_for_good(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("header", "said"), [("Message-ID", "no Message-ID"), ("To", "no recipient")]
+)
+def test_a_message_without_a_message_id_or_a_recipient_is_refused_for_good(
+    tmp_path: Path, header: str, said: str
+) -> None:
     built = message()
-    del built["Message-ID"]
-    with pytest.raises(PermanentMailError, match="no Message-ID"):
+    del built[header]
+    with pytest.raises(PermanentMailError, match=said):
         FolderTransport(tmp_path).deliver(built)
-    with pytest.raises(PermanentMailError, match="no Message-ID"):
+    with pytest.raises(PermanentMailError, match=said):
         smtp(free_port()).deliver(built)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_server_that_never_answers_is_a_transient_failure() -> None:
+    with socket.socket() as silent:  # accepts connections (its backlog) and never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        target = parse_mail_url(f"smtp://127.0.0.1:{silent.getsockname()[1]}")
+        with pytest.raises(TransientMailError, match="cannot be reached"):
+            SmtpTransport(target, timeout=0.3).deliver(message())
 
 
 def test_the_folder_gets_one_eml_file_per_message_named_by_its_message_id(
