@@ -66,6 +66,17 @@ def test_the_file_gives_contacts_and_the_portal_and_adds_platforms(tmp_path: Pat
     assert Platform.parse("AMZN Sellers").key == "amzn_sellers"  # the built-in directory
 
 
+def test_the_example_in_the_repository_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "platforms.toml"
+    directory = load_platforms(example)
+    assert {p.key for p in directory if p.portal} == {"amazon", "la_belle_boutique"}
+    assert directory.key_of("Amazon EU") == "amazon"
+    cdiscount = directory.get("cdiscount")
+    assert cdiscount is not None
+    assert len(cdiscount.contacts) == 2
+    assert directory.key_of("c-discount") == "cdiscount"
+
+
 def test_a_file_may_rename_a_built_in_platform(tmp_path: Path) -> None:
     directory = load_platforms(write(tmp_path, '[[platform]]\nkey = "meta"\nname = "Meta (FB)"'))
     assert directory.display_name("meta") == "Meta (FB)"
