@@ -14,15 +14,18 @@ class Role(Enum):
     AUDITOR = "auditor"
     ANALYST = "analyst"
     DPO = "dpo"
+    PLATFORM = "platform"
 
 
 @dataclass(frozen=True)
 class Credential:
-    """A bearer token, the role it grants, and the actor recorded in the events it causes."""
+    """A bearer token, the role it grants, and the actor recorded in the events it causes; a
+    platform's token is bound to that platform (its key), and acts as `platform:<key>`."""
 
     token: str
     role: Role
     actor: str
+    platform: str | None = None
 
     def __repr__(self) -> str:  # never print a token by accident
         return f"Credential(role={self.role.value}, actor={self.actor!r})"

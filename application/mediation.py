@@ -216,8 +216,11 @@ class MediationApplication(CaseStore):
         responded_on: date | None = None,
         actor: str,
         expected_version: int | None = None,
+        platform: str | None = None,
     ) -> CommandResult:
-        case = self._case_for_command(case_id, expected_version)
+        """The platform's answer, recorded by a caseworker (an answer received by letter) or,
+        with `platform`, by the platform itself through its portal."""
+        case = self._case_for_command(case_id, expected_version, platform)
         case.record_platform_response(
             stance=stance,
             response=response,
@@ -298,6 +301,16 @@ class MediationApplication(CaseStore):
             self.rewrite_case_keys()
         return self._result(case, recordings[-1].notification.id)
 
+    @keys_per_call
+    def acknowledge_case(self, case_id: UUID, *, platform: str, actor: str) -> CommandResult:
+        """The platform has read a case sent to it; acknowledging again records nothing and
+        answers as the first time did (`replayed`)."""
+        case = self._case_for_command(case_id, None, platform)
+        if case.acknowledge(actor=actor, now=self.clock.now()):
+            return self._save(case)
+        [position] = self.positions.positions_of([(case.id, case.version)])
+        return self._result(case, position, replayed=True)
+
     # Reads of one case.
 
     @keys_per_call
@@ -330,6 +343,11 @@ class MediationApplication(CaseStore):
         return [history_entry(e) for e in events]
 
     @keys_per_call
+    def case_for_platform(self, case_id: UUID, platform: str) -> Case:
+        """A case sent to `platform`, as its portal shows it; any other case is not found."""
+        return self._case_for_command(case_id, None, platform)
+
+    @keys_per_call
     def case_for_tracking_code(self, code: str) -> Case:
         """The case behind a tracking code; a malformed code is just another unknown one."""
         try:
@@ -345,8 +363,15 @@ class MediationApplication(CaseStore):
 
     # Internals.
 
-    def _case_for_command(self, case_id: UUID, expected_version: int | None) -> Case:
+    def _case_for_command(
+        self, case_id: UUID, expected_version: int | None, platform: str | None = None
+    ) -> Case:
+        """The case a command acts on; for a `platform`, only a case sent to it: a platform
+        learns nothing of other cases, not even that they exist (not found, before any version
+        is compared)."""
         case = self._get(case_id)
+        if platform is not None and (case.platform.key != platform or case.first_sent_on is None):
+            raise CaseNotFound(case_id)
         if expected_version is not None and case.version != expected_version:
             raise StaleVersion(case_id, expected_version, case.version)
         return case

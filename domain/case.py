@@ -625,6 +625,16 @@ class Case(Aggregate):
     def allowed_commands(self) -> list[AllowedCommand]:
         return allowed_commands(self.status)
 
+    def platform_commands(self) -> list[str]:
+        """What the platform may do now through its portal: acknowledge (once a round, while
+        its answer is awaited) and answer (where the status allows an answer)."""
+        commands = []
+        if self.status is Status.AWAITING_PLATFORM and self.acknowledged_on is None:
+            commands.append(ACKNOWLEDGE)
+        if RECORD_PLATFORM_RESPONSE in TRANSITIONS[self.status]:
+            commands.append(RECORD_PLATFORM_RESPONSE)
+        return commands
+
     def silence_expired(self, deadlines: Deadlines, as_of: date) -> bool:
         """Whether the platform is still awaited and has used up its grace as of `as_of`."""
         return (

@@ -207,6 +207,15 @@ class Settings(BaseSettings):
             self._platforms = load_platforms(self.platforms_file)
         except PlatformsFileError as error:
             raise ValueError(f"MEDIATION_PLATFORMS_FILE: {error}") from error
+        for credential in self.tokens:
+            if credential.platform is None:
+                continue
+            known = self._platforms.get(credential.platform)
+            if known is None or not known.portal:
+                raise ValueError(
+                    f"MEDIATION_TOKENS: the token of {credential.actor!r} names a platform that "
+                    "may not use the portal: give it `portal = true` in MEDIATION_PLATFORMS_FILE"
+                )
         return self
 
     @property
@@ -319,7 +328,8 @@ def check_sender(text: str) -> str:
 
 
 def parse_tokens(text: str) -> tuple[Credential, ...]:
-    """`token:role:actor` entries separated by commas."""
+    """`token:role:actor` entries separated by commas; a platform's is `token:platform:<key>`
+    (it acts as `platform:<key>`)."""
     credentials: list[Credential] = []
     seen: set[str] = set()
     for number, entry in enumerate(e.strip() for e in text.split(",") if e.strip()):
@@ -339,7 +349,14 @@ def parse_tokens(text: str) -> tuple[Credential, ...]:
         if not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", token):
             raise ValueError(f"entry {number + 1}: a token is letters, digits and ._~+/=-")
         seen.add(token)
-        credentials.append(Credential(token=token, role=role, actor=actor))
+        if role is Role.PLATFORM:
+            if not re.fullmatch(r"[a-z0-9_]+", actor):
+                raise ValueError(f"entry {number + 1}: a platform token names the platform's key")
+            credentials.append(
+                Credential(token=token, role=role, actor=f"platform:{actor}", platform=actor)
+            )
+        else:
+            credentials.append(Credential(token=token, role=role, actor=actor))
     return tuple(credentials)
 
 

@@ -40,9 +40,20 @@ TOKENS = {
     "auditor": "auditor-token-0123456789",
     "analyst": "analyst-token-0123456789",
     "dpo": "dpo-token-0123456789",
+    "platform": "platform-token-amazon-0123456789",
 }
-ACTORS = {role: f"{role}-1" for role in TOKENS}
-TOKENS_SETTING = ",".join(f"{TOKENS[r]}:{r}:{ACTORS[r]}" for r in TOKENS)
+ACTORS = {role: f"{role}-1" for role in TOKENS} | {"platform": "platform:amazon"}
+PLATFORM_TOKENS = {
+    "amazon": TOKENS["platform"],
+    "cdiscount": "platform-token-cdiscount-0123456789",
+    "ebay": "platform-token-ebay-0123456789",
+}
+"""Each platform of tests/platforms.toml has a token of its own; `platform` is Amazon's."""
+PLATFORMS_FILE = Path(__file__).with_name("platforms.toml")
+TOKENS_SETTING = ",".join(
+    [f"{TOKENS[r]}:{r}:{ACTORS[r]}" for r in TOKENS if r != "platform"]
+    + [f"{token}:platform:{key}" for key, token in PLATFORM_TOKENS.items()]
+)
 
 TEST_KEYS = as_environment(Keys.generate())
 """One set of seal and signing keys for the whole run, so that every application on one database
@@ -66,6 +77,11 @@ def store_environment(settings: Settings) -> dict[str, str]:
 
 def auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+def platform_auth(key: str) -> dict[str, str]:
+    """The token of the platform `key` (tests/platforms.toml)."""
+    return {"Authorization": f"Bearer {PLATFORM_TOKENS[key]}"}
 
 
 def require_postgres() -> str:
@@ -106,6 +122,7 @@ def settings_for(
 ) -> Settings:
     base: dict[str, Any] = {
         "tokens": TOKENS_SETTING,
+        "platforms_file": PLATFORMS_FILE,
         "database_pool_size": 2,
         "checkpoint_dir": tmp_path / "checkpoints",
         # Tests run the deadline process themselves, at the instants they choose; a scheduled

@@ -42,6 +42,7 @@ from interfaces.composition import data_key_schedule, open_application
 from interfaces.http.schemas import ReportCaseRequest
 from tests.conftest import (
     ACTORS,
+    PLATFORMS_FILE,
     REQUIRE_POSTGRES,
     TOKENS_SETTING,
     PostgresSchema,
@@ -204,6 +205,7 @@ def test_a_development_key_file_from_before_the_ring_hands_its_data_keys_over(
     settings = load_settings(
         database_url=f"sqlite:///{database}",
         tokens=TOKENS_SETTING,
+        platforms_file=PLATFORMS_FILE,
         checkpoint_dir=tmp_path / "checkpoints",
     )
     messages: list[str] = []

@@ -54,7 +54,7 @@ from infrastructure.settings import Settings
 from interfaces.cli import cli
 from interfaces.composition import deadline_schedule, open_application, projection_runner
 from interfaces.http.app import create_app
-from tests.conftest import START, TOKENS_SETTING, settings_for, store_environment
+from tests.conftest import PLATFORMS_FILE, START, TOKENS_SETTING, settings_for, store_environment
 from tests.domain.factories import company
 from tests.queue_workflows import everything
 
@@ -647,6 +647,7 @@ def cli_environment(durable_settings: Settings, monkeypatch: pytest.MonkeyPatch)
     for name, value in store_environment(durable_settings).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("MEDIATION_TOKENS", TOKENS_SETTING)
+    monkeypatch.setenv("MEDIATION_PLATFORMS_FILE", str(PLATFORMS_FILE))
     return durable_settings
 
 

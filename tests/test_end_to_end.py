@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import TOKENS_SETTING, auth, report_body
+from tests.conftest import PLATFORMS_FILE, TOKENS_SETTING, auth, report_body
 
 pytestmark = pytest.mark.slow
 
@@ -168,6 +168,7 @@ def test_cases_and_their_histories_survive_a_restart(servers: list[Server], tmp_
     env = server_env(
         MEDIATION_DATABASE_URL=f"sqlite:///{tmp_path / 'e2e.db'}",
         MEDIATION_TOKENS=TOKENS_SETTING,
+        MEDIATION_PLATFORMS_FILE=str(PLATFORMS_FILE),
     )
     first = start(servers, tmp_path, env, "first")
     occurred_on = (utc_today() - timedelta(days=10)).date().isoformat()
@@ -309,7 +310,11 @@ def test_serve_without_tokens_prints_one_working_token_per_role_once(
     "unsafe",
     [
         {"MEDIATION_TOKENS": "short:caseworker:x"},
-        {"MEDIATION_TOKENS": TOKENS_SETTING, "MEDIATION_RESPONSE_DAYS_URGENT": "30"},
+        {
+            "MEDIATION_TOKENS": TOKENS_SETTING,
+            "MEDIATION_PLATFORMS_FILE": str(PLATFORMS_FILE),
+            "MEDIATION_RESPONSE_DAYS_URGENT": "30",
+        },
         {"MEDIATION_TOKENS": "a-long-enough-token-0123:superuser:eve"},
     ],
     ids=["short-token", "urgent-after-standard", "unknown-role"],

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import (
+    PLATFORMS_FILE,
     TEST_KEYS,
     TOKENS_SETTING,
     PostgresSchema,
@@ -48,6 +49,7 @@ def test_commands_through_two_api_processes_all_reach_the_queues(
         MEDIATION_DATABASE_URL=schema.url,
         MEDIATION_DATABASE_SCHEMA=schema.name,
         MEDIATION_TOKENS=TOKENS_SETTING,
+        MEDIATION_PLATFORMS_FILE=str(PLATFORMS_FILE),
         MEDIATION_CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
         MEDIATION_DATA_KEYS_FILE=str(tmp_path / "data-keys.json"),
         # A worker that has just started catches up with a slow machine's load: the reads

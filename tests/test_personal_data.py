@@ -45,6 +45,7 @@ from interfaces.http.schemas import ReportCaseRequest
 from tests.conftest import (
     ACTORS,
     KEY_SETTINGS,
+    PLATFORMS_FILE,
     START,
     TEST_KEYS,
     TOKENS_SETTING,
@@ -909,6 +910,7 @@ def dev_settings(database: Path) -> Settings:
     return load_settings(
         database_url=f"sqlite:///{database}",
         tokens=TOKENS_SETTING,
+        platforms_file=PLATFORMS_FILE,
         checkpoint_dir=database.parent / "checkpoints",
     )
 
@@ -1078,6 +1080,7 @@ def at_rest_settings(database: Path) -> Settings:
     return load_settings(
         database_url=f"sqlite:///{database}",
         tokens=TOKENS_SETTING,
+        platforms_file=PLATFORMS_FILE,
         checkpoint_dir=database.parent / "checkpoints",
         **KEY_SETTINGS,
     )

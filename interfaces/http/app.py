@@ -20,7 +20,7 @@ from interfaces.composition import (
     open_application,
     projection_runner,
 )
-from interfaces.http import audit, cases, erasure, operations, queues, statistics, tracking
+from interfaces.http import audit, cases, erasure, operations, portal, queues, statistics, tracking
 from interfaces.http.docs import install_docs
 from interfaces.http.limits import LimitRequestBodies
 from interfaces.http.problems import install_problem_handlers
@@ -39,10 +39,12 @@ Authenticate with `Authorization: Bearer <token>`; errors are `application/probl
 
 
 def generated_credentials() -> tuple[Credential, ...]:
-    """One random token per role, for a start with no MEDIATION_TOKENS."""
+    """One random token per role, for a start with no MEDIATION_TOKENS (a platform's token is
+    bound to a platform, which only MEDIATION_TOKENS can name)."""
     return tuple(
         Credential(token=secrets.token_urlsafe(24), role=role, actor=f"{role.value}-dev")
         for role in Role
+        if role is not Role.PLATFORM
     )
 
 
@@ -122,6 +124,7 @@ def create_app(
     app.include_router(cases.router)
     app.include_router(audit.router)
     app.include_router(erasure.router)
+    app.include_router(portal.router)
     app.include_router(queues.router)
     app.include_router(statistics.router)
     app.include_router(tracking.router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from application.access import Role
@@ -9,6 +11,8 @@ from infrastructure.settings import Settings, SettingsError, Store, load_setting
 from tests.conftest import KEY_SETTINGS
 
 LONG = "0123456789abcdef"
+EXAMPLE_PLATFORMS = Path(__file__).parents[2] / "examples" / "platforms.toml"
+"""Amazon may use the portal there, Cdiscount may not."""
 
 
 def test_the_default_is_a_sqlite_file_in_the_working_directory(
@@ -84,6 +88,14 @@ def test_a_token_never_shows_in_a_repr() -> None:
         ({"reminder_days_standard": "14,7"}, "MEDIATION_REMINDER_DAYS_STANDARD"),
         ({"reminder_days_urgent": "two"}, "MEDIATION_REMINDER_DAYS_URGENT"),
         ({"reminder_days_urgent": "0,2"}, "MEDIATION_REMINDER_DAYS_URGENT"),
+        # A platform's token names a platform of the platforms file that may use the portal.
+        ({"tokens": f"{LONG}:platform:Amazon Inc"}, "MEDIATION_TOKENS"),
+        ({"tokens": f"{LONG}:platform:nowhere"}, "MEDIATION_TOKENS"),
+        ({"tokens": f"{LONG}:platform:amazon"}, "MEDIATION_TOKENS"),  # built in: no portal
+        (
+            {"tokens": f"{LONG}:platform:cdiscount", "platforms_file": EXAMPLE_PLATFORMS},
+            "MEDIATION_TOKENS",
+        ),
     ],
 )
 def test_unsafe_or_contradictory_settings_stop_with_one_line_naming_the_variable(
@@ -94,6 +106,14 @@ def test_unsafe_or_contradictory_settings_stop_with_one_line_naming_the_variable
     message = str(raised.value)
     assert message.startswith(variable)
     assert "\n" not in message
+
+
+def test_a_platform_token_is_bound_to_its_platform_and_acts_in_its_name() -> None:
+    settings = load_settings(tokens=f"{LONG}:platform:amazon", platforms_file=EXAMPLE_PLATFORMS)
+    [credential] = settings.tokens
+    assert credential.role is Role.PLATFORM
+    assert credential.platform == "amazon"
+    assert credential.actor == "platform:amazon"
 
 
 def test_short_tokens_are_allowed_only_in_development() -> None:

@@ -62,12 +62,13 @@ def mutated(base: dict[str, Any], data: st.DataObject, fields: list[str]) -> dic
 @pytest.fixture(scope="module")
 def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
     from infrastructure.settings import load_settings
-    from tests.conftest import KEY_SETTINGS, TOKENS_SETTING
+    from tests.conftest import KEY_SETTINGS, PLATFORMS_FILE, TOKENS_SETTING
 
     path = tmp_path_factory.mktemp("fuzz")
     configured: Settings = load_settings(
         database_url=f"sqlite:///{path / 'fuzz.db'}",
         tokens=TOKENS_SETTING,
+        platforms_file=PLATFORMS_FILE,
         checkpoint_dir=path / "checkpoints",
         **KEY_SETTINGS,
     )

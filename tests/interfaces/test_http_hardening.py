@@ -37,7 +37,7 @@ from application.clock import SettableClock
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from interfaces.http.labels import KNOWN_METHODS
-from tests.conftest import TOKENS_SETTING, auth, report_body, settings_for
+from tests.conftest import PLATFORMS_FILE, TOKENS_SETTING, auth, report_body, settings_for
 from tests.interfaces.problems import PROBLEM_JSON, assert_problem
 from tests.test_end_to_end import Server, server_env, servers, start
 
@@ -437,6 +437,7 @@ def test_serve_shows_no_banner_and_logs_no_tracking_code(
     env = server_env(
         MEDIATION_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
         MEDIATION_TOKENS=TOKENS_SETTING,
+        MEDIATION_PLATFORMS_FILE=str(PLATFORMS_FILE),
     )
     occurred_on = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
     server = start(servers, tmp_path, env, "serve")

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import ACTORS, TOKENS, auth, report_body
 from tests.interfaces.problems import assert_problem
 
-ROLES = ("reporter", "caseworker", "auditor", "analyst", "dpo")
+ROLES = ("reporter", "caseworker", "auditor", "analyst", "dpo", "platform")
 NO_TOKEN = "no token"
 UNKNOWN_TOKEN = "unknown token"
 CALLERS = (*ROLES, NO_TOKEN, UNKNOWN_TOKEN)

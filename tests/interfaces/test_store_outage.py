@@ -37,6 +37,7 @@ from interfaces.composition import deadline_schedule, open_application, projecti
 from interfaces.http.app import create_app
 from tests.conftest import (
     KEY_SETTINGS,
+    PLATFORMS_FILE,
     TOKENS_SETTING,
     PostgresSchema,
     auth,
@@ -196,6 +197,7 @@ def proxied_settings(schema: PostgresSchema, proxy: TcpProxy, folder: Path) -> S
         database_pool_size=2,
         database_connect_timeout=2,
         tokens=TOKENS_SETTING,
+        platforms_file=PLATFORMS_FILE,
         data_keys_file=folder / "data-keys.json",
         **KEY_SETTINGS,
     )
