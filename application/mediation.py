@@ -38,12 +38,14 @@ from application.tracking_codes import TrackingCodeIndex, tracking_index_id
 from domain.case import Case
 from domain.deadlines import Deadlines
 from domain.errors import InvalidValue
+from domain.measures import MeasureFacts
 from domain.platforms import Platform
 from domain.values import (
     Category,
     Channel,
     Company,
     EscalationReason,
+    Language,
     Outcome,
     PersonalText,
     Priority,
@@ -81,6 +83,8 @@ class ReportRequest:
     occurred_on: date
     category_hint: Category | None = None
     channel: Channel = Channel.WEB
+    measure: MeasureFacts | None = None
+    language: Language = Language.FR
 
     @classmethod
     def names(cls) -> list[str]:
@@ -167,7 +171,8 @@ class MediationApplication(CaseStore):
         case_id: UUID,
         *,
         category: Category,
-        priority: Priority,
+        priority: Priority | None = None,
+        measure: MeasureFacts | None = None,
         summary: PersonalText | None = None,
         p2b_articles: Sequence[str] = (),
         assignee: str | None = None,
@@ -178,6 +183,7 @@ class MediationApplication(CaseStore):
         case.qualify(
             category=category,
             priority=priority,
+            measure=measure,
             summary=summary,
             p2b_articles=p2b_articles,
             assignee=assignee,

@@ -26,7 +26,7 @@ from application.audit import Checkpoint, IntegrityReport
 from application.history import HistoryEntry
 from application.mediation import CommandResult, ReportRequest
 from domain.case import Case
-from domain.measures import Measure, StatementOfReasons, UrgencyRule
+from domain.measures import Measure, MeasureFacts, StatementOfReasons, UrgencyRule
 from domain.platforms import Platform
 from domain.values import (
     MAX_ACTOR_LENGTH,
@@ -112,6 +112,33 @@ class CompanyRequest(Strict):
     contact_email: EmailText
 
 
+class MeasureFactsRequest(Strict):
+    """What the platform did and when, as P2B Art. 4 frames it."""
+
+    measure: Measure
+    effective_on: IsoDate | None = Field(
+        default=None, description="when it took (for a notice of termination: takes) effect"
+    )
+    statement_of_reasons: StatementOfReasons | None = Field(
+        default=None, description="whether the platform said why"
+    )
+    notice_received_on: IsoDate | None = Field(
+        default=None, description="when the business received the platform's notice"
+    )
+
+    def to_facts(self) -> MeasureFacts:
+        return MeasureFacts(
+            measure=self.measure,
+            effective_on=self.effective_on,
+            statement_of_reasons=self.statement_of_reasons,
+            notice_received_on=self.notice_received_on,
+        )
+
+
+def _facts(request: MeasureFactsRequest | None) -> MeasureFacts | None:
+    return None if request is None else request.to_facts()
+
+
 class ReportCaseRequest(Strict):
     company: CompanyRequest
     platform: PlatformText = Field(description="as written: 'Amazon', 'amazon.fr'…")
@@ -119,6 +146,12 @@ class ReportCaseRequest(Strict):
     occurred_on: IsoDate = Field(description="when the platform's measure took effect")
     category_hint: Category | None = None
     channel: Channel = Channel.WEB
+    measure: MeasureFactsRequest | None = Field(
+        default=None, description="what the platform did, as the business states it"
+    )
+    language: Language = Field(
+        default=Language.FR, description="the language of the messages to the business"
+    )
 
     def to_report(self) -> ReportRequest:
         company = self.company
@@ -135,6 +168,8 @@ class ReportCaseRequest(Strict):
             occurred_on=self.occurred_on,
             category_hint=self.category_hint,
             channel=self.channel,
+            measure=_facts(self.measure),
+            language=self.language,
         )
 
 
@@ -150,7 +185,14 @@ def _personal(text: str | None) -> PersonalText | None:
 
 class QualifyCaseRequest(Strict):
     category: Category
-    priority: Priority
+    priority: Priority | None = Field(
+        default=None,
+        description="left out, the measure facts decide: urgent when an urgency rule applies "
+        "(a termination within 30 days, funds withheld), else normal",
+    )
+    measure: MeasureFactsRequest | None = Field(
+        default=None, description="the measure as established; left out, the one reported"
+    )
     summary: FreeText | None = Field(default=None, description=ERASED_TEXT)
     p2b_articles: list[Article] = Field(default_factory=list, max_length=19)
     assignee: ActorName | None = None
@@ -159,6 +201,7 @@ class QualifyCaseRequest(Strict):
         return {
             "category": self.category,
             "priority": self.priority,
+            "measure": _facts(self.measure),
             "summary": _personal(self.summary),
             "p2b_articles": list(self.p2b_articles),
             "assignee": self.assignee,

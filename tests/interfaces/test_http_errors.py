@@ -506,7 +506,9 @@ INVALID_COMMANDS: list[Any] = [
     pytest.param("qualify", lambda d: changed(QUALIFY, category=3), "category", id="q-cn"),
     pytest.param("qualify", lambda d: dropped(QUALIFY, "summary"), "summary", id="q-ms"),
     pytest.param("qualify", lambda d: dropped(QUALIFY, "category"), "category", id="q-mc"),
-    pytest.param("qualify", lambda d: dropped(QUALIFY, "priority"), "priority", id="q-mp"),
+    pytest.param(
+        "qualify", lambda d: changed(QUALIFY, measure={"measure": "x"}), "measure", id="q-me"
+    ),
     pytest.param("qualify", lambda d: changed(QUALIFY, status="closed"), "status", id="q-extra"),
     pytest.param(
         "qualify", lambda d: changed(QUALIFY, summary="s" * 10_001), "summary", id="q-long"
