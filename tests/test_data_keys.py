@@ -35,6 +35,7 @@ from application.data_keys import DataKey, DataKeyRetired, RingNotFound, Rotatio
 from application.keys import Keys, KeySet
 from application.mediation import MediationApplication
 from application.personal_data import WrappedKey
+from domain.platforms import BUILTIN_PLATFORMS
 from infrastructure.data_key_file import read_ring
 from infrastructure.keyfiles import data_key_file_path, write_key_file
 from infrastructure.settings import Settings, Store, load_settings
@@ -58,7 +59,7 @@ CLI = [sys.executable, "-c", "from interfaces.cli import main; main()"]
 
 def report(app: MediationApplication, **changes: Any) -> UUID:
     body = report_body(**changes)
-    request = ReportCaseRequest.model_validate(body).to_report()
+    request = ReportCaseRequest.model_validate(body).to_report(BUILTIN_PLATFORMS)
     return app.report_case(request, actor=ACTORS["reporter"]).case_id
 
 

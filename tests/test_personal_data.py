@@ -39,6 +39,7 @@ from application.mediation import MediationApplication
 from application.personal_data import PersonalDataUnreadable
 from application.sealing import Sealer
 from domain.case import Case
+from domain.platforms import BUILTIN_PLATFORMS
 from infrastructure.settings import Settings, SettingsError, Store, load_settings
 from interfaces.composition import open_application
 from interfaces.http.schemas import ReportCaseRequest
@@ -928,7 +929,7 @@ def test_first_start_on_sqlite_makes_an_owner_only_key_file_then_reuses_it(
     application = open_application(settings, clock, announce=messages.append)
     try:
         texts = Texts.new()
-        request = ReportCaseRequest.model_validate(texts.report()).to_report()
+        request = ReportCaseRequest.model_validate(texts.report()).to_report(BUILTIN_PLATFORMS)
         case_id = application.report_case(request, actor=ACTORS["reporter"]).case_id
     finally:
         application.close()
@@ -1035,7 +1036,7 @@ def unreadable_in(error: BaseException | None) -> bool:
 
 def test_each_case_encrypts_under_a_key_of_its_own(mediation: MediationApplication) -> None:
     texts = Texts.new()
-    request = ReportCaseRequest.model_validate(texts.report()).to_report()
+    request = ReportCaseRequest.model_validate(texts.report()).to_report(BUILTIN_PLATFORMS)
     case_a = mediation.report_case(request, actor=ACTORS["reporter"]).case_id
     case_b = mediation.report_case(request, actor=ACTORS["reporter"]).case_id
     record_a, ciphertext_a = personal_ciphertext(mediation, case_a)
@@ -1102,7 +1103,9 @@ def test_the_sqlite_file_and_its_companions_are_created_owner_only(
         messages: list[str] = []
         application = open_application(at_rest_settings(database), clock, messages.append)
         try:
-            request = ReportCaseRequest.model_validate(Texts.new().report()).to_report()
+            request = ReportCaseRequest.model_validate(Texts.new().report()).to_report(
+                BUILTIN_PLATFORMS
+            )
             application.report_case(request, actor=ACTORS["reporter"])
             found_modes = modes(database)
         finally:

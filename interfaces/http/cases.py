@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from domain.errors import InvalidValue
 from interfaces.http.auth import AuthorizedRoute
@@ -52,13 +52,15 @@ def _etag(response: Response, version: int) -> None:
 @router.post("", status_code=201, response_model=ReportCaseResponse)
 def report_case(
     body: ReportCaseRequest,
+    request: Request,
     response: Response,
     mediation: MediationDep,
     reporter: Reporter,
     key: IdempotencyKey,
 ) -> ReportCaseResponse:
     """Report a business's trouble with a platform; answers the tracking code for the business."""
-    result = mediation.report_case(body.to_report(), actor=reporter.actor, idempotency_key=key)
+    report = body.to_report(request.app.state.settings.platforms)
+    result = mediation.report_case(report, actor=reporter.actor, idempotency_key=key)
     response.headers["Location"] = f"/cases/{result.case_id}"
     _etag(response, result.version)
     if result.replayed:

@@ -27,7 +27,7 @@ from application.history import HistoryEntry
 from application.mediation import CommandResult, ReportRequest
 from domain.case import Case
 from domain.measures import Measure, MeasureFacts, StatementOfReasons, UrgencyRule
-from domain.platforms import Platform
+from domain.platforms import Platform, PlatformDirectory
 from domain.values import (
     MAX_ACTOR_LENGTH,
     MAX_EMAIL_LENGTH,
@@ -153,7 +153,8 @@ class ReportCaseRequest(Strict):
         default=Language.FR, description="the language of the messages to the business"
     )
 
-    def to_report(self) -> ReportRequest:
+    def to_report(self, platforms: PlatformDirectory) -> ReportRequest:
+        """The report, its platform read by the platforms the service knows."""
         company = self.company
         return ReportRequest(
             company=Company(
@@ -163,7 +164,7 @@ class ReportCaseRequest(Strict):
                 contact_name=PersonalText(company.contact_name),
                 contact_email=PersonalText(company.contact_email),
             ),
-            platform=Platform.parse(self.platform),
+            platform=Platform.parse(self.platform, platforms),
             description=PersonalText(self.description),
             occurred_on=self.occurred_on,
             category_hint=self.category_hint,
