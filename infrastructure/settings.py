@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     mail_from: str = "Médiation P2B <mediation@localhost>"
     # How long an SMTP server may take to answer before a delivery is tried again later.
     mail_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # Where people reach the service: the links in the e-mails (tracking page, portal).
+    public_url: str = "http://127.0.0.1:8000"
 
     _platforms: PlatformDirectory = PrivateAttr()
 
@@ -153,6 +155,14 @@ class Settings(BaseSettings):
     def _check_mail_url(cls, value: str) -> str:
         parse_mail_url(value)
         return value.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError("an http(s) address, such as https://mediation.example.fr")
+        return value.strip().rstrip("/")
 
     @field_validator("mail_from")
     @classmethod

@@ -88,6 +88,8 @@ def test_a_token_never_shows_in_a_repr() -> None:
         ({"reminder_days_standard": "14,7"}, "MEDIATION_REMINDER_DAYS_STANDARD"),
         ({"reminder_days_urgent": "two"}, "MEDIATION_REMINDER_DAYS_URGENT"),
         ({"reminder_days_urgent": "0,2"}, "MEDIATION_REMINDER_DAYS_URGENT"),
+        ({"public_url": "mediation.example"}, "MEDIATION_PUBLIC_URL"),
+        ({"public_url": "ftp://mediation.example"}, "MEDIATION_PUBLIC_URL"),
         # A platform's token names a platform of the platforms file that may use the portal.
         ({"tokens": f"{LONG}:platform:Amazon Inc"}, "MEDIATION_TOKENS"),
         ({"tokens": f"{LONG}:platform:nowhere"}, "MEDIATION_TOKENS"),
