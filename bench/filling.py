@@ -342,7 +342,7 @@ READ_MODEL_SOURCES = (
     "application/projections.py",
     "application/case_queues.py",
     "application/case_statistics.py",
-    "infrastructure/projection_state.py",
+    "infrastructure/read_model_store.py",
     "infrastructure/queue_stores.py",
     "infrastructure/statistics_stores.py",
 )

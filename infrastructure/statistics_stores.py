@@ -1,4 +1,5 @@
-"""The statistics read model in SQLite, in PostgreSQL and in memory.
+"""The statistics read model's store: its tables and queries, once for SQLite (a file, or in
+memory) and PostgreSQL; the skeleton is `ReadModelStore`'s.
 
 Three tables per copy: each case's facts; the counters (bucket, period, kind, line, count),
 see application/case_statistics.py for what the buckets and kinds are; and the AWAITING
@@ -7,12 +8,11 @@ through the index and never reads the past ones (they grow with history). A batc
 applied in one transaction that also records the new position; the facts it starts from are
 read inside that transaction, after the position check, so two runners can never both count
 the same event. Counters back at zero are deleted, so that what a read adds up is bounded by
-what exists. Two copies ("a" and "b") let a rebuild work beside the copy that answers, as for
-the queues.
+what exists.
 
-The tables' names and the read model's state carry FORMAT: a version whose counters are kept
-differently starts from new tables at position 0, so the runner builds them from the log on
-its first start, and the old tables are left for the operator to drop.
+The format version follows the tables and the fields of `CaseFacts` (kept as JSON in the facts
+table); a change of either builds the statistics anew from the log at the next start, and the
+tables of other formats are dropped when the store opens (see read_model_store.py).
 """
 
 from __future__ import annotations
@@ -21,10 +21,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
-
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
-from psycopg.sql import SQL, Identifier
 
 from application.case_statistics import (
     DAY,
@@ -37,18 +33,54 @@ from application.case_statistics import (
     covering,
 )
 from domain.deadlines import overdue_cutoff
-from infrastructure.projection_state import (
-    COPIES,
-    MemoryProjectionState,
-    PostgresProjectionState,
-    SQLiteProjectionState,
-    rebuild_name,
+from infrastructure.read_model_store import (
+    Column,
+    Index,
+    InMemory,
+    OnPostgres,
+    OnSQLite,
+    ReadModelStore,
+    Shape,
+    Table,
+    store_for,
 )
 
-FORMAT = 2  # 2: margins kept by day, month and all time (1: a cube by day)
-LIVE = f"case_statistics.v{FORMAT}"
-TABLES = f"stats_v{FORMAT}"
-SQLITE_CHUNK = 500  # ids per IN (...): well under SQLite's limit of bound parameters
+FACTS = Table(
+    "facts", (Column("case_id", UUID, not_null=True), Column("facts", str, not_null=True)),
+    key=("case_id",),
+)  # fmt: skip
+
+
+def counter_table(name: str, *line: Column) -> Table:
+    """A table of counters: the bucket and period, what the counter counts, its count."""
+    columns = (Column("bucket", str, True), Column("period", date, True), *line,
+               Column("count", int, True))  # fmt: skip
+    return Table(
+        name,
+        columns,
+        key=tuple(column.name for column in columns[:-1]),
+        indexes=(Index("zero", "bucket", where="count = 0"),),  # those back at zero, at once
+        without_rowid=True,
+    )
+
+
+COUNTERS = counter_table("counters", Column("kind", str, True), Column("line", str, True))
+AWAITING = counter_table("awaiting", Column("due", date, True), Column("platform", str, True))
+SHAPE = Shape(
+    "case_statistics",
+    "stats",
+    (FACTS, COUNTERS, AWAITING),
+    # The facts' fields, and what the counters mean: margins by day, month and all time.
+    also=(
+        *(
+            f"{name}: {getattr(kind, '__forward_arg__', kind)}"
+            for name, kind in CaseFacts.__annotations__.items()
+        ),
+        "margins by day, month and all time",
+    ),
+)
+LIVE = SHAPE.live
+TABLES = SHAPE.stem
 Compute = Callable[
     [Callable[[Iterable[UUID]], Mapping[UUID, CaseFacts]]], tuple[dict[UUID, CaseFacts], Deltas]
 ]
@@ -88,398 +120,87 @@ def bucket_filter(ranges: list[tuple[str, date, date]], mark: str) -> tuple[str,
     return "(" + " OR ".join(parts) + ")", values
 
 
-# SQLite
+class SQLCaseStatistics(ReadModelStore, CaseStatistics):
+    """The statistics in a SQL database."""
 
-
-class SQLiteCaseStatistics(CaseStatistics):
-    def __init__(
-        self, datastore: SQLiteDatastore, copy: str | None = None, name: str = LIVE
-    ) -> None:
-        self.datastore = datastore
-        self.copy = copy
-        self.state_name = name
-        self.state = SQLiteProjectionState(datastore, LIVE)
-        if copy is None:
-            with self.datastore.transaction(commit=True) as c:
-                self.state.create(c)
-                for each in COPIES:
-                    c.execute(
-                        f"CREATE TABLE IF NOT EXISTS {TABLES}_facts_{each} ("
-                        "case_id TEXT PRIMARY KEY, facts TEXT NOT NULL)"
-                    )
-                    c.execute(
-                        f"CREATE TABLE IF NOT EXISTS {TABLES}_counters_{each} ("
-                        "bucket TEXT NOT NULL, period TEXT NOT NULL, kind TEXT NOT NULL, "
-                        "line TEXT NOT NULL, count INTEGER NOT NULL, "
-                        "PRIMARY KEY (bucket, period, kind, line)) WITHOUT ROWID"
-                    )
-                    c.execute(
-                        f"CREATE TABLE IF NOT EXISTS {TABLES}_awaiting_{each} ("
-                        "bucket TEXT NOT NULL, period TEXT NOT NULL, due TEXT NOT NULL, "
-                        "platform TEXT NOT NULL, count INTEGER NOT NULL, "
-                        "PRIMARY KEY (bucket, period, due, platform)) WITHOUT ROWID"
-                    )
-                    # Find the counters back at zero without reading the others.
-                    for table in ("counters", "awaiting"):
-                        c.execute(
-                            f"CREATE INDEX IF NOT EXISTS {TABLES}_{table}_zero_{each} "
-                            f"ON {TABLES}_{table}_{each} (bucket) WHERE count = 0"
-                        )
-
-    def position(self) -> int:
-        return self.state.position(self.state_name)
+    shape = SHAPE
 
     def apply(self, position: int, compute: Compute) -> bool:
-        with self.datastore.transaction(commit=True) as c:
-            reached, copy = self.state.claim(c, self.state_name, self.copy)
-            if reached >= position:
-                return False
+        dialect = self.dialect
+
+        def write(c: Any, copy: str) -> None:
+            facts_table = self.table(FACTS, copy)
 
             def known(case_ids: Iterable[UUID]) -> dict[UUID, CaseFacts]:
-                found = {}
-                ids = [case_id.hex for case_id in case_ids]
-                for start in range(0, len(ids), SQLITE_CHUNK):
-                    chunk = ids[start : start + SQLITE_CHUNK]
-                    c.execute(
-                        f"SELECT case_id, facts FROM {TABLES}_facts_{copy} "  # noqa: S608
-                        f"WHERE case_id IN ({', '.join('?' for _ in chunk)})",
-                        chunk,
-                    )
-                    for row in c.fetchall():
-                        found[UUID(row["case_id"])] = CaseFacts.from_json(row["facts"])
-                return found
+                rows = dialect.select_in(
+                    c,
+                    f"SELECT case_id, facts FROM {facts_table} WHERE case_id IN {{values}}",  # noqa: S608
+                    list(case_ids),
+                )
+                return {
+                    dialect.decode(UUID, r["case_id"]): CaseFacts.from_json(r["facts"])
+                    for r in rows
+                }
 
             facts, deltas = compute(known)
             counters, awaiting = rows_to_write(deltas)
-            c.executemany(
-                f"INSERT INTO {TABLES}_facts_{copy} (case_id, facts) VALUES (?, ?) "  # noqa: S608
-                "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts",
-                [(case_id.hex, new.to_json()) for case_id, new in facts.items()],
-            )
-            c.executemany(
-                f"INSERT INTO {TABLES}_counters_{copy} "  # noqa: S608
-                "(bucket, period, kind, line, count) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (bucket, period, kind, line) "
-                "DO UPDATE SET count = count + excluded.count",
-                [(b, period.isoformat(), k, line, n) for b, period, k, line, n in counters],
-            )
-            c.executemany(
-                f"INSERT INTO {TABLES}_awaiting_{copy} "  # noqa: S608
-                "(bucket, period, due, platform, count) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (bucket, period, due, platform) "
-                "DO UPDATE SET count = count + excluded.count",
-                [(b, period.isoformat(), due, p, n) for b, period, due, p, n in awaiting],
-            )
-            for table, rows in (("counters", counters), ("awaiting", awaiting)):
+            name = self.shape.table_name
+            dialect.upsert(
+                c, FACTS, name(FACTS, copy), ["case_id", "facts"],
+                [(case_id, new.to_json()) for case_id, new in facts.items()],
+            )  # fmt: skip
+            for table, rows in ((COUNTERS, counters), (AWAITING, awaiting)):
+                columns = [column.name for column in table.columns]
+                dialect.upsert(c, table, name(table, copy), columns, rows, add=frozenset({"count"}))
                 if any(row[-1] < 0 for row in rows):  # else none of them can be back at zero
-                    c.execute(f"DELETE FROM {TABLES}_{table}_{copy} WHERE count = 0")  # noqa: S608
-            self.state.record(c, self.state_name, position)
-            return True
+                    c.execute(f"DELETE FROM {self.table(table, copy)} WHERE count = 0")  # noqa: S608
+
+        return self.applied(position, write)
 
     def counters(self, first: date | None, last: date | None, as_of: date) -> Counters:
-        where, values = bucket_filter(covering(first, last), "?")
-        parameters = [v.isoformat() if isinstance(v, date) else v for v in values]
-        with self.datastore.transaction(commit=False) as c:
-            position, copy = self.state.peek(c, self.state_name, self.copy)
+        dialect = self.dialect
+        where, values = bucket_filter(covering(first, last), dialect.mark)
+        parameters = [dialect.encode(v) for v in values]
+        with self.reading() as (c, copy, position):
             c.execute(
-                f"SELECT kind, line, SUM(count) AS count FROM {TABLES}_counters_{copy} "  # noqa: S608
+                f"SELECT kind, line, SUM(count) AS count FROM {self.table(COUNTERS, copy)} "  # noqa: S608
                 f"WHERE {where} GROUP BY kind, line HAVING SUM(count) != 0",
                 parameters,
             )
             rows = [(r["kind"], r["line"], int(r["count"])) for r in c.fetchall()]
             c.execute(
-                f"SELECT due, platform, SUM(count) AS count FROM {TABLES}_awaiting_{copy} "  # noqa: S608
-                f"WHERE {where} AND due >= ? GROUP BY due, platform HAVING SUM(count) != 0",
-                [*parameters, overdue_cutoff(as_of).isoformat()],
-            )
-            rows += [awaiting_row(r["due"], r["platform"], int(r["count"])) for r in c.fetchall()]
-        return rows, position
-
-    def first_reported_on(self) -> date | None:
-        with self.datastore.transaction(commit=False) as c:
-            _, copy = self.state.peek(c, self.state_name, self.copy)
-            c.execute(
-                f"SELECT MIN(period) AS first FROM {TABLES}_counters_{copy} "  # noqa: S608
-                "WHERE bucket = ? AND kind = ?",
-                [DAY, Kind.PLATFORM_CATEGORY.value],
-            )
-            first = c.fetchone()["first"]
-        return None if first is None else date.fromisoformat(first)
-
-    def standby(self) -> SQLiteCaseStatistics:
-        def empty(c: Any, copy: str) -> None:
-            for table in ("facts", "counters", "awaiting"):
-                c.execute(f"DELETE FROM {TABLES}_{table}_{copy}")  # noqa: S608
-
-        copy = self.state.start_rebuild(empty)
-        return SQLiteCaseStatistics(self.datastore, copy=copy, name=rebuild_name(LIVE))
-
-    def switch_to(self, standby: CaseStatistics) -> bool:
-        return self.state.switch()
-
-
-# PostgreSQL
-
-# Each table's columns and their types, the count last.
-COUNTER_COLUMNS = {"bucket": "text", "period": "date", "kind": "text", "line": "text",
-                   "count": "bigint"}  # fmt: skip
-AWAITING_COLUMNS = {"bucket": "text", "period": "date", "due": "date", "platform": "text",
-                    "count": "bigint"}  # fmt: skip
-
-
-class PostgresCaseStatistics(CaseStatistics):
-    def __init__(
-        self,
-        datastore: PostgresDatastore,
-        prefix: str = "mediation",
-        copy: str | None = None,
-        name: str = LIVE,
-    ) -> None:
-        self.datastore = datastore
-        self.prefix = prefix
-        self.copy = copy
-        self.state_name = name
-        self.state = PostgresProjectionState(datastore, prefix, LIVE)
-        if copy is None:
-            with self.datastore.transaction(commit=True) as curs:
-                self.state.create(curs)
-                for each in COPIES:
-                    curs.execute(
-                        SQL(
-                            "CREATE TABLE IF NOT EXISTS {facts} ("
-                            "case_id uuid PRIMARY KEY, facts text NOT NULL)"
-                        ).format(facts=self.table("facts", each))
-                    )
-                    curs.execute(
-                        SQL(
-                            "CREATE TABLE IF NOT EXISTS {counters} (bucket text NOT NULL, "
-                            "period date NOT NULL, kind text NOT NULL, line text NOT NULL, "
-                            "count bigint NOT NULL, PRIMARY KEY (bucket, period, kind, line))"
-                        ).format(counters=self.table("counters", each))
-                    )
-                    curs.execute(
-                        SQL(
-                            "CREATE TABLE IF NOT EXISTS {awaiting} (bucket text NOT NULL, "
-                            "period date NOT NULL, due date NOT NULL, platform text NOT NULL, "
-                            "count bigint NOT NULL, PRIMARY KEY (bucket, period, due, platform))"
-                        ).format(awaiting=self.table("awaiting", each))
-                    )
-                    # Find the counters back at zero without reading the others.
-                    for table in ("counters", "awaiting"):
-                        curs.execute(
-                            SQL(
-                                "CREATE INDEX IF NOT EXISTS {name} ON {table} (bucket) "
-                                "WHERE count = 0"
-                            ).format(
-                                name=Identifier(f"{self.prefix}_{TABLES}_{table}_zero_{each}"),
-                                table=self.table(table, each),
-                            )
-                        )
-
-    def table(self, table: str, copy: str) -> Identifier:
-        """The facts, counters or awaiting table of a copy."""
-        return Identifier(self.datastore.schema, f"{self.prefix}_{TABLES}_{table}_{copy}")
-
-    def position(self) -> int:
-        return self.state.position(self.state_name)
-
-    def apply(self, position: int, compute: Compute) -> bool:
-        with self.datastore.transaction(commit=True) as curs:
-            reached, copy = self.state.claim(curs, self.state_name, self.copy)
-            if reached >= position:
-                return False
-
-            def known(case_ids: Iterable[UUID]) -> dict[UUID, CaseFacts]:
-                ids = list(case_ids)
-                if not ids:
-                    return {}
-                curs.execute(
-                    SQL("SELECT case_id, facts FROM {facts} WHERE case_id = ANY(%s)").format(
-                        facts=self.table("facts", copy)
-                    ),
-                    (ids,),
-                )
-                return {r["case_id"]: CaseFacts.from_json(r["facts"]) for r in curs.fetchall()}
-
-            facts, deltas = compute(known)
-            counters, awaiting = rows_to_write(deltas)
-            # Each table's rows in one statement, as arrays: a rebuild writes hundreds of
-            # thousands, and psycopg's per-row work in executemany was a third of its time.
-            # Binary (%b): quoting each element as text costs as much again.
-            if facts:
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {facts} (case_id, facts) "
-                        "SELECT * FROM unnest(%b::uuid[], %b::text[]) "
-                        "ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts"
-                    ).format(facts=self.table("facts", copy)),
-                    (list(facts), [new.to_json() for new in facts.values()]),
-                )
-            self._add(curs, copy, "counters", COUNTER_COLUMNS, counters)
-            self._add(curs, copy, "awaiting", AWAITING_COLUMNS, awaiting)
-            for table, rows in (("counters", counters), ("awaiting", awaiting)):
-                if any(row[-1] < 0 for row in rows):  # else none of them can be back at zero
-                    curs.execute(
-                        SQL("DELETE FROM {table} WHERE count = 0").format(
-                            table=self.table(table, copy)
-                        )
-                    )
-            self.state.record(curs, self.state_name, position)
-            return True
-
-    def _add(
-        self, curs: Any, copy: str, table: str, columns: dict[str, str], rows: list[Any]
-    ) -> None:
-        """Add each row's count to its counter (the other columns), creating it if need be."""
-        if not rows:
-            return
-        names = [Identifier(name) for name in columns]
-        curs.execute(
-            SQL(
-                "INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "
-                "ON CONFLICT ({keys}) DO UPDATE SET count = {table}.count + excluded.count"
-            ).format(
-                table=self.table(table, copy),
-                columns=SQL(", ").join(names),
-                arrays=SQL(", ").join(SQL("%b::{}[]").format(SQL(t)) for t in columns.values()),
-                keys=SQL(", ").join(names[:-1]),
-            ),
-            [list(column) for column in zip(*rows, strict=True)],
-        )
-
-    def counters(self, first: date | None, last: date | None, as_of: date) -> Counters:
-        text, values = bucket_filter(covering(first, last), "%s")
-        where = SQL(text)  # placeholders only: the values go as parameters
-        with self.datastore.transaction(commit=False) as curs:
-            position, copy = self.state.peek(curs, self.state_name, self.copy)
-            curs.execute(
-                SQL(
-                    "SELECT kind, line, SUM(count) AS count FROM {counters} "
-                    "WHERE {where} GROUP BY kind, line HAVING SUM(count) != 0"
-                ).format(counters=self.table("counters", copy), where=where),
-                values,
-            )
-            rows = [(r["kind"], r["line"], int(r["count"])) for r in curs.fetchall()]
-            curs.execute(
-                SQL(
-                    "SELECT due, platform, SUM(count) AS count FROM {awaiting} "
-                    "WHERE {where} AND due >= %s "
-                    "GROUP BY due, platform HAVING SUM(count) != 0"
-                ).format(awaiting=self.table("awaiting", copy), where=where),
-                [*values, overdue_cutoff(as_of)],
+                f"SELECT due, platform, SUM(count) AS count FROM {self.table(AWAITING, copy)} "  # noqa: S608
+                f"WHERE {where} AND due >= {dialect.mark} "
+                "GROUP BY due, platform HAVING SUM(count) != 0",
+                [*parameters, dialect.encode(overdue_cutoff(as_of))],
             )
             rows += [
-                awaiting_row(r["due"].isoformat(), r["platform"], int(r["count"]))
-                for r in curs.fetchall()
-            ]
+                awaiting_row(dialect.decode(date, r["due"]).isoformat(), r["platform"],
+                             int(r["count"]))
+                for r in c.fetchall()
+            ]  # fmt: skip
         return rows, position
 
     def first_reported_on(self) -> date | None:
-        with self.datastore.transaction(commit=False) as curs:
-            _, copy = self.state.peek(curs, self.state_name, self.copy)
-            curs.execute(
-                SQL(
-                    "SELECT MIN(period) AS first FROM {counters} WHERE bucket = %s AND kind = %s"
-                ).format(counters=self.table("counters", copy)),
+        with self.reading() as (c, copy, _):
+            c.execute(
+                f"SELECT MIN(period) AS first FROM {self.table(COUNTERS, copy)} "  # noqa: S608
+                f"WHERE bucket = {self.dialect.mark} AND kind = {self.dialect.mark}",
                 [DAY, Kind.PLATFORM_CATEGORY.value],
             )
-            row = curs.fetchone()
-        first: date | None = None if row is None else row["first"]
-        return first
-
-    def standby(self) -> PostgresCaseStatistics:
-        def empty(curs: Any, copy: str) -> None:
-            for table in ("facts", "counters", "awaiting"):
-                curs.execute(SQL("DELETE FROM {t}").format(t=self.table(table, copy)))
-
-        copy = self.state.start_rebuild(empty)
-        return PostgresCaseStatistics(
-            self.datastore, self.prefix, copy=copy, name=rebuild_name(LIVE)
-        )
-
-    def switch_to(self, standby: CaseStatistics) -> bool:
-        return self.state.switch()
+            row = c.fetchone()
+        return None if row is None else self.dialect.decode(date, row["first"])
 
 
-# In memory
+class SQLiteCaseStatistics(OnSQLite, SQLCaseStatistics): ...
 
 
-class MemoryCaseStatistics(CaseStatistics):
-    def __init__(
-        self,
-        state: MemoryProjectionState | None = None,
-        tables: dict[str, dict[str, Any]] | None = None,
-        name: str = LIVE,
-    ) -> None:
-        self.state = state or MemoryProjectionState(LIVE)
-        # copy -> {"facts": {case id: facts}, "counters": {(bucket, period, kind, line): count}}
-        self.tables = tables if tables is not None else {c: self._empty() for c in COPIES}
-        self.state_name = name
+class PostgresCaseStatistics(OnPostgres, SQLCaseStatistics): ...
 
-    @staticmethod
-    def _empty() -> dict[str, Any]:
-        return {"facts": {}, "counters": {}}
 
-    def position(self) -> int:
-        return self.state.position(self.state_name)
-
-    def apply(self, position: int, compute: Compute) -> bool:
-        with self.state.lock:
-            view = self.state.view(self.state_name)
-            if view[0] >= position:
-                return False
-            facts_table = self.tables[view[1]]["facts"]
-            counters = self.tables[view[1]]["counters"]
-            facts, deltas = compute(
-                lambda ids: {i: facts_table[i] for i in ids if i in facts_table}
-            )
-            facts_table.update(facts)
-            for key, delta in bucketed(deltas).items():
-                counters[key] = counters.get(key, 0) + delta
-                if counters[key] == 0:
-                    del counters[key]
-            view[0] = position
-            return True
-
-    def counters(self, first: date | None, last: date | None, as_of: date) -> Counters:
-        ranges = covering(first, last)
-        cutoff = overdue_cutoff(as_of).isoformat()
-        with self.state.lock:
-            position, copy = self.state.view(self.state_name)
-            summed: dict[tuple[str, str], int] = {}
-            for (bucket, period, kind, line), count in self.tables[copy]["counters"].items():
-                if kind == Kind.AWAITING and line < cutoff:
-                    continue
-                if any(bucket == b and low <= period <= high for b, low, high in ranges):
-                    summed[(kind, line)] = summed.get((kind, line), 0) + count
-            rows = [(str(kind), line, n) for (kind, line), n in summed.items() if n]
-            return rows, int(position)
-
-    def first_reported_on(self) -> date | None:
-        with self.state.lock:
-            _, copy = self.state.view(self.state_name)
-            return min(
-                (
-                    period
-                    for (bucket, period, kind, _), _ in self.tables[copy]["counters"].items()
-                    if bucket == DAY and kind == Kind.PLATFORM_CATEGORY
-                ),
-                default=None,
-            )
-
-    def standby(self) -> MemoryCaseStatistics:
-        self.state.start_rebuild(lambda copy: self.tables.update({copy: self._empty()}))
-        return MemoryCaseStatistics(self.state, self.tables, rebuild_name(LIVE))
-
-    def switch_to(self, standby: CaseStatistics) -> bool:
-        return self.state.switch()
+class MemoryCaseStatistics(InMemory, SQLiteCaseStatistics): ...
 
 
 def case_statistics_for(recorder: Any) -> CaseStatistics:
     """The statistics store beside the application's events, in the same database."""
-    datastore = getattr(recorder, "datastore", None)
-    if isinstance(datastore, SQLiteDatastore):
-        return SQLiteCaseStatistics(datastore)
-    if isinstance(datastore, PostgresDatastore):
-        return PostgresCaseStatistics(datastore, recorder.events_table_name.removesuffix("_events"))
-    return MemoryCaseStatistics()
+    return store_for(recorder, SQLiteCaseStatistics, PostgresCaseStatistics, MemoryCaseStatistics)

@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from psycopg.sql import SQL
 
 from application.case_statistics import (
     ALL,
@@ -30,9 +29,10 @@ from application.case_statistics import (
 )
 from application.clock import SettableClock
 from infrastructure.statistics_stores import (
-    TABLES,
+    COUNTERS,
     MemoryCaseStatistics,
     PostgresCaseStatistics,
+    SQLCaseStatistics,
     SQLiteCaseStatistics,
     case_statistics_for,
 )
@@ -124,16 +124,10 @@ def a_fact(**changes: Any) -> CaseFacts:
 
 def stored_counters(view: CaseStatistics) -> int:
     """How many counter rows the store keeps, zeros included."""
-    if isinstance(view, MemoryCaseStatistics):
-        return sum(len(table["counters"]) for table in view.tables.values())
-    if isinstance(view, SQLiteCaseStatistics):
-        with view.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT COUNT(*) AS n FROM {TABLES}_counters_a")
-            return int(c.fetchone()["n"])
-    assert isinstance(view, PostgresCaseStatistics)
-    with view.datastore.transaction(commit=False) as curs:
-        curs.execute(SQL("SELECT COUNT(*) AS n FROM {t}").format(t=view.table("counters", "a")))
-        return int(curs.fetchone()["n"])
+    assert isinstance(view, SQLCaseStatistics)
+    with view.datastore.transaction(commit=False) as c:
+        c.execute(f"SELECT COUNT(*) AS n FROM {view.table(COUNTERS, 'a')}")
+        return int(c.fetchone()["n"])
 
 
 def rows_of(view: CaseStatistics, first: date | None = None, last: date | None = None) -> Any:
