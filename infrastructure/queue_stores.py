@@ -40,16 +40,23 @@ from infrastructure.read_model_store import (
 FILTERS = ("platform", "category", "priority", "assignee")
 KEY = "id"
 
-CASES = Table(
-    "cases",
-    columns_of(QueueItem, key=KEY),
-    key=(KEY,),
-    indexes=(
-        *(Index(order.name.lower(), f"status, {order.value}, {KEY}") for order in Order),
-        *(Index(name, f"{name}, status") for name in ("platform", "category", "assignee")),
-    ),
-)
-SHAPE = Shape("case_queues", "queue", (CASES,))
+
+def queue_shape(row: type = QueueItem) -> Shape:
+    """The queue's table: a column per field of its row, an index per order and filter."""
+    cases = Table(
+        "cases",
+        columns_of(row, key=KEY),
+        key=(KEY,),
+        indexes=(
+            *(Index(order.name.lower(), f"status, {order.value}, {KEY}") for order in Order),
+            *(Index(name, f"{name}, status") for name in ("platform", "category", "assignee")),
+        ),
+    )
+    return Shape("case_queues", "queue", (cases,))
+
+
+SHAPE = queue_shape()
+(CASES,) = SHAPE.tables
 LIVE = SHAPE.live
 
 

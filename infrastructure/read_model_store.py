@@ -350,7 +350,7 @@ def quoted(identifier: str) -> str:
 
 class ReadModelStore:
     """Position, claim, record, standby and switch for one read model, and its tables: a
-    read model's store adds its writes (through `applied`) and its queries (through `read`)."""
+    read model's store adds its writes (through `applied`) and its queries (through `reading`)."""
 
     shape: Shape
 

@@ -66,19 +66,23 @@ def counter_table(name: str, *line: Column) -> Table:
 
 COUNTERS = counter_table("counters", Column("kind", str, True), Column("line", str, True))
 AWAITING = counter_table("awaiting", Column("due", date, True), Column("platform", str, True))
-SHAPE = Shape(
-    "case_statistics",
-    "stats",
-    (FACTS, COUNTERS, AWAITING),
-    # The facts' fields, and what the counters mean: margins by day, month and all time.
-    also=(
-        *(
-            f"{name}: {getattr(kind, '__forward_arg__', kind)}"
-            for name, kind in CaseFacts.__annotations__.items()
+
+
+def statistics_shape(facts: type = CaseFacts) -> Shape:
+    """The statistics' tables, and the fields of the facts its facts table holds as JSON."""
+    return Shape(
+        "case_statistics",
+        "stats",
+        (FACTS, COUNTERS, AWAITING),
+        also=(
+            *(f"{name}: {getattr(kind, '__forward_arg__', kind)}"
+              for name, kind in facts.__annotations__.items()),
+            "margins by day, month and all time",  # what the counters mean
         ),
-        "margins by day, month and all time",
-    ),
-)
+    )  # fmt: skip
+
+
+SHAPE = statistics_shape()
 LIVE = SHAPE.live
 TABLES = SHAPE.stem
 Compute = Callable[
