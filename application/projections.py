@@ -10,12 +10,13 @@ personal data.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from application.case_queues import CaseQueues, queue_updates
 from application.case_statistics import CaseStatistics, changes
@@ -64,49 +65,57 @@ class Projection(Protocol):
     def switch_to(self, standby: Projection) -> bool: ...
 
 
-class QueueProjection:
-    """The queue read model and the handlers that feed it."""
+class ReadModel(Protocol):
+    """What the runner needs of a read model's store, besides the writes of its handlers."""
 
-    def __init__(self, view: CaseQueues) -> None:
+    name: str
+
+    def position(self) -> int: ...
+
+    def standby(self) -> Any: ...
+
+    def switch_to(self, standby: Any) -> bool: ...
+
+
+V = TypeVar("V", bound=ReadModel)
+
+
+class ReadModelProjection(Generic[V]):
+    """A read model's store driven as a projection: a subclass applies the events with its
+    handlers; the position, the standby copy and the switch are the store's."""
+
+    def __init__(self, view: V) -> None:
         self.view = view
         self.name = view.name
 
     def position(self) -> int:
         return self.view.position()
+
+    def standby(self) -> Self:
+        twin = copy.copy(self)
+        twin.view = self.view.standby()
+        return twin
+
+    def switch_to(self, standby: Projection) -> bool:
+        assert isinstance(standby, ReadModelProjection)
+        return self.view.switch_to(standby.view)
+
+
+class QueueProjection(ReadModelProjection[CaseQueues]):
+    """The queue read model and the handlers that feed it."""
 
     def apply(self, events: Sequence[tuple[int, Any]]) -> None:
         if events:
             self.view.apply(queue_updates(e for _, e in events), events[-1][0])
 
-    def standby(self) -> QueueProjection:
-        return QueueProjection(self.view.standby())
 
-    def switch_to(self, standby: Projection) -> bool:
-        assert isinstance(standby, QueueProjection)
-        return self.view.switch_to(standby.view)
-
-
-class StatisticsProjection:
+class StatisticsProjection(ReadModelProjection[CaseStatistics]):
     """The statistics read model and the handlers that feed it."""
-
-    def __init__(self, view: CaseStatistics) -> None:
-        self.view = view
-        self.name = view.name
-
-    def position(self) -> int:
-        return self.view.position()
 
     def apply(self, events: Sequence[tuple[int, Any]]) -> None:
         if events:
             decoded = [e for _, e in events]
             self.view.apply(events[-1][0], lambda known: changes(decoded, known))
-
-    def standby(self) -> StatisticsProjection:
-        return StatisticsProjection(self.view.standby())
-
-    def switch_to(self, standby: Projection) -> bool:
-        assert isinstance(standby, StatisticsProjection)
-        return self.view.switch_to(standby.view)
 
 
 def rebuild(
