@@ -5,6 +5,7 @@ the page itself is read in the thread pool."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
@@ -96,17 +97,8 @@ def page_view(
     return QueueView(
         queue=queue,
         items=[
-            QueueItemView(
-                id=i.id,
-                status=i.status,
-                platform=i.platform,
-                category=i.category,
-                priority=i.priority,
-                assignee=i.assignee,
-                company_name=company_names[i.id],
-                reported_at=i.reported_at,
-                response_due=i.response_due,
-            )
+            # The item's fields the view shows, the company's name revealed.
+            QueueItemView(**{**asdict(i), "company_name": company_names[i.id]})
             for i in items
         ],
         next_cursor=next_cursor,
