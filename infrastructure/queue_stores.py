@@ -114,7 +114,7 @@ class SQLCaseQueues(ReadModelStore, CaseQueues):
         direction = "DESC" if rule.descending else "ASC"
         with self.reading() as (c, copy, position):
             c.execute(
-                f"SELECT {', '.join(c.name for c in CASES.columns)} "  # noqa: S608
+                f"SELECT {', '.join(column.name for column in CASES.columns)} "  # noqa: S608
                 f"FROM {self.table(CASES, copy)} WHERE {' AND '.join(where)} "
                 f"ORDER BY {rule.order.value} {direction}, {KEY} {direction} "
                 f"LIMIT {self.dialect.mark}",
