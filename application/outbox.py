@@ -15,10 +15,11 @@ data: an erasure leaves the business nothing to be written to.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from application.clock import Clock
@@ -32,9 +33,11 @@ from application.mail import (
     build_message,
     message_id,
 )
-from application.mediation import MediationApplication
 from application.notifications import Notice, addressed
 from domain.platforms import PlatformDirectory
+
+if TYPE_CHECKING:  # the application imports the projections, which import this module
+    from application.mediation import MediationApplication
 
 log = logging.getLogger("mediation.mail")
 
@@ -58,6 +61,18 @@ class OutboxEntry:
     next_attempt_at: datetime | None
     last_error: str | None = None
     sent_at: datetime | None = None
+
+
+class OutboxLog(Protocol):
+    """The outbox as its projection writes it."""
+
+    name: str
+
+    def position(self) -> int: ...
+
+    def apply(self, notices: Sequence[tuple[Notice, datetime]], position: int) -> bool:
+        """Add the notices, each due at the instant given, with `position`, once."""
+        ...
 
 
 class Outbox(Protocol):

@@ -20,6 +20,8 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from application.case_queues import CaseQueues, queue_updates
 from application.case_statistics import CaseStatistics, changes
+from application.notifications import notices_for
+from application.outbox import OutboxLog
 from application.sealing import BrokenSeal, integrity_failure
 
 log = logging.getLogger("mediation.projections")
@@ -118,6 +120,29 @@ class StatisticsProjection(ReadModelProjection[CaseStatistics]):
             self.view.apply(events[-1][0], lambda known: changes(decoded, known))
 
 
+class OutboxProjection:
+    """The outbox and the notices each event calls for (application.notifications), added with
+    the position in one transaction. Never rebuilt: a rebuild would send every e-mail again."""
+
+    def __init__(self, outbox: OutboxLog) -> None:
+        self.view = outbox
+        self.name = outbox.name
+
+    def position(self) -> int:
+        return self.view.position()
+
+    def apply(self, events: Sequence[tuple[int, Any]]) -> None:
+        if events:
+            notices = [(n, e.timestamp) for _, e in events for n in notices_for(e)]
+            self.view.apply(notices, events[-1][0])
+
+    def standby(self) -> Projection:
+        raise NotImplementedError("the outbox is never rebuilt: it would send everything again")
+
+    def switch_to(self, standby: Projection) -> bool:
+        raise NotImplementedError("the outbox is never rebuilt")
+
+
 def rebuild(
     projection: Projection,
     log_: EventLog,
@@ -183,6 +208,11 @@ class ProjectionRunner:
         self.errors: dict[str, str] = {}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    @property
+    def rebuildable(self) -> list[Projection]:
+        """The read models a rebuild may build again from the log (not the outbox)."""
+        return [p for p in self.projections if not isinstance(p, OutboxProjection)]
 
     def view(self, name: str) -> Any:
         """The read model of the projection called `name` (CaseQueues.name, CaseStatistics.name)."""

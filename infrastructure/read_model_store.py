@@ -156,6 +156,7 @@ class Dialect:
     types: typing.ClassVar[dict[type, str]] = {}
     claim_writes_first = True  # else the row is locked by a SELECT ... FOR UPDATE
     lock = ""
+    skip_locked = ""  # PostgreSQL: a SELECT passes over the rows another transaction holds
     without_rowid = ""
 
     def name(self, bare: str) -> str:
@@ -229,6 +230,20 @@ class Dialect:
             rows,
         )
 
+    def insert_new(
+        self, c: Any, table: Table, name: str, columns: Sequence[str], rows: Sequence[Any]
+    ) -> None:
+        """Insert the rows whose key is not there yet, and leave the others as they are."""
+        if rows:
+            self._insert(
+                c,
+                table,
+                f"INSERT INTO {self.name(name)} ({', '.join(columns)}) {{values}} "
+                f"ON CONFLICT ({', '.join(table.key)}) DO NOTHING",
+                columns,
+                rows,
+            )
+
     def _insert(
         self, c: Any, table: Table, statement: str, columns: Sequence[str], rows: Any
     ) -> None:
@@ -299,6 +314,7 @@ class PostgresDialect(Dialect):
     }
     claim_writes_first = False  # a worker claims its row for every batch: one round trip
     lock = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, schema: str, prefix: str) -> None:
         self.schema, self.prefix = schema, prefix

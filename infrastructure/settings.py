@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     mail_from: str = "Médiation P2B <mediation@localhost>"
     # How long an SMTP server may take to answer before a delivery is tried again later.
     mail_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # How often the processes that run the projections send the e-mails due (0: never).
+    mail_every_seconds: float = Field(default=10, ge=0, le=3600)
     # Where people reach the service: the links in the e-mails (tracking page, portal).
     public_url: str = "http://127.0.0.1:8000"
 

@@ -15,6 +15,7 @@ from interfaces.composition import open_application, projection_runner
 from interfaces.deadlines_cli import deadlines
 from interfaces.demo_cli import demo
 from interfaces.http.app import announce_generated, generated_credentials
+from interfaces.mail_cli import mail
 from interfaces.projections_cli import projections, worker
 from interfaces.trust_cli import audit, keys, retention
 
@@ -37,6 +38,7 @@ cli.add_typer(retention, name="retention")
 cli.add_typer(keys, name="keys")
 cli.add_typer(projections, name="projections")
 cli.add_typer(deadlines, name="deadlines")
+cli.add_typer(mail, name="mail")
 cli.command()(worker)
 cli.command()(demo)
 

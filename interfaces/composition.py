@@ -10,12 +10,22 @@ from application.clock import Clock
 from application.data_keys import DataKeyRing, Rotation, RotationBusy
 from application.deadlines import DeadlineProcess, DeadlineRun, on_schedule
 from application.mediation import MediationApplication
-from application.projections import ProjectionRunner, QueueProjection, StatisticsProjection
+from application.outbox import MailSettings, OutboxSender, SendRun
+from application.projections import (
+    OutboxProjection,
+    ProjectionRunner,
+    QueueProjection,
+    StatisticsProjection,
+)
 from application.schedule import Schedule
 from infrastructure.checkpoints import CheckpointFolder
 from infrastructure.data_key_file import DataKeyFile
 from infrastructure.keyfiles import data_key_ring, forget_seeded_data_keys, keys_for
 from infrastructure.log_listener import LogListener
+from infrastructure.mail_rendering import renderer
+from infrastructure.mail_transport import transport_for
+from infrastructure.outbox_store import NAME as OUTBOX
+from infrastructure.outbox_store import outbox_for
 from infrastructure.queue_stores import case_queues_for
 from infrastructure.recorders import PostgresMediationRecorder
 from infrastructure.settings import Settings
@@ -84,10 +94,11 @@ def projection_runner(
     settings of a PostgreSQL store, woken too by what other processes record."""
     queues = QueueProjection(case_queues_for(application.recorder))
     statistics = StatisticsProjection(case_statistics_for(application.recorder))
+    outbox = OutboxProjection(outbox_for(application.recorder, application.event_log().head()))
     waker = None
     if settings is not None and isinstance(application.recorder, PostgresMediationRecorder):
         waker = LogListener(postgres_conninfo(settings), application.recorder.channel_name)
-    runner = ProjectionRunner(application.event_log(), [queues, statistics], waker=waker)
+    runner = ProjectionRunner(application.event_log(), [queues, statistics, outbox], waker=waker)
     application.saved_listeners.append(runner.wake.set)
     return runner
 
@@ -102,6 +113,30 @@ def deadline_schedule(
     return on_schedule(
         process, application.clock, settings.deadlines_every_seconds, catch_up=runner.catch_up
     )
+
+
+def mail_sender(
+    application: MediationApplication, runner: ProjectionRunner, settings: Settings
+) -> OutboxSender:
+    """The sender of the outbox's e-mails, to where MEDIATION_MAIL_URL says."""
+    return OutboxSender(
+        runner.view(OUTBOX),
+        application,
+        transport_for(settings.mail_target, timeout=settings.mail_timeout_seconds),
+        renderer(),
+        MailSettings(settings.mail_from, settings.public_url, settings.platforms),
+        clock=application.clock,
+    )
+
+
+def mail_schedule(
+    application: MediationApplication, runner: ProjectionRunner, settings: Settings
+) -> Schedule[SendRun] | None:
+    """The e-mails due, sent on their schedule beside the projections (None when turned off)."""
+    if not settings.mail_every_seconds:
+        return None
+    sender = mail_sender(application, runner, settings)
+    return Schedule("mail", sender.send_due, settings.mail_every_seconds)
 
 
 def data_key_schedule(

@@ -24,14 +24,20 @@ from application.case_queues import CaseQueues
 from application.case_statistics import CaseStatistics
 from application.projections import rebuild_all
 from infrastructure.settings import load_settings
-from interfaces.composition import data_key_schedule, deadline_schedule, projection_runner
+from interfaces.composition import (
+    data_key_schedule,
+    deadline_schedule,
+    mail_schedule,
+    projection_runner,
+)
 from interfaces.trust_cli import opened
 
 projections = typer.Typer(help="Inspect the read models that follow the event log.")
 log = logging.getLogger("mediation.projections")
 
 READ_MODELS = (CaseQueues.name, CaseStatistics.name)
-"""The read models `projection_runner` builds, by name (a test holds the two equal)."""
+"""The read models `projection_runner` builds that can be rebuilt, by name (a test holds them
+equal); the outbox never is: a rebuild would send every e-mail again."""
 
 
 def worker(
@@ -69,7 +75,13 @@ def worker(
             f"(checked every {rotation.every:g} s)"
         )
         rotation.start()
+        mail = mail_schedule(application, runner, settings)
+        if mail is not None:
+            typer.echo(f"e-mails: sent every {mail.every:g} s to {settings.mail_target.describe()}")
+            mail.start()
         runner.run()
+        if mail is not None:
+            mail.stop()
         rotation.stop()
         if schedule is not None:
             schedule.stop()
@@ -115,7 +127,7 @@ def rebuild_command(
         )
     with opened() as (application, _):
         runner = projection_runner(application)
-        chosen = [p for p in runner.projections if projection in (None, p.name)]
+        chosen = [p for p in runner.rebuildable if projection in (None, p.name)]
         log_ = application.event_log()
         columns = (
             TextColumn("{task.description}"),

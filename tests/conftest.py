@@ -72,6 +72,8 @@ def store_environment(settings: Settings) -> dict[str, str]:
     }
     if settings.data_keys_file is not None:
         env["MEDIATION_DATA_KEYS_FILE"] = str(settings.data_keys_file)
+    if settings.platforms_file is not None:
+        env["MEDIATION_PLATFORMS_FILE"] = str(settings.platforms_file)
     return env
 
 
@@ -128,6 +130,9 @@ def settings_for(
         # Tests run the deadline process themselves, at the instants they choose; a scheduled
         # run in the background would escalate cases at a moment no test controls.
         "deadlines_every_seconds": 0,
+        # Likewise the e-mails: tests send them themselves, and keep them in their own folder.
+        "mail_every_seconds": 0,
+        "mail_url": f"folder:{tmp_path / 'outbox'}",
         **KEY_SETTINGS,
     }
     if store == "memory":

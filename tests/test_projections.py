@@ -83,7 +83,7 @@ def test_every_read_model_rebuilt_in_one_pass_ends_as_followed_event_by_event(
     application = open_application(demo_store, clock)
     try:
         runner = projection_runner(application)
-        rebuild_all(runner.projections, application.event_log(), batch=1)  # one event at a time
+        rebuild_all(runner.rebuildable, application.event_log(), batch=1)  # one event at a time
         today = clock.now().date()
         statistics = runner.view("case_statistics")
         followed = (
@@ -95,7 +95,7 @@ def test_every_read_model_rebuilt_in_one_pass_ends_as_followed_event_by_event(
         read = log.read
         log.read = lambda start, limit: reads.append(start) or read(start, limit)  # type: ignore[method-assign]
 
-        position = rebuild_all(runner.projections, log, batch=97)
+        position = rebuild_all(runner.rebuildable, log, batch=97)
 
         assert position == application.log_position()
         rebuilt = (

@@ -17,6 +17,7 @@ from infrastructure.settings import Settings, load_settings
 from interfaces.composition import (
     data_key_schedule,
     deadline_schedule,
+    mail_schedule,
     open_application,
     projection_runner,
 )
@@ -92,7 +93,11 @@ def create_app(
             app.state.deadlines = deadline_schedule(app.state.mediation, app.state.runner, settings)
             app.state.schedules = [
                 s
-                for s in (app.state.deadlines, data_key_schedule(app.state.mediation, settings))
+                for s in (
+                    app.state.deadlines,
+                    data_key_schedule(app.state.mediation, settings),
+                    mail_schedule(app.state.mediation, app.state.runner, settings),
+                )
                 if s is not None
             ]
         for schedule in app.state.schedules:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -19,6 +20,8 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.access import Role
+from application.outbox import Delivery, Outbox
+from infrastructure.outbox_store import NAME as OUTBOX
 from interfaces.http.auth import authorize
 from interfaces.http.deps import MediationDep
 from interfaces.http.labels import request_labels
@@ -58,6 +61,12 @@ class Metrics:
         self.store_up = Gauge(
             "mediation_store_up",
             "1 when the event store answered the last probe",
+            registry=self.registry,
+        )
+        self.outbox = Gauge(
+            "mediation_outbox_messages",
+            "E-mails in the outbox by delivery: pending, sent, dead (given up on), cancelled",
+            ["delivery"],
             registry=self.registry,
         )
 
@@ -137,21 +146,38 @@ def readyz(mediation: MediationDep, request: Request) -> Any:
         {"name": s.name, "position": s.position, "lag": s.lag, "error": s.error}
         for s in request.app.state.runner.status()
     ]
+    mail = outbox_counts(request, metrics)
+    dead = mail[Delivery.DEAD.value]
     return JSONResponse(
         {
             "status": "ready",
-            "checks": {"database": "ok"},
+            "checks": {
+                "database": "ok",
+                "mail": f"{dead} dead letter(s): see `mediation mail status`" if dead else "ok",
+            },
             "position": position,
             "projections": projections,
+            "mail": mail,
         }
     )
+
+
+def outbox_counts(request: Request, metrics: Metrics) -> dict[str, int]:
+    """The outbox's messages by delivery, also set on the metrics."""
+    outbox: Outbox = request.app.state.runner.view(OUTBOX)
+    counts = {delivery.value: n for delivery, n in outbox.counts().items()}
+    for delivery, n in counts.items():
+        metrics.outbox.labels(delivery).set(n)
+    return counts
 
 
 @router.get("/metrics", response_class=Response)
 def metrics(request: Request) -> Response:
     """Prometheus text format."""
-    registry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    metrics: Metrics = request.app.state.metrics
+    with contextlib.suppress(Exception):  # the database away: the other metrics still answer
+        outbox_counts(request, metrics)
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/problems/{slug}", include_in_schema=False)

@@ -413,11 +413,12 @@ def test_readiness_details_are_for_the_staff(http: TestClient, role: str) -> Non
     assert answer.status_code == 200, answer.text
     detail: dict[str, Any] = answer.json()
     assert detail["status"] == "ready"
-    assert detail["checks"] == {"database": "ok"}
+    assert detail["checks"] == {"database": "ok", "mail": "ok"}
     assert detail["position"] == receipt["position"]
     assert detail["projections"]
     for projection in detail["projections"]:
         assert set(projection) == {"name", "position", "lag", "error"}
+    assert set(detail["mail"]) == {"pending", "sent", "dead", "cancelled"}
 
 
 def test_readiness_details_refuse_the_reporting_form_and_unknown_tokens(http: TestClient) -> None:
