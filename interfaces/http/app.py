@@ -6,8 +6,10 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
 from application.access import Credential, Role
@@ -22,6 +24,7 @@ from interfaces.composition import (
     projection_runner,
 )
 from interfaces.http import audit, cases, erasure, operations, portal, queues, statistics, tracking
+from interfaces.http.contract import complete
 from interfaces.http.docs import install_docs
 from interfaces.http.limits import LimitRequestBodies
 from interfaces.http.problems import install_problem_handlers
@@ -64,6 +67,18 @@ class MediationAPI(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecureHeaders(super().build_middleware_stack())
+
+    def openapi(self) -> dict[str, Any]:
+        """The contract, with the Problem schema every error answer points to."""
+        if self.openapi_schema is None:
+            complete(super().openapi())
+        return super().openapi()
+
+
+def operation_id(route: APIRoute) -> str:
+    """An operation's id in the contract: its function's name (`report_case`, `qualify_case`),
+    which generated clients name their methods after."""
+    return route.name
 
 
 def create_app(
@@ -117,6 +132,7 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
         docs_url=None,  # served offline by install_docs
         redoc_url=None,
     )

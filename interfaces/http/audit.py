@@ -11,6 +11,7 @@ from application.audit import CHAIN_RULE, DOSSIER_FORMAT
 from application.dossier import make_dossier
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Auditor, MediationDep
+from interfaces.http.problems import CASE_READ, READ, answers
 from interfaces.http.schemas import (
     CaseView,
     HistoryEventView,
@@ -20,16 +21,27 @@ from interfaces.http.schemas import (
 router = APIRouter(prefix="/cases", tags=["audit"], route_class=AuthorizedRoute)
 
 
-@router.get("/{case_id}/integrity", response_model=IntegrityView)
-def integrity(case_id: UUID, mediation: MediationDep, _: Auditor) -> IntegrityView:
-    """Whether the case's stored history is intact: chain, MACs, snapshots, latest checkpoint."""
+@router.get(
+    "/{case_id}/integrity",
+    response_model=IntegrityView,
+    summary="Check a case's stored history",
+    responses=answers(*READ, "not-found"),
+)
+def case_integrity(case_id: UUID, mediation: MediationDep, _: Auditor) -> IntegrityView:
+    """Whether the case's stored history is intact (its hash chain, the seal of each event,
+    its snapshots, the events the latest signed checkpoint saw), and each problem found."""
     return IntegrityView.of(mediation.integrity_report(case_id), mediation.trusted_checkpoint())
 
 
-@router.get("/{case_id}/dossier")
-def dossier(case_id: UUID, mediation: MediationDep, _: Auditor) -> dict[str, Any]:
-    """The case, its history, its integrity, and what verifies them offline
-    (`mediation audit verify-dossier FILE`)."""
+@router.get(
+    "/{case_id}/dossier",
+    summary="Download a case's signed dossier",
+    responses=answers(*CASE_READ),
+)
+def case_dossier(case_id: UUID, mediation: MediationDep, _: Auditor) -> dict[str, Any]:
+    """The case, its history, its integrity, its sealed events and a statement of its head
+    signed with the service's Ed25519 key: anyone verifies it offline, without the database
+    or any secret (`mediation audit verify-dossier FILE`)."""
     made = make_dossier(mediation, case_id)
     return {
         "format": DOSSIER_FORMAT,

@@ -85,7 +85,15 @@ def admitted_roles(dependant: Dependant) -> list[frozenset[Role]]:
 
 
 class AuthorizedRoute(APIRoute):
-    """A route that checks its `require` roles before FastAPI reads and validates the body."""
+    """A route that checks its `require` roles before FastAPI reads and validates the body,
+    and names them in its description in the contract."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role_sets = admitted_roles(self.dependant)
+        if role_sets:
+            names = ", ".join(sorted(r.value for r in frozenset.intersection(*role_sets)))
+            self.description = f"{self.description}\n\nRoles: {names}."
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -11,6 +12,9 @@ from fastapi import APIRouter, Query, Request, Response
 from domain.errors import InvalidValue
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import (
+    COMMAND_ANSWERS,
+    ETAG,
+    REPORT_ANSWERS,
     CaseReader,
     Caseworker,
     IdempotencyKey,
@@ -18,6 +22,7 @@ from interfaces.http.deps import (
     MediationDep,
     Reporter,
 )
+from interfaces.http.problems import CASE_READ, answers
 from interfaces.http.schemas import (
     CaseView,
     CommandResponse,
@@ -37,19 +42,36 @@ from interfaces.http.schemas import (
 router = APIRouter(prefix="/cases", tags=["cases"], route_class=AuthorizedRoute)
 
 
+RFC_3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def instant(text: str) -> datetime:
-    """An ISO 8601 instant from a query string, where an unencoded '+' arrives as a space."""
+    """An instant from a query string, written as RFC 3339 says (the `date-time` format of the
+    contract: with seconds and a UTC offset), where an unencoded '+' arrives as a space."""
+    written = text.strip().replace(" ", "+")
     try:
-        return datetime.fromisoformat(text.strip().replace(" ", "+"))
+        if RFC_3339.fullmatch(written) is None:
+            raise ValueError(written)
+        return datetime.fromisoformat(written)
     except ValueError:
-        raise InvalidValue("at", f"{text!r} is not an ISO 8601 instant", where="query") from None
+        raise InvalidValue(
+            "at", f"{text!r} is not an instant with its UTC offset (RFC 3339)", where="query"
+        ) from None
 
 
 def _etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
-@router.post("", status_code=201, response_model=ReportCaseResponse)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ReportCaseResponse,
+    summary="Report a business's trouble with a platform",
+    responses=REPORT_ANSWERS,
+)
 def report_case(
     body: ReportCaseRequest,
     request: Request,
@@ -58,7 +80,10 @@ def report_case(
     reporter: Reporter,
     key: IdempotencyKey,
 ) -> ReportCaseResponse:
-    """Report a business's trouble with a platform; answers the tracking code for the business."""
+    """Opens a case for a business's trouble with a platform, and answers its id, its version
+    and the tracking code the business follows it with (`GET /track/{tracking_code}`). With an
+    `Idempotency-Key`, the same report sent again answers the first answer and records
+    nothing."""
     report = body.to_report(request.app.state.settings.platforms)
     result = mediation.report_case(report, actor=reporter.actor, idempotency_key=key)
     response.headers["Location"] = f"/cases/{result.case_id}"
@@ -68,8 +93,13 @@ def report_case(
     return ReportCaseResponse.of(result)
 
 
-@router.post("/{case_id}/qualify", response_model=CommandResponse)
-def qualify(
+@router.post(
+    "/{case_id}/qualify",
+    response_model=CommandResponse,
+    summary="Qualify a case",
+    responses=COMMAND_ANSWERS,
+)
+def qualify_case(
     case_id: UUID,
     body: QualifyCaseRequest,
     response: Response,
@@ -77,7 +107,9 @@ def qualify(
     caseworker: Caseworker,
     if_match: IfMatch,
 ) -> CommandResponse:
-    """Set the category, priority and summary; a reported or qualified case only."""
+    """Sets the case's category, priority, summary, the P2B articles at stake and who handles
+    it; a reported case, or a qualified one not yet sent, only. `If-Match` refuses it (412) if
+    the case has moved on meanwhile."""
     result = mediation.qualify_case(
         case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
     )
@@ -85,7 +117,12 @@ def qualify(
     return CommandResponse.of(result)
 
 
-@router.post("/{case_id}/send-to-platform", response_model=SendToPlatformResponse)
+@router.post(
+    "/{case_id}/send-to-platform",
+    response_model=SendToPlatformResponse,
+    summary="Send a case to the platform",
+    responses=COMMAND_ANSWERS,
+)
 def send_to_platform(
     case_id: UUID,
     body: SendToPlatformRequest,
@@ -94,7 +131,8 @@ def send_to_platform(
     caseworker: Caseworker,
     if_match: IfMatch,
 ) -> SendToPlatformResponse:
-    """Send the case to the platform; answers the date its response is due."""
+    """Sends the case's message to the platform and answers the date its response is due
+    (15 days from today, 5 when urgent, unless `response_due` says otherwise)."""
     result = mediation.send_to_platform(
         case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
     )
@@ -102,8 +140,13 @@ def send_to_platform(
     return SendToPlatformResponse.of(result)
 
 
-@router.post("/{case_id}/platform-response", response_model=CommandResponse)
-def platform_response(
+@router.post(
+    "/{case_id}/platform-response",
+    response_model=CommandResponse,
+    summary="Record the platform's answer",
+    responses=COMMAND_ANSWERS,
+)
+def record_platform_response(
     case_id: UUID,
     body: PlatformResponseRequest,
     response: Response,
@@ -111,7 +154,8 @@ def platform_response(
     caseworker: Caseworker,
     if_match: IfMatch,
 ) -> CommandResponse:
-    """Record the platform's answer to a case awaiting it."""
+    """Records how the platform answered a case awaiting it (its stance, its words, the day
+    it answered): the case then waits for the caseworker's review."""
     result = mediation.record_platform_response(
         case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
     )
@@ -119,8 +163,13 @@ def platform_response(
     return CommandResponse.of(result)
 
 
-@router.post("/{case_id}/escalate", response_model=EscalateCaseResponse)
-def escalate(
+@router.post(
+    "/{case_id}/escalate",
+    response_model=EscalateCaseResponse,
+    summary="Escalate a case to the business mediator",
+    responses=COMMAND_ANSWERS,
+)
+def escalate_case(
     case_id: UUID,
     body: EscalateCaseRequest,
     response: Response,
@@ -128,7 +177,8 @@ def escalate(
     caseworker: Caseworker,
     if_match: IfMatch,
 ) -> EscalateCaseResponse:
-    """Escalate to the business mediator; answers the mediator's file reference."""
+    """Hands the case to the business mediator, with the reason, and answers the mediator's
+    file reference."""
     result = mediation.escalate_case(
         case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
     )
@@ -136,8 +186,13 @@ def escalate(
     return EscalateCaseResponse.of(result)
 
 
-@router.post("/{case_id}/resolve", response_model=CommandResponse)
-def resolve(
+@router.post(
+    "/{case_id}/resolve",
+    response_model=CommandResponse,
+    summary="Resolve a case with an outcome",
+    responses=COMMAND_ANSWERS,
+)
+def resolve_case(
     case_id: UUID,
     body: ResolveCaseRequest,
     response: Response,
@@ -145,7 +200,8 @@ def resolve(
     caseworker: Caseworker,
     if_match: IfMatch,
 ) -> CommandResponse:
-    """Close the case with an outcome its status allows."""
+    """Closes the case with an outcome its status allows (the case's `allowed_commands` lists
+    them); a resolved case takes no more commands."""
     result = mediation.resolve_case(
         case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
     )
@@ -153,7 +209,12 @@ def resolve(
     return CommandResponse.of(result)
 
 
-@router.get("/{case_id}", response_model=CaseView)
+@router.get(
+    "/{case_id}",
+    response_model=CaseView,
+    summary="Read a case, now or as it was",
+    responses={200: {"description": "The case", **ETAG}, **answers(*CASE_READ)},
+)
 def get_case(
     case_id: UUID,
     response: Response,
@@ -164,18 +225,30 @@ def get_case(
     ] = None,
     at: Annotated[
         str | None,
-        Query(max_length=64, description="the state at this instant (ISO 8601, with offset)"),
+        Query(
+            max_length=64,
+            description="the state at this instant: RFC 3339, with its UTC offset "
+            "(`2026-11-26T12:00:00Z`); 404 before the case existed",
+            json_schema_extra={"format": "date-time"},
+        ),
     ] = None,
 ) -> CaseView:
-    """The case now, or as it was at a version or an instant."""
+    """Every field the case's events set, and the commands its status allows: now, right after
+    event `version`, or as it stood at the instant `at`."""
     case = mediation.get_case(case_id, version=version, at=None if at is None else instant(at))
     _etag(response, case.version)
     return CaseView.of(case)
 
 
-@router.get("/{case_id}/history", response_model=HistoryView)
-def history(case_id: UUID, mediation: MediationDep, _: CaseReader) -> HistoryView:
-    """Every event of the case, oldest first: who did what, when."""
+@router.get(
+    "/{case_id}/history",
+    response_model=HistoryView,
+    summary="Read a case's history",
+    responses=answers(*CASE_READ),
+)
+def case_history(case_id: UUID, mediation: MediationDep, _: CaseReader) -> HistoryView:
+    """Every event of the case, oldest first: its version, type, when it was recorded, the
+    actor whose token caused it, and its data."""
     entries = mediation.case_history(case_id)
     return HistoryView(
         case_id=case_id,

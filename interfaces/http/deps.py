@@ -5,15 +5,14 @@ pool, and those hops (one per dependency per request) cost more CPU than the com
 
 from __future__ import annotations
 
-import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 
 from application.access import Credential, Role
 from application.mediation import MediationApplication
 from interfaces.http.auth import require
-from interfaces.http.problems import ProblemError
+from interfaces.http.problems import COMMAND, REPORT, answers, header_docs
 from interfaces.http.read_models import ReadModelWaits
 
 
@@ -22,22 +21,25 @@ async def get_mediation(request: Request) -> MediationApplication:
     return mediation
 
 
+IF_MATCH = r'^(\*|"[0-9]{1,9}"|[0-9]{1,9})$'
+IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
+
+
 async def expected_version(
     if_match: Annotated[
         str | None,
-        Header(description='the case\'s ETag, e.g. "3": refused with 412 if the case moved on'),
+        Header(
+            pattern=IF_MATCH,
+            description='the case\'s ETag, e.g. "3": refused with 412 (and nothing recorded) '
+            "if the case has moved past that version; `*` or none: whatever the version",
+        ),
     ] = None,
 ) -> int | None:
-    """The version an If-Match header expects; None when absent or `*`."""
-    if if_match is None or if_match.strip() == "*":
+    """The version an If-Match header expects; None when absent or `*`. A header that is no
+    ETag of this service is refused (422) by its pattern, as every unreadable input."""
+    if if_match is None or if_match == "*":
         return None
-    match = re.fullmatch(r'\s*"?(\d{1,9})"?\s*', if_match)
-    if match is None:
-        raise ProblemError(
-            "precondition-failed",
-            'If-Match must be the ETag of the case, such as "3"; nothing was recorded',
-        )
-    return int(match.group(1))
+    return int(if_match.strip('"'))
 
 
 MinPosition = Annotated[
@@ -62,23 +64,14 @@ async def read_model_at(request: Request, min_position: int | None) -> None:
 async def idempotency_key(
     key: Annotated[
         str | None,
-        Header(alias="Idempotency-Key", description="the same key and body answer the first case"),
+        Header(
+            alias="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY,
+            description="1 to 255 visible ASCII characters: the same key from the same caller "
+            "with the same report answers exactly the first answer, and records nothing",
+        ),
     ] = None,
 ) -> str | None:
-    if key is None:
-        return None
-    if not re.fullmatch(r"[\x21-\x7e]{1,255}", key):
-        raise ProblemError(
-            "invalid-request",
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            errors=[
-                {
-                    "field": "Idempotency-Key",
-                    "in": "header",
-                    "message": "1 to 255 visible ASCII characters",
-                }
-            ],
-        )
     return key
 
 
@@ -91,3 +84,53 @@ CaseReader = Annotated[Credential, Depends(require(Role.CASEWORKER, Role.AUDITOR
 Auditor = Annotated[Credential, Depends(require(Role.AUDITOR))]
 DataProtectionOfficer = Annotated[Credential, Depends(require(Role.DPO))]
 Analyst = Annotated[Credential, Depends(require(Role.CASEWORKER, Role.AUDITOR, Role.ANALYST))]
+
+
+def _case_links(operations: tuple[str, ...]) -> dict[str, Any]:
+    """OpenAPI links from an answer carrying a case's `id` to the operations on that case."""
+    return {
+        name: {"operationId": name, "parameters": {"case_id": "$response.body#/id"}}
+        for name in operations
+    }
+
+
+ON_A_CASE = (
+    "get_case",
+    "case_history",
+    "qualify_case",
+    "send_to_platform",
+    "record_platform_response",
+    "escalate_case",
+    "resolve_case",
+    "case_integrity",
+    "case_dossier",
+    "erase_personal_data",
+)
+ETAG = header_docs({"ETag": 'the case\'s version, e.g. "3"'})
+
+COMMAND_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Recorded: the case's new version and status, and the log position of "
+        "its last event (a read model's `min_position`)",
+        **ETAG,
+        "links": _case_links(ON_A_CASE),
+    },
+    **answers(*COMMAND),
+}
+"""The answers of every command on a case (the report's are its own)."""
+
+REPORT_ANSWERS: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "The case was reported (or, with the same Idempotency-Key and report, "
+        "the first answer again, with `Idempotent-Replayed: true`)",
+        **header_docs({"Location": "the case's address", "ETag": 'its version: "1"'}),
+        "links": {
+            **_case_links(ON_A_CASE),
+            "track": {
+                "operationId": "track",
+                "parameters": {"tracking_code": "$response.body#/tracking_code"},
+            },
+        },
+    },
+    **answers(*REPORT),
+}

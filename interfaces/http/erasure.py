@@ -7,13 +7,18 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from interfaces.http.auth import AuthorizedRoute
-from interfaces.http.deps import DataProtectionOfficer, IfMatch, MediationDep
+from interfaces.http.deps import COMMAND_ANSWERS, DataProtectionOfficer, IfMatch, MediationDep
 from interfaces.http.schemas import CommandResponse, EraseRequest
 
 router = APIRouter(prefix="/cases", tags=["erasure"], route_class=AuthorizedRoute)
 
 
-@router.post("/{case_id}/erase-personal-data", response_model=CommandResponse)
+@router.post(
+    "/{case_id}/erase-personal-data",
+    response_model=CommandResponse,
+    summary="Erase a case's personal data",
+    responses=COMMAND_ANSWERS,
+)
 def erase_personal_data(
     case_id: UUID,
     body: EraseRequest,
@@ -22,7 +27,9 @@ def erase_personal_data(
     officer: DataProtectionOfficer,
     if_match: IfMatch,
 ) -> CommandResponse:
-    """Erase the case's personal data: its key is destroyed, its fields read "[effacé]"."""
+    """Erases the case's personal data (GDPR): the case's key is destroyed with the event
+    recorded, every personal field reads "[effacé]" from then on, and the case still replays,
+    verifies and goes on to its outcome, its commands taking no free text."""
     result = mediation.erase_personal_data(
         case_id, reason=body.reason, actor=officer.actor, expected_version=if_match
     )

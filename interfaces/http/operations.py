@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -17,6 +18,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.access import Role
@@ -25,7 +27,13 @@ from infrastructure.outbox_store import NAME as OUTBOX
 from interfaces.http.auth import authorize
 from interfaces.http.deps import MediationDep
 from interfaces.http.labels import request_labels
-from interfaces.http.problems import PROBLEM_TYPES, ProblemError, problem_response
+from interfaces.http.problems import (
+    PROBLEM_TYPES,
+    SIGNED_IN,
+    ProblemError,
+    answers,
+    problem_response,
+)
 
 router = APIRouter(tags=["operations"])
 
@@ -111,19 +119,62 @@ class MeasureRequests:
             access_log.info("%s %s %d %.1f ms", method, route, status, seconds * 1000)
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """The process is alive (says nothing of the database)."""
-    return {"status": "alive"}
+class Liveness(BaseModel):
+    status: Literal["alive"]
 
 
-@router.get("/readyz")
+class ProjectionStatusView(BaseModel):
+    """How far one read model has got."""
+
+    name: str
+    position: int = Field(description="the last event log position it applied")
+    lag: int = Field(description="events it has still to apply")
+    error: str | None = Field(description="its last error, if it is stuck")
+
+
+class ReadinessView(BaseModel):
+    """Ready; the detail only to a staff token."""
+
+    status: Literal["ready"]
+    checks: dict[str, str] | None = Field(default=None, description="with a staff token")
+    position: int | None = Field(
+        default=None, description="with a staff token: the event log's head"
+    )
+    projections: list[ProjectionStatusView] | None = Field(
+        default=None, description="with a staff token: each read model"
+    )
+
+
+class ProblemTypeView(BaseModel):
+    """What a problem type means."""
+
+    type: str = Field(examples=["/problems/version-conflict"])
+    title: str
+    status: int
+    description: str
+
+
+@router.get("/healthz", summary="Check that the process is alive")
+def healthz() -> Liveness:
+    """Public: `{"status": "alive"}` while the process answers; says nothing of the database
+    (that is `/readyz`)."""
+    return Liveness(status="alive")
+
+
+@router.get(
+    "/readyz",
+    summary="Check that the service is ready",
+    responses={
+        200: {"model": ReadinessView, "description": "The database answers"},
+        **answers(*SIGNED_IN, "store-unavailable"),
+    },
+)
 def readyz(mediation: MediationDep, request: Request) -> Any:
-    """Ready when the database answers: `{"status": "ready"}`, else 503.
+    """Public: `{"status": "ready"}` when the database answers, a 503 problem when it does not.
 
-    With a staff token (caseworker, auditor, analyst, dpo) the answer adds the log position
-    and each read model's position, lag and error; `mediation projections status` shows the
-    same."""
+    With a staff token (caseworker, auditor, analyst, dpo) in `Authorization`, the answer adds
+    the log position and each read model's position, lag and error (`mediation projections
+    status` shows the same); another token is refused (401, 403)."""
     detailed = "Authorization" in request.headers
     if detailed:
         authorize(request, READINESS_READERS)
@@ -171,24 +222,47 @@ def outbox_counts(request: Request, metrics: Metrics) -> dict[str, int]:
     return counts
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    summary="Read the service's metrics",
+    responses={
+        200: {
+            "description": "Prometheus text format",
+            "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics(request: Request) -> Response:
-    """Prometheus text format."""
+    """Public: requests by method, route template and status, their latencies, the event log
+    position, whether the store answers and the e-mails by delivery, in Prometheus text
+    format; no personal data, no case id, no label a client can grow."""
     metrics: Metrics = request.app.state.metrics
     with contextlib.suppress(Exception):  # the database away: the other metrics still answer
         outbox_counts(request, metrics)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/problems/{slug}", include_in_schema=False)
-def problem_type(slug: str) -> dict[str, Any]:
-    """What a problem `type` means; problem+json bodies point here."""
+@router.get(
+    "/problems/{type}",
+    summary="Explain a problem type",
+    responses=answers("not-found"),
+)
+def explain_problem_type(
+    slug: Annotated[
+        str,
+        PathParam(
+            alias="type",
+            description="the last segment of a problem's `type`: " + ", ".join(PROBLEM_TYPES),
+            examples=list(PROBLEM_TYPES),
+        ),
+    ],
+) -> ProblemTypeView:
+    """Public: what an error's `type` means (every problem+json answer's `type` is the path of
+    this page), its title and status."""
     kind = PROBLEM_TYPES.get(slug)
     if kind is None:
         raise ProblemError("not-found", f"no problem type {slug!r}")
-    return {
-        "type": kind.uri,
-        "title": kind.title,
-        "status": kind.status,
-        "description": kind.description,
-    }
+    return ProblemTypeView(
+        type=kind.uri, title=kind.title, status=kind.status, description=kind.description
+    )

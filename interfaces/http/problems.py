@@ -9,14 +9,16 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
@@ -28,6 +30,7 @@ from domain.errors import (
     InvalidValue,
     PersonalDataErasedError,
 )
+from domain.values import Status
 from interfaces.http.labels import request_labels
 from interfaces.http.schemas import AllowedCommandView
 
@@ -55,10 +58,15 @@ class ProblemType:
     title: str
     status: int
     description: str
+    example: dict[str, Any] = field(default_factory=dict)
+    """The detail, and the members beyond the five, of a typical answer (for /openapi.json)."""
 
     @property
     def uri(self) -> str:
         return f"/problems/{self.slug}"
+
+    def example_body(self) -> dict[str, Any]:
+        return {"type": self.uri, "title": self.title, "status": self.status, **self.example}
 
 
 PROBLEM_TYPES: dict[str, ProblemType] = {
@@ -69,16 +77,28 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "Authentication required",
             401,
             "Send Authorization: Bearer <token> with a token the service knows.",
+            {"detail": "unknown token"},
         ),
         ProblemType(
             "forbidden",
             "Not allowed for your role",
             403,
             "Your token's role may not use this endpoint (see the role table).",
+            {"detail": "the role analyst may not do this (allowed: caseworker)"},
         ),
-        ProblemType("not-found", "Not found", 404, "No such case, version or resource."),
         ProblemType(
-            "method-not-allowed", "Method not allowed", 405, "This path does not take this method."
+            "not-found",
+            "Not found",
+            404,
+            "No such case, version or resource.",
+            {"detail": "no case 0b7e3a4c-5d1f-4e8a-9c2b-6f1d2e3a4b5c"},
+        ),
+        ProblemType(
+            "method-not-allowed",
+            "Method not allowed",
+            405,
+            "This path does not take this method.",
+            {"detail": "Method Not Allowed"},
         ),
         ProblemType(
             "command-not-allowed",
@@ -86,6 +106,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             409,
             "The case's status does not allow this command; `allowed` lists those "
             "it does. Nothing was recorded.",
+            {
+                "detail": "escalate is not allowed while the case is reported",
+                "current_status": "reported",
+                "allowed": [
+                    {"command": "qualify"},
+                    {"command": "resolve", "outcomes": ["inadmissible", "withdrawn"]},
+                ],
+            },
         ),
         ProblemType(
             "version-conflict",
@@ -93,6 +121,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             409,
             "Another command changed the case while yours ran; nothing was recorded. "
             "Reload the case and decide again.",
+            {"detail": "the case changed while this command ran; reload it and decide again"},
         ),
         ProblemType(
             "precondition-failed",
@@ -100,6 +129,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             412,
             "If-Match named a version that is no longer the case's current one; "
             "nothing was recorded.",
+            {"detail": "the case is at version 3, not 2", "current_version": 3},
         ),
         ProblemType(
             "integrity-failure",
@@ -109,6 +139,11 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "seen by the latest checkpoint are gone: the case is not served as if intact. "
             "The log names the case and version; an auditor's GET /cases/{id}/integrity "
             "says what was found.",
+            {
+                "detail": "the stored history of the case fails verification at version 2",
+                "case_id": "0b7e3a4c-5d1f-4e8a-9c2b-6f1d2e3a4b5c",
+                "version": 2,
+            },
         ),
         ProblemType(
             "personal-data-erased",
@@ -116,6 +151,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             409,
             "The case takes no new personal data or free text after its erasure: send the "
             "command again without its free text (summary, message, response, note).",
+            {
+                "detail": "the case's personal data was erased: send no summary",
+                "current_status": "qualified",
+            },
         ),
         ProblemType(
             "invalid-request",
@@ -123,6 +162,16 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             422,
             "The body, query or a header is invalid; `errors` names each failing "
             "field. Nothing was recorded.",
+            {
+                "detail": "company.siren: 732829321 is not a valid SIREN number (checksum)",
+                "errors": [
+                    {
+                        "field": "company.siren",
+                        "in": "body",
+                        "message": "732829321 is not a valid SIREN number (checksum)",
+                    }
+                ],
+            },
         ),
         ProblemType(
             "payload-too-large",
@@ -130,12 +179,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             413,
             "The request body is larger than the service accepts (MEDIATION_MAX_BODY_BYTES); "
             "it was refused without being read past that size, and nothing was recorded.",
+            {"detail": "the request body is over the limit of 1048576 bytes; nothing was recorded"},
         ),
         ProblemType(
             "idempotency-key-reused",
             "Idempotency key already used",
             422,
             "The Idempotency-Key was first used with a different report.",
+            {"detail": "this Idempotency-Key was first used with another report"},
         ),
         ProblemType(
             "read-model-behind",
@@ -143,6 +194,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             503,
             "The read models have not yet reached the position asked for with min_position; "
             "retry after the delay in Retry-After.",
+            {"detail": "the read models have not reached position 42 yet; retry shortly"},
         ),
         ProblemType(
             "store-unavailable",
@@ -150,15 +202,118 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             503,
             "The database cannot be reached. Retry later: a command sent again with "
             "If-Match or Idempotency-Key cannot be recorded twice.",
+            {"detail": "the case store cannot be reached; retry later"},
         ),
         ProblemType(
             "internal-error",
             "Internal error",
             500,
             "An unexpected error; it was logged with its details.",
+            {"detail": "an unexpected error occurred; it was logged"},
         ),
     )
 }
+
+
+class FieldError(BaseModel):
+    """One value of the request that cannot be read or breaks a rule."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    field: str = Field(
+        description="the value: a dotted path in the body (`company.siren`), or the name of a "
+        "query parameter, path parameter or header"
+    )
+    where: Literal["body", "query", "path", "header"] = Field(
+        alias="in", description="where the value was"
+    )
+    message: str = Field(description="what is wrong with it, in words")
+
+
+class Problem(BaseModel):
+    """An error, as application/problem+json (RFC 9457). Members beyond the five are there
+    when they help: `errors` (422), `current_status` and `allowed` (409 command-not-allowed),
+    `current_version` (412), `case_id` and `version` (409 integrity-failure)."""
+
+    type: str = Field(
+        description="the problem's type: a path under /problems/ whose page explains it",
+        examples=["/problems/invalid-request"],
+    )
+    title: str = Field(description="the type's title, the same for every answer of the type")
+    status: int = Field(ge=400, le=599, description="the HTTP status, repeated")
+    detail: str = Field(description="what happened to this request, in words")
+    errors: list[FieldError] | None = Field(
+        default=None, description="each value that cannot be read or breaks a rule"
+    )
+    current_status: Status | None = Field(default=None, description="the case's status")
+    allowed: list[AllowedCommandView] | None = Field(
+        default=None, description="the commands the case's status allows"
+    )
+    current_version: int | None = Field(default=None, description="the case's version now")
+    case_id: UUID | None = Field(default=None, description="the case whose history fails")
+    version: int | None = Field(default=None, description="the first version that fails")
+
+
+PROBLEM_SCHEMA = "#/components/schemas/Problem"
+
+PROBLEM_HEADERS: dict[int, dict[str, str]] = {
+    401: {"WWW-Authenticate": 'the scheme to authenticate with: `Bearer realm="p2b-mediation"`'},
+    503: {"Retry-After": "seconds to wait before trying again"},
+}
+"""Headers that every answer of a status carries."""
+
+# The problem types a kind of route can answer; a route names its own with answers(...).
+SIGNED_IN = ("unauthenticated", "forbidden")
+READ = (*SIGNED_IN, "invalid-request", "store-unavailable")
+READ_MODEL = (*READ, "read-model-behind")
+CASE_READ = (*READ, "not-found", "integrity-failure")
+REPORT = (*READ, "idempotency-key-reused", "version-conflict", "payload-too-large")
+COMMAND = (
+    *CASE_READ,
+    "command-not-allowed",
+    "version-conflict",
+    "personal-data-erased",
+    "precondition-failed",
+    "payload-too-large",
+)
+
+
+def header_docs(headers: dict[str, str]) -> dict[str, Any]:
+    """The `headers` of a documented answer: each always sent, a string, described."""
+    if not headers:
+        return {}
+    return {
+        "headers": {
+            name: {"description": text, "required": True, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
+    }
+
+
+def answers(*slugs: str) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=`: for each status its problem types answer, the Problem schema,
+    the headers that status carries, and one example per type."""
+    by_status: dict[int, list[ProblemType]] = {}
+    for slug in dict.fromkeys(slugs):
+        kind = PROBLEM_TYPES[slug]
+        by_status.setdefault(kind.status, []).append(kind)
+    return {status: _documented(kinds) for status, kinds in sorted(by_status.items())}
+
+
+def _documented(kinds: list[ProblemType]) -> dict[str, Any]:
+    status = kinds[0].status
+    return {
+        "description": " ".join(f"`{k.uri}`: {k.description}" for k in kinds),
+        **header_docs(PROBLEM_HEADERS.get(status, {})),
+        "content": {
+            PROBLEM_JSON: {
+                "schema": {"$ref": PROBLEM_SCHEMA},
+                "examples": {
+                    k.slug: {"summary": k.title, "value": k.example_body()} for k in kinds
+                },
+            }
+        },
+    }
 
 
 def problem_response(

@@ -19,11 +19,12 @@ from application.mediation import MediationApplication
 from domain.values import Status
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Caseworker, MediationDep, MinPosition, read_model_at
+from interfaces.http.problems import READ_MODEL, answers
 from interfaces.http.schemas import IsoDate
 
 router = APIRouter(tags=["queues"], route_class=AuthorizedRoute)
 
-Text = Annotated[str | None, Query(max_length=200)]
+Text = Annotated[str | None, Query(max_length=200, description="only the cases with this value")]
 
 
 class QueueItemView(BaseModel):
@@ -45,8 +46,13 @@ class QueueView(BaseModel):
     position: int
 
 
-@router.get("/queues/{queue}", response_model=QueueView)
-async def queue_page(
+@router.get(
+    "/queues/{queue}",
+    response_model=QueueView,
+    summary="Read a page of a work queue",
+    responses=answers(*READ_MODEL),
+)
+async def read_queue(
     queue: Queue,
     request: Request,
     mediation: MediationDep,
@@ -60,9 +66,14 @@ async def queue_page(
         IsoDate | None, Query(description="decides what is overdue; default today")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="the previous page's `next_cursor`")
+    ] = None,
 ) -> QueueView:
-    """A page of a queue, in its order; `next_cursor` fetches the next page."""
+    """The cases in one of the caseworkers' queues (to qualify, to send, awaiting the platform,
+    overdue, to review, with the mediator, resolved), in the queue's order, filtered by
+    platform, category, priority or assignee; `next_cursor` fetches the next page, which never
+    repeats nor skips a case. `min_position` waits until the queue reflects that event."""
     queues: CaseQueues = request.app.state.runner.view(CaseQueues.name)
     after = None if cursor is None else Cursor.decode(cursor, QUEUES[queue].order)
     filters = QueueFilters(

@@ -54,36 +54,85 @@ from domain.values import (
     personal_text,
 )
 
+
+def rule(pattern: str, words: str) -> Any:
+    """The rule a text follows, stated in the contract (a JSON Schema `pattern`, and in words)
+    so that a client generated from it sends valid values; the value itself is checked by the
+    domain's parser, which refuses whatever the pattern refuses, in its own words. Rules the
+    pattern cannot state (a checksum, a date relative to today) are in the words."""
+    return Field(description=words, json_schema_extra={"pattern": pattern})
+
+
+# Not blank, and no control character but tab, line feed and carriage return.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+SIREN_PATTERN = r"^[\s.-]*([0-9][\s.-]*){9}$"
+EMAIL_PATTERN = (
+    r"^\s*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\s*$"
+)
+ARTICLE_PATTERN = (
+    r"^\s*([Aa][Rr][Tt]([Ii][Cc][Ll][Ee])?\.?\s*)?[0-9]{1,2}(\s*\(\s*[0-9A-Za-z]{1,2}\s*\))*\s*$"
+)
+TEXT_WORDS = "not blank; surrounding blanks are dropped; no control characters but tab and newline"
+
 # Lengths are checked twice on purpose: here, before anything is parsed, and in the domain.
 Name = Annotated[
     str,
     StringConstraints(max_length=MAX_NAME_LENGTH),
     AfterValidator(lambda v: clean_text("name", v, max_length=MAX_NAME_LENGTH)),
+    rule(TEXT_PATTERN, TEXT_WORDS),
 ]
 FreeText = Annotated[
     str,
     StringConstraints(max_length=MAX_TEXT_LENGTH),
     AfterValidator(lambda v: clean_text("text", v)),
+    rule(TEXT_PATTERN, TEXT_WORDS),
 ]
 ActorName = Annotated[
     str,
     StringConstraints(max_length=MAX_ACTOR_LENGTH),
     AfterValidator(lambda v: clean_text("assignee", v, max_length=MAX_ACTOR_LENGTH)),
+    rule(TEXT_PATTERN, "who handles the case; " + TEXT_WORDS),
 ]
 SirenText = Annotated[
-    str, StringConstraints(max_length=32), AfterValidator(lambda v: Siren.parse(v).value)
+    str,
+    StringConstraints(max_length=32),
+    AfterValidator(lambda v: Siren.parse(v).value),
+    rule(
+        SIREN_PATTERN,
+        "the company's SIREN number: 9 digits whose Luhn checksum is valid, written with or "
+        "without spaces, dots or hyphens ('732 829 320')",
+    ),
 ]
 EmailText = Annotated[
     str,
     StringConstraints(max_length=MAX_EMAIL_LENGTH),
     AfterValidator(lambda v: parse_email(v).text),
+    rule(
+        EMAIL_PATTERN,
+        "an e-mail address a reply can be sent to (at most 64 characters before the @, no '..')",
+    ),
 ]
 PlatformText = Annotated[
     str,
     StringConstraints(max_length=MAX_NAME_LENGTH),
-    AfterValidator(lambda v: Platform.parse(v).reported_as.text),
+    AfterValidator(
+        lambda v: (
+            Platform.parse(clean_text("platform", v, max_length=MAX_NAME_LENGTH)).reported_as.text
+        )
+    ),
+    rule(
+        TEXT_PATTERN,
+        "the platform as the business writes it ('Amazon', 'amazon.fr'), with "
+        "at least one letter or digit",
+    ),
 ]
-Article = Annotated[str, StringConstraints(max_length=40), AfterValidator(parse_p2b_article)]
+Article = Annotated[
+    str,
+    StringConstraints(max_length=40),
+    AfterValidator(parse_p2b_article),
+    rule(ARTICLE_PATTERN, "an article of the P2B regulation, 1 to 19: 'Art. 4(1)', '4(1)'"),
+]
 
 
 def iso_date(value: object) -> object:
@@ -104,9 +153,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def example(body: dict[str, Any]) -> ConfigDict:
+    """A request body's configuration: unknown fields refused, and a valid body shown in the
+    contract (what /docs offers to send, and where schemathesis starts its sequences)."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [body]})
+
+
 class CompanyRequest(Strict):
     name: Name
-    siren: SirenText = Field(description="9 digits with a valid Luhn checksum")
+    siren: SirenText
     size: CompanySize
     contact_name: Name
     contact_email: EmailText
@@ -140,10 +195,30 @@ def _facts(request: MeasureFactsRequest | None) -> MeasureFacts | None:
 
 
 class ReportCaseRequest(Strict):
+    model_config = example(
+        {
+            "company": {
+                "name": "Atelier Dupont",
+                "siren": "732 829 320",
+                "size": "micro",
+                "contact_name": "Jeanne Dupont",
+                "contact_email": "jeanne@atelier-dupont.fr",
+            },
+            "platform": "amazon.fr",
+            "description": "All 40 of our offers were delisted overnight, unexplained.",
+            "occurred_on": "2026-01-15",
+            "category_hint": "delisting",
+            "channel": "web",
+        }
+    )
+
     company: CompanyRequest
-    platform: PlatformText = Field(description="as written: 'Amazon', 'amazon.fr'…")
+    platform: PlatformText
     description: FreeText
-    occurred_on: IsoDate = Field(description="when the platform's measure took effect")
+    occurred_on: IsoDate = Field(
+        description="when the platform's measure took effect: not after today (UTC), not "
+        "before 2000-01-01"
+    )
     category_hint: Category | None = None
     channel: Channel = Channel.WEB
     measure: MeasureFactsRequest | None = Field(
@@ -185,6 +260,16 @@ def _personal(text: str | None) -> PersonalText | None:
 
 
 class QualifyCaseRequest(Strict):
+    model_config = example(
+        {
+            "category": "delisting",
+            "priority": "urgent",
+            "summary": "Whole shop delisted without a statement of reasons.",
+            "p2b_articles": ["Art. 4(1)", "Art. 4(5)"],
+            "assignee": "alice",
+        }
+    )
+
     category: Category
     priority: Priority | None = Field(
         default=None,
@@ -210,9 +295,15 @@ class QualifyCaseRequest(Strict):
 
 
 class SendToPlatformRequest(Strict):
+    model_config = example(
+        {"message": "Please state the reasons for the delisting (P2B Art. 4(1))."}
+    )
+
     message: FreeText | None = Field(default=None, description=ERASED_TEXT)
     response_due: IsoDate | None = Field(
-        default=None, description="defaults to 15 days from today (5 when urgent)"
+        default=None,
+        description="after today (UTC) and within a year; defaults to 15 days from today (5 "
+        "when urgent)",
     )
 
     def to_command(self) -> dict[str, Any]:
@@ -220,9 +311,16 @@ class SendToPlatformRequest(Strict):
 
 
 class PlatformResponseRequest(Strict):
+    model_config = example(
+        {"stance": "partially_accepted", "response": "Half of the offers are back online."}
+    )
+
     stance: Stance
     response: FreeText | None = Field(default=None, description=ERASED_TEXT)
-    responded_on: IsoDate | None = Field(default=None, description="defaults to today")
+    responded_on: IsoDate | None = Field(
+        default=None,
+        description="not before the case was last sent, not after today (UTC); defaults to today",
+    )
 
     def to_command(self) -> dict[str, Any]:
         return {
@@ -233,6 +331,8 @@ class PlatformResponseRequest(Strict):
 
 
 class EscalateCaseRequest(Strict):
+    model_config = example({"reason": "complexity", "note": "Needs the mediator's expertise."})
+
     reason: EscalationReason
     note: FreeText | None = None
 
@@ -244,6 +344,8 @@ class EscalateCaseRequest(Strict):
 
 
 class ResolveCaseRequest(Strict):
+    model_config = example({"outcome": "resolved", "summary": "Offers restored."})
+
     outcome: Outcome
     summary: FreeText | None = Field(default=None, description=ERASED_TEXT)
 
@@ -445,10 +547,13 @@ class TrackingView(BaseModel):
 
 
 class EraseRequest(Strict):
+    model_config = example({"reason": "GDPR request 2026-117"})
+
     reason: Annotated[
         str,
         StringConstraints(max_length=MAX_REASON_LENGTH),
         AfterValidator(lambda v: clean_text("reason", v, max_length=MAX_REASON_LENGTH)),
+        rule(TEXT_PATTERN, TEXT_WORDS),
     ] = Field(description="why, for the record: a request reference, the retention rule…")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from application.case_statistics import CaseStatistics, annual, statistics
@@ -17,7 +17,7 @@ from domain.errors import InvalidValue
 from domain.platforms import platform_key
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Analyst, MediationDep, MinPosition, read_model_at
-from interfaces.http.problems import ProblemError
+from interfaces.http.problems import READ_MODEL, ProblemError, answers, header_docs
 from interfaces.http.schemas import IsoDate
 from interfaces.http.statistics_export import Language, Table, csv_text, file_name
 from interfaces.http.statistics_views import (
@@ -53,21 +53,28 @@ def _read_figures(view: CaseStatistics, first: date | None, last: date | None,
     return StatisticsView.model_validate({"position": position, **statistics(counters, day)})
 
 
-@router.get("")
-async def all_figures(
+@router.get("", summary="Read the figures of a period", responses=answers(*READ_MODEL))
+async def read_statistics(
     request: Request, mediation: MediationDep, _: Analyst,
     first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
 ) -> StatisticsView:  # fmt: skip
-    """Counts by status, platform and category; per platform how (and whether) it answers."""
+    """The cases reported in the period (`from`, `to`; every case when left out): counts by
+    status, platform and category, and per platform how (and whether) it answers: the share
+    answered, answered on time, silent, escalated, and how long it takes."""
     return await _figures(request, mediation, first, to, as_of, min_position)
 
 
-@router.get("/platforms/{platform}")
-async def one_platform(
+@router.get(
+    "/platforms/{platform}",
+    summary="Read one platform's figures",
+    responses=answers(*READ_MODEL, "not-found"),
+)
+async def read_platform_statistics(
     platform: str, request: Request, mediation: MediationDep, _: Analyst,
     first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
 ) -> PlatformStatisticsView:  # fmt: skip
-    """One platform's entry, by its key (`amazon`, `fnac_darty`) or any name of it (`Amazon`)."""
+    """One platform's figures for the period, the platform named by its key (`amazon`,
+    `fnac_darty`) or any name of it (`Amazon`); 404 when no case of the period is about it."""
     figures = await _figures(request, mediation, first, to, as_of, min_position)
     try:
         key = platform_key(platform)
@@ -81,13 +88,17 @@ async def one_platform(
     raise ProblemError("not-found", f"no case about the platform {platform!r} in this period")
 
 
-@router.get("/annual/{year}")
-async def annual_figures(
-    year: int, request: Request, _: Analyst, min_position: MinPosition = None,
+@router.get(
+    "/annual/{year}",
+    summary="Read a year's figures per platform",
+    responses=answers(*READ_MODEL),
+)
+async def read_annual_statistics(
+    year: Annotated[int, Path(ge=2000, le=2100)], request: Request, _: Analyst,
+    min_position: MinPosition = None,
 ) -> AnnualStatisticsView:  # fmt: skip
-    """P2B Art. 11(4)-style figures per platform for the cases reported in `year`."""
-    if not 2000 <= year <= 2100:
-        raise InvalidValue("year", "a year between 2000 and 2100", where="path")
+    """P2B Art. 11(4)-style figures per platform for the cases reported in `year`: how many,
+    their three main categories, the average days to an outcome, and the outcomes."""
     await read_model_at(request, min_position)
     view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
     return await run_in_threadpool(_annual_figures, view, year)
@@ -100,15 +111,34 @@ def _annual_figures(view: CaseStatistics, year: int) -> AnnualStatisticsView:
     )
 
 
-@router.get("/export.csv", response_class=Response)
-async def export(
+@router.get(
+    "/export.csv",
+    response_class=Response,
+    summary="Download the figures as CSV",
+    responses={
+        200: {
+            "description": "The figures as a CSV file",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            **header_docs(
+                {
+                    "Content-Disposition": "the file's name, with the table and the period",
+                    "X-Position": "the event log position the figures reflect",
+                }
+            ),
+        },
+        **answers(*READ_MODEL),
+    },
+)
+async def export_statistics(
     request: Request, mediation: MediationDep, _: Analyst,
     first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
     lang: Annotated[Language, Query(description="`fr`: `;`, decimal comma, BOM")] = "en",
     table: Annotated[Table, Query(description="one row per platform, or cases per platform "
                                               "and category")] = Table.PLATFORMS,
 ) -> Response:  # fmt: skip
-    """The figures as CSV, one file per table; headers in French or English (see README.md)."""
+    """The figures of `GET /statistics` as a CSV file, one file per table (a row per platform,
+    or the cases per platform and category); `lang=fr` writes it for a French spreadsheet
+    (`;`, decimal comma, a byte order mark, French headers)."""
     figures = await _figures(request, mediation, first, to, as_of, min_position)
     today = utc_today(mediation.clock.now())
     last = to or today
