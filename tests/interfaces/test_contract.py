@@ -33,6 +33,7 @@ from interfaces.http.app import create_app
 from interfaces.http.auth import admitted_roles
 from interfaces.http.problems import PROBLEM_TYPES
 from tests.conftest import KEY_SETTINGS, TOKENS, TOKENS_SETTING, auth, report_body
+from tests.interfaces.problems import assert_problem
 from tests.interfaces.served import served
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,9 +199,7 @@ def linked_from(document: dict[str, Any], ids: list[str]) -> set[str]:
     return {target for _, target in links(document, ids)}
 
 
-def st_run(
-    document: dict[str, Any], base_url: str, config: Path, token: str | None, ids: list[str]
-) -> str:
+def st_run(base_url: str, config: Path, token: str | None, ids: list[str], stateful: bool) -> str:
     command = [
         sys.executable,
         "-m",
@@ -215,10 +214,11 @@ def st_run(
     ]
     if token is not None:
         command += ["-H", f"Authorization: Bearer {token}"]
-    if not linked_from(document, ids) & set(ids):
-        # No sequence of these operations to follow: the stateful phase has nothing to run.
+    if not stateful:
         command += ["--phases", "examples,coverage,fuzzing"]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    finished = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, check=False, cwd=config.parent
+    )
     report = finished.stdout + finished.stderr
     assert finished.returncode == 0, report[-30000:]
     return report
@@ -237,16 +237,25 @@ def test_schemathesis_finds_nothing_for_any_role(
         reported = client.post("/cases", json=report_body(), headers=auth("caseworker"))
         assert reported.status_code == 201, reported.text
         case_id = reported.json()["id"]
-        given_case = tmp_path / "schemathesis-with-a-case.toml"
+        # Each configuration in a folder of the test's own: schemathesis keeps its state
+        # (.schemathesis/) beside the folder it runs in.
+        (tmp_path / "plain").mkdir()
+        (tmp_path / "given-case").mkdir()
+        plain = tmp_path / "plain" / CONFIG.name
+        plain.write_text(CONFIG.read_text())
+        given_case = tmp_path / "given-case" / CONFIG.name
         given_case.write_text(
             CONFIG.read_text() + f'\n[parameters]\n"path.case_id" = "{case_id}"\n'
         )
         for role, ids in ran.items():
             token = None if role is None else TOKENS[role]
             cannot_report = role is not None and "report_case" not in ids
-            config = given_case if cannot_report else CONFIG
+            config = given_case if cannot_report else plain
             run_started = time.monotonic()
-            report = st_run(document, base_url, config, token, ids)
+            # Sequences along the links between the role's own operations; a reporter's only
+            # one (a report, then its tracking code) is the caseworker's too, who reports.
+            stateful = bool(linked_from(document, ids) & (set(ids) - set(ran[None])))
+            report = st_run(base_url, config, token, ids, stateful)
             summary = report[report.rindex("Test cases:") :].splitlines()[1].strip()
             seconds = time.monotonic() - run_started
             print(f"schemathesis as {role or 'anonymous'}: {summary} in {seconds:.0f} s")
@@ -262,3 +271,67 @@ def test_the_config_names_only_operations_of_the_contract(document: dict[str, An
         named = section["include-operation-id-regex"].strip("^$()").split("|")
         assert set(named) <= ids, set(named) - ids
     assert json.dumps(config["seed"]).isdigit()
+
+
+# What schemathesis found, pinned: each a value the contract refuses that the service took.
+
+
+def test_a_platform_name_with_control_characters_is_422(http: TestClient) -> None:
+    answer = http.post(
+        "/cases", json=report_body(platform="amazon\x0f.fr"), headers=auth("reporter")
+    )
+    assert_problem(answer, 422)
+    assert answer.json()["errors"][0]["field"] == "platform"
+
+
+@pytest.mark.parametrize(
+    "at", ["2026-03-02T10:00+00:00", "2026-03-02", "2026-03-02T10:00:00.123+0000"]
+)
+def test_an_instant_is_written_as_rfc_3339_says(http: TestClient, at: str) -> None:
+    reported = http.post("/cases", json=report_body(), headers=auth("reporter")).json()
+    answer = http.get(f"/cases/{reported['id']}", params={"at": at}, headers=auth("auditor"))
+    assert_problem(answer, 422)
+    assert answer.json()["errors"][0] == {
+        "field": "at",
+        "in": "query",
+        "message": f"{at!r} is not an instant with its UTC offset (RFC 3339)",
+    }
+
+
+@pytest.mark.parametrize("if_match", ["three", '"3', 'W/"3"', "3, 4"])
+def test_a_malformed_if_match_is_422_and_a_stale_one_412(http: TestClient, if_match: str) -> None:
+    case_id = http.post("/cases", json=report_body(), headers=auth("reporter")).json()["id"]
+    body = {"category": "delisting", "priority": "normal", "summary": "Delisted."}
+
+    def qualify(tag: str) -> Any:
+        headers = {**auth("caseworker"), "If-Match": tag}
+        return http.post(f"/cases/{case_id}/qualify", json=body, headers=headers)
+
+    malformed = qualify(if_match)
+    assert_problem(malformed, 422)
+    assert malformed.json()["errors"][0]["in"] == "header"
+    assert_problem(qualify('"2"'), 412)
+    assert qualify('"1"').status_code == 200
+
+
+def test_the_report_example_is_a_report_the_service_takes(
+    http: TestClient, document: dict[str, Any]
+) -> None:
+    schemas = document["components"]["schemas"]
+    (example,) = schemas["ReportCaseRequest"]["examples"]
+    answer = http.post("/cases", json=example, headers=auth("reporter"))
+    assert answer.status_code == 201, answer.text
+    case_id = answer.json()["id"]
+    for name, path in [
+        ("QualifyCaseRequest", "qualify"),
+        ("SendToPlatformRequest", "send-to-platform"),
+        ("PlatformResponseRequest", "platform-response"),
+        ("EscalateCaseRequest", "escalate"),
+        ("ResolveCaseRequest", "resolve"),
+    ]:
+        (example,) = schemas[name]["examples"]
+        answer = http.post(f"/cases/{case_id}/{path}", json=example, headers=auth("caseworker"))
+        assert answer.status_code == 200, (path, answer.text)
+    (example,) = schemas["EraseRequest"]["examples"]
+    answer = http.post(f"/cases/{case_id}/erase-personal-data", json=example, headers=auth("dpo"))
+    assert answer.status_code == 200, answer.text
