@@ -36,9 +36,13 @@ log = logging.getLogger("mediation")
 DESCRIPTION = """
 Back office of the mediation programme between small businesses and online platforms
 (Regulation (EU) 2019/1150, "P2B"). Businesses report, caseworkers drive each case from report
-to outcome, auditors replay its history.
+to outcome, auditors replay its history, analysts read the figures, the data protection
+officer erases personal data.
 
-Authenticate with `Authorization: Bearer <token>`; errors are `application/problem+json`.
+Authenticate with `Authorization: Bearer <token>`; each operation names the roles it admits.
+Every error is `application/problem+json` (the `Problem` schema): each operation lists the
+statuses it answers, with an example of each problem type; `GET /problems/{type}` explains a
+type. Invalid input is 422 with `errors: [{field, in, message}]`, and records nothing.
 """
 
 

@@ -25,6 +25,7 @@ router = APIRouter(prefix="/cases", tags=["audit"], route_class=AuthorizedRoute)
     "/{case_id}/integrity",
     response_model=IntegrityView,
     summary="Check a case's stored history",
+    response_description="What was checked, and each problem found (none: `verified`)",
     responses=answers(*READ, "not-found"),
 )
 def case_integrity(case_id: UUID, mediation: MediationDep, _: Auditor) -> IntegrityView:
@@ -36,6 +37,7 @@ def case_integrity(case_id: UUID, mediation: MediationDep, _: Auditor) -> Integr
 @router.get(
     "/{case_id}/dossier",
     summary="Download a case's signed dossier",
+    response_description="The dossier, a JSON document to keep and verify offline",
     responses=answers(*CASE_READ),
 )
 def case_dossier(case_id: UUID, mediation: MediationDep, _: Auditor) -> dict[str, Any]:

@@ -213,7 +213,7 @@ def resolve_case(
     "/{case_id}",
     response_model=CaseView,
     summary="Read a case, now or as it was",
-    responses={200: {"description": "The case", **ETAG}, **answers(*CASE_READ)},
+    responses={200: {"description": "The case as asked for", **ETAG}, **answers(*CASE_READ)},
 )
 def get_case(
     case_id: UUID,
@@ -244,6 +244,7 @@ def get_case(
     "/{case_id}/history",
     response_model=HistoryView,
     summary="Read a case's history",
+    response_description="The case's events, oldest first",
     responses=answers(*CASE_READ),
 )
 def case_history(case_id: UUID, mediation: MediationDep, _: CaseReader) -> HistoryView:

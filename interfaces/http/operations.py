@@ -154,7 +154,11 @@ class ProblemTypeView(BaseModel):
     description: str
 
 
-@router.get("/healthz", summary="Check that the process is alive")
+@router.get(
+    "/healthz",
+    summary="Check that the process is alive",
+    response_description="The process answers",
+)
 def healthz() -> Liveness:
     """Public: `{"status": "alive"}` while the process answers; says nothing of the database
     (that is `/readyz`)."""
@@ -246,6 +250,7 @@ def metrics(request: Request) -> Response:
 @router.get(
     "/problems/{type}",
     summary="Explain a problem type",
+    response_description="The problem type's title, status and meaning",
     responses=answers("not-found"),
 )
 def explain_problem_type(

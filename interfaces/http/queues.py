@@ -50,6 +50,7 @@ class QueueView(BaseModel):
     "/queues/{queue}",
     response_model=QueueView,
     summary="Read a page of a work queue",
+    response_description="A page of the queue, and the log position it reflects",
     responses=answers(*READ_MODEL),
 )
 async def read_queue(

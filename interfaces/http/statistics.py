@@ -53,7 +53,12 @@ def _read_figures(view: CaseStatistics, first: date | None, last: date | None,
     return StatisticsView.model_validate({"position": position, **statistics(counters, day)})
 
 
-@router.get("", summary="Read the figures of a period", responses=answers(*READ_MODEL))
+@router.get(
+    "",
+    summary="Read the figures of a period",
+    response_description="The figures, and the log position they reflect",
+    responses=answers(*READ_MODEL),
+)
 async def read_statistics(
     request: Request, mediation: MediationDep, _: Analyst,
     first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
@@ -67,6 +72,7 @@ async def read_statistics(
 @router.get(
     "/platforms/{platform}",
     summary="Read one platform's figures",
+    response_description="The platform's figures, and the log position they reflect",
     responses=answers(*READ_MODEL, "not-found"),
 )
 async def read_platform_statistics(
@@ -91,6 +97,7 @@ async def read_platform_statistics(
 @router.get(
     "/annual/{year}",
     summary="Read a year's figures per platform",
+    response_description="The year's figures per platform, and the log position they reflect",
     responses=answers(*READ_MODEL),
 )
 async def read_annual_statistics(

@@ -15,6 +15,7 @@ router = APIRouter(tags=["public tracking"])
     "/track/{tracking_code}",
     response_model=TrackingView,
     summary="Follow a case with its tracking code",
+    response_description="The case's status, when it was reported and last changed",
     responses=answers("not-found", "store-unavailable"),
 )
 def track(tracking_code: str, mediation: MediationDep) -> TrackingView:

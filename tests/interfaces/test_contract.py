@@ -77,6 +77,8 @@ def test_every_operation_is_summarised_and_described_in_words(document: dict[str
         assert not title_cased, (name, summary)
         assert len(description.split()) >= 8, (name, description)
         assert operation["operationId"].isidentifier(), name
+        for status, answer in operation["responses"].items():
+            assert answer["description"] != "Successful Response", (name, status)
 
 
 def test_every_error_answer_is_a_documented_problem_with_examples(
