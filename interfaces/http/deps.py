@@ -5,6 +5,7 @@ pool, and those hops (one per dependency per request) cost more CPU than the com
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -12,7 +13,7 @@ from fastapi import Depends, Header, Query, Request
 from application.access import Credential, Role
 from application.mediation import MediationApplication
 from interfaces.http.auth import require
-from interfaces.http.problems import COMMAND, REPORT, answers, header_docs
+from interfaces.http.problems import COMMAND, REPORT, ProblemError, answers, header_docs
 from interfaces.http.read_models import ReadModelWaits
 
 
@@ -25,20 +26,31 @@ IF_MATCH = r'^(\*|"[0-9]{1,9}"|[0-9]{1,9})$'
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
 
 
+def unreadable_header(name: str, message: str) -> ProblemError:
+    """A header that is not written as its pattern in the contract says: 422, in its words."""
+    return ProblemError(
+        "invalid-request",
+        f"{name}: {message}",
+        errors=[{"field": name, "in": "header", "message": message}],
+    )
+
+
 async def expected_version(
     if_match: Annotated[
         str | None,
         Header(
-            pattern=IF_MATCH,
+            json_schema_extra={"pattern": IF_MATCH},
             description='the case\'s ETag, e.g. "3": refused with 412 (and nothing recorded) '
             "if the case has moved past that version; `*` or none: whatever the version",
         ),
     ] = None,
 ) -> int | None:
     """The version an If-Match header expects; None when absent or `*`. A header that is no
-    ETag of this service is refused (422) by its pattern, as every unreadable input."""
+    ETag of this service is unreadable input: 422, as every other."""
     if if_match is None or if_match == "*":
         return None
+    if re.fullmatch(IF_MATCH, if_match) is None:
+        raise unreadable_header("If-Match", 'the ETag of the case, such as "3", or *')
     return int(if_match.strip('"'))
 
 
@@ -66,12 +78,14 @@ async def idempotency_key(
         str | None,
         Header(
             alias="Idempotency-Key",
-            pattern=IDEMPOTENCY_KEY,
+            json_schema_extra={"pattern": IDEMPOTENCY_KEY},
             description="1 to 255 visible ASCII characters: the same key from the same caller "
             "with the same report answers exactly the first answer, and records nothing",
         ),
     ] = None,
 ) -> str | None:
+    if key is not None and re.fullmatch(IDEMPOTENCY_KEY, key) is None:
+        raise unreadable_header("Idempotency-Key", "1 to 255 visible ASCII characters")
     return key
 
 
