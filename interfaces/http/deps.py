@@ -122,16 +122,23 @@ ON_A_CASE = (
 )
 ETAG = header_docs({"ETag": 'the case\'s version, e.g. "3"'})
 
-COMMAND_ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "Recorded: the case's new version and status, and the log position of "
-        "its last event (a read model's `min_position`)",
-        **ETAG,
-        "links": _case_links(ON_A_CASE),
-    },
-    **answers(*COMMAND),
-}
-"""The answers of every command on a case (the report's are its own)."""
+
+def command_answers(links: tuple[str, ...], *slugs: str) -> dict[int | str, dict[str, Any]]:
+    """The answers of a command on a case: what it recorded, linked to the operations `links`
+    on the same case, and the problems `slugs`."""
+    return {
+        200: {
+            "description": "Recorded: the case's new version and status, and the log position "
+            "of its last event (a read model's `min_position`)",
+            **ETAG,
+            "links": _case_links(links),
+        },
+        **answers(*slugs),
+    }
+
+
+COMMAND_ANSWERS = command_answers(ON_A_CASE, *COMMAND)
+"""The answers of every command of the staff on a case (the report's are its own)."""
 
 REPORT_ANSWERS: dict[int | str, dict[str, Any]] = {
     201: {

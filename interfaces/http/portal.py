@@ -14,13 +14,15 @@ from fastapi import APIRouter, Depends, Response
 from application.access import Credential, Role
 from application.mediation import CommandResult
 from interfaces.http.auth import AuthorizedRoute, require
-from interfaces.http.deps import IfMatch, MediationDep
+from interfaces.http.deps import ETAG, IfMatch, MediationDep, command_answers
 from interfaces.http.portal_views import PortalCaseView
+from interfaces.http.problems import CASE_READ, COMMAND, answers
 from interfaces.http.schemas import CommandResponse, PlatformResponseRequest
 
 router = APIRouter(prefix="/platform/cases", tags=["platform portal"], route_class=AuthorizedRoute)
 
 PlatformCaller = Annotated[Credential, Depends(require(Role.PLATFORM))]
+ON_ITS_CASE = ("portal_case", "acknowledge_case", "respond_to_case")
 
 
 def _platform(caller: Credential) -> str:
@@ -35,28 +37,46 @@ def _answer(response: Response, result: CommandResult) -> CommandResponse:
     return CommandResponse.of(result)
 
 
-@router.get("/{case_id}", response_model=PortalCaseView)
+@router.get(
+    "/{case_id}",
+    response_model=PortalCaseView,
+    summary="Read a case sent to your platform",
+    responses={200: {"description": "The case, as the platform sees it", **ETAG},
+               **answers(*CASE_READ)},
+)  # fmt: skip
 def portal_case(
     case_id: UUID, response: Response, mediation: MediationDep, caller: PlatformCaller
 ) -> PortalCaseView:
-    """A case sent to the platform: what it needs to act, without the business's contact."""
+    """A case sent to the token's platform: what the platform needs to act on it (the
+    measure, the caseworker's message, the due date), never the business's contact. Another
+    platform's case, or one not sent, is the same 404 as a case that does not exist."""
     case = mediation.case_for_platform(case_id, _platform(caller))
     response.headers["ETag"] = f'"{case.version}"'
     return PortalCaseView.of(case)
 
 
-@router.post("/{case_id}/acknowledge", response_model=CommandResponse)
-def acknowledge(
+@router.post(
+    "/{case_id}/acknowledge",
+    response_model=CommandResponse,
+    summary="Acknowledge a case sent to your platform",
+    responses=command_answers(ON_ITS_CASE, *CASE_READ, "command-not-allowed", "version-conflict"),
+)
+def acknowledge_case(
     case_id: UUID, response: Response, mediation: MediationDep, caller: PlatformCaller
 ) -> CommandResponse:
-    """The platform has read the case; acknowledging again records nothing and answers the
-    same, marked `Idempotent-Replayed: true`."""
+    """Records that the platform has read the case, once a round; acknowledging again records
+    nothing and answers the same, marked `Idempotent-Replayed: true`."""
     result = mediation.acknowledge_case(case_id, platform=_platform(caller), actor=caller.actor)
     return _answer(response, result)
 
 
-@router.post("/{case_id}/response", response_model=CommandResponse)
-def respond(
+@router.post(
+    "/{case_id}/response",
+    response_model=CommandResponse,
+    summary="Answer a case sent to your platform",
+    responses=command_answers(ON_ITS_CASE, *COMMAND),
+)
+def respond_to_case(
     case_id: UUID,
     body: PlatformResponseRequest,
     response: Response,
@@ -64,7 +84,8 @@ def respond(
     caller: PlatformCaller,
     if_match: IfMatch,
 ) -> CommandResponse:
-    """The platform's answer, under the caseworker's rules (and the same If-Match)."""
+    """Records the platform's answer to a case awaiting it (its stance, its words, the day it
+    answered), under the rules of a caseworker's `platform-response`, `If-Match` included."""
     result = mediation.record_platform_response(
         case_id,
         **body.to_command(),
