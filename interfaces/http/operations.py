@@ -143,6 +143,10 @@ class ReadinessView(BaseModel):
     projections: list[ProjectionStatusView] | None = Field(
         default=None, description="with a staff token: each read model"
     )
+    mail: dict[str, int] | None = Field(
+        default=None,
+        description="with a staff token: the e-mails by delivery (pending, sent, dead, cancelled)",
+    )
 
 
 class ProblemTypeView(BaseModel):
