@@ -118,7 +118,7 @@ class Backoff:
 
 
 LEASE = timedelta(minutes=5)
-"""How long a sender may take over a message before another may take it again."""
+"""By default, how long a sender may take over a message before another may take it again."""
 
 
 @dataclass
@@ -138,6 +138,7 @@ class MailSettings:
     sender: str  # the From address
     public_url: str  # where the tracking pages and the portal are, for the links
     platforms: PlatformDirectory
+    lease: timedelta = LEASE  # a message a sender took is another's again after this
 
 
 class OutboxSender:
@@ -166,7 +167,7 @@ class OutboxSender:
         """Send the messages due now, up to `limit` of them."""
         now = self.clock.now()
         run = SendRun()
-        for entry in self.outbox.lease(now, now + LEASE, limit):
+        for entry in self.outbox.lease(now, now + self.settings.lease, limit):
             self._send(entry, run)
         return run
 

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     mail_timeout_seconds: float = Field(default=30, gt=0, le=600)
     # How often the processes that run the projections send the e-mails due (0: never).
     mail_every_seconds: float = Field(default=10, ge=0, le=3600)
+    # How long a sender may take over a message before another sender may take it again.
+    mail_lease_seconds: float = Field(default=300, ge=1, le=86_400)
     # Where people reach the service: the links in the e-mails (tracking page, portal).
     public_url: str = "http://127.0.0.1:8000"
 

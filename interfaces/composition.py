@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from application.case_queues import CaseQueues
 from application.clock import Clock
@@ -124,7 +125,12 @@ def mail_sender(
         application,
         transport_for(settings.mail_target, timeout=settings.mail_timeout_seconds),
         renderer(),
-        MailSettings(settings.mail_from, settings.public_url, settings.platforms),
+        MailSettings(
+            settings.mail_from,
+            settings.public_url,
+            settings.platforms,
+            lease=timedelta(seconds=settings.mail_lease_seconds),
+        ),
         clock=application.clock,
     )
 
