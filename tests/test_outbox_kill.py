@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,17 +27,9 @@ from interfaces.composition import open_application, projection_runner
 from tests.conftest import TOKENS_SETTING, settings_for, store_environment
 from tests.domain.factories import company
 from tests.smtp_server import Inbox, smtp_server
+from tests.test_multiprocess import WORKER
 
 pytestmark = pytest.mark.slow
-
-WORKER = [
-    sys.executable,
-    "-c",
-    "from interfaces.cli import main; main()",
-    "worker",
-    "--poll",
-    "0.2",
-]
 
 
 class SlowInbox(Inbox):
