@@ -275,3 +275,26 @@ def test_only_the_read_models_are_rebuilt_never_the_outbox(
     assert {p.name for p in runner.projections} == {*READ_MODELS, OUTBOX}
     outbox: Outbox = runner.view(OUTBOX)
     assert outbox.counts()[Delivery.PENDING] == 0
+
+
+def test_an_erasure_with_messages_pending_leaves_no_address_in_the_database(
+    mailed: tuple[TestClient, Inbox, Settings],
+) -> None:
+    from tests.test_personal_data import stored_bytes
+
+    http, inbox, settings = mailed
+    case_id, position = reported_and_sent(http)
+    app: Any = http.app
+    assert app.state.runner.wait_for(position, timeout=10)
+    erased = http.post(
+        f"/cases/{case_id}/erase-personal-data",
+        json={"reason": "GDPR art. 17 request"},
+        headers=auth("dpo"),
+    )
+    assert erased.status_code == 200, erased.text
+    address = report_body()["company"]["contact_email"].encode()
+    assert address not in stored_bytes(settings)
+    run = send_due(http, settings, erased.json()["position"])
+    assert len(run.cancelled) == 2  # the business's: no one left to write to
+    assert [r.rcpt_tos for r in inbox.received] == [["p2b@amazon.example"]]
+    assert address not in stored_bytes(settings)
