@@ -22,6 +22,7 @@ from application.case_queues import CaseQueues, queue_updates
 from application.case_statistics import CaseStatistics, changes
 from application.notifications import notices_for
 from application.outbox import OutboxLog
+from application.platform_cases import PlatformCases, platform_case_updates
 from application.sealing import BrokenSeal, integrity_failure
 
 log = logging.getLogger("mediation.projections")
@@ -118,6 +119,14 @@ class StatisticsProjection(ReadModelProjection[CaseStatistics]):
         if events:
             decoded = [e for _, e in events]
             self.view.apply(events[-1][0], lambda known: changes(decoded, known))
+
+
+class PlatformCasesProjection(ReadModelProjection[PlatformCases]):
+    """The cases sent to each platform, and the handler that feeds them."""
+
+    def apply(self, events: Sequence[tuple[int, Any]]) -> None:
+        if events:
+            self.view.apply(platform_case_updates(e for _, e in events), events[-1][0])
 
 
 class OutboxProjection:

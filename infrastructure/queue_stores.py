@@ -69,6 +69,18 @@ def by_columns(updates: RowUpdates) -> dict[tuple[str, ...], list[list[Any]]]:
     return groups
 
 
+def apply_updates(store: ReadModelStore, table: Table, updates: RowUpdates, position: int) -> bool:
+    """Write the updates into the store's copy of `table`, one row per case keyed by its id,
+    and record `position`, in one transaction, once."""
+
+    def write(c: Any, copy: str) -> None:
+        name = store.shape.table_name(table, copy)
+        for fields, rows in by_columns(updates).items():
+            store.dialect.upsert(c, table, name, [KEY, *fields], rows)
+
+    return store.applied(position, write)
+
+
 def _where(
     dialect: Dialect, queue: Queue, filters: QueueFilters, as_of: date, after: Cursor | None
 ) -> tuple[list[str], list[Any]]:
@@ -99,12 +111,7 @@ class SQLCaseQueues(ReadModelStore, CaseQueues):
     shape = SHAPE
 
     def apply(self, updates: RowUpdates, position: int) -> bool:
-        def write(c: Any, copy: str) -> None:
-            for fields, rows in by_columns(updates).items():
-                name = self.shape.table_name(CASES, copy)
-                self.dialect.upsert(c, CASES, name, [KEY, *fields], rows)
-
-        return self.applied(position, write)
+        return apply_updates(self, CASES, updates, position)
 
     def page(
         self, queue: Queue, filters: QueueFilters, as_of: date, limit: int, after: Cursor | None
@@ -121,12 +128,7 @@ class SQLCaseQueues(ReadModelStore, CaseQueues):
                 [*map(self.dialect.encode, params), limit],
             )
             rows = c.fetchall()
-        return [self._item(row) for row in rows], position
-
-    def _item(self, row: Any) -> QueueItem:
-        return QueueItem(
-            **{col.name: self.dialect.decode(col.type, row[col.name]) for col in CASES.columns}
-        )
+        return self.rows_as(QueueItem, CASES, rows), position
 
 
 class SQLiteCaseQueues(OnSQLite, SQLCaseQueues): ...

@@ -424,6 +424,13 @@ class ReadModelStore:
             position, copy = self.state.peek(c, self.state_name, self.copy)
             yield c, copy, position
 
+    def rows_as(self, kind: Callable[..., T], table: Table, rows: Sequence[Any]) -> list[T]:
+        """The rows read from `table`, each made a `kind` from its columns by name."""
+        decode = self.dialect.decode
+        return [
+            kind(**{c.name: decode(c.type, row[c.name]) for c in table.columns}) for row in rows
+        ]
+
     def _empty(self, c: Any, copy: str) -> None:
         for table in self.shape.tables:
             c.execute(f"DELETE FROM {self.table(table, copy)}")

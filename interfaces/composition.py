@@ -14,6 +14,7 @@ from application.mediation import MediationApplication
 from application.outbox import MailSettings, OutboxSender, SendRun
 from application.projections import (
     OutboxProjection,
+    PlatformCasesProjection,
     ProjectionRunner,
     QueueProjection,
     StatisticsProjection,
@@ -27,6 +28,7 @@ from infrastructure.mail_rendering import renderer
 from infrastructure.mail_transport import transport_for
 from infrastructure.outbox_store import NAME as OUTBOX
 from infrastructure.outbox_store import outbox_for
+from infrastructure.platform_case_stores import platform_cases_for
 from infrastructure.queue_stores import case_queues_for
 from infrastructure.recorders import PostgresMediationRecorder
 from infrastructure.settings import Settings
@@ -96,10 +98,13 @@ def projection_runner(
     queues = QueueProjection(case_queues_for(application.recorder))
     statistics = StatisticsProjection(case_statistics_for(application.recorder))
     outbox = OutboxProjection(outbox_for(application.recorder, application.event_log().head()))
+    portal = PlatformCasesProjection(platform_cases_for(application.recorder))
     waker = None
     if settings is not None and isinstance(application.recorder, PostgresMediationRecorder):
         waker = LogListener(postgres_conninfo(settings), application.recorder.channel_name)
-    runner = ProjectionRunner(application.event_log(), [queues, statistics, outbox], waker=waker)
+    runner = ProjectionRunner(
+        application.event_log(), [queues, statistics, portal, outbox], waker=waker
+    )
     application.saved_listeners.append(runner.wake.set)
     return runner
 

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from application.case_queues import CaseQueues
 from application.case_statistics import CaseStatistics
+from application.platform_cases import PlatformCases
 from application.projections import rebuild_all
 from infrastructure.settings import load_settings
 from interfaces.composition import (
@@ -35,7 +36,7 @@ from interfaces.trust_cli import opened
 projections = typer.Typer(help="Inspect the read models that follow the event log.")
 log = logging.getLogger("mediation.projections")
 
-READ_MODELS = (CaseQueues.name, CaseStatistics.name)
+READ_MODELS = (CaseQueues.name, CaseStatistics.name, PlatformCases.name)
 """The read models `projection_runner` builds that can be rebuilt, by name (a test holds them
 equal); the outbox never is: a rebuild would send every e-mail again."""
 

@@ -6,18 +6,31 @@ actor recorded is `platform:<key>`."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from application.access import Credential, Role
-from application.mediation import CommandResult
+from application.case_queues import Cursor, Order, sortable
+from application.mediation import CommandResult, MediationApplication
+from application.platform_cases import PlatformCases
+from domain.values import Status
 from interfaces.http.auth import AuthorizedRoute, require
-from interfaces.http.deps import ETAG, IfMatch, MediationDep, command_answers
+from interfaces.http.deps import (
+    ETAG,
+    IfMatch,
+    MediationDep,
+    MinPosition,
+    command_answers,
+    read_model_at,
+)
 from interfaces.http.portal_views import PortalCaseView
-from interfaces.http.problems import CASE_READ, COMMAND, answers
-from interfaces.http.schemas import CommandResponse, PlatformResponseRequest
+from interfaces.http.problems import CASE_READ, COMMAND, READ_MODEL, answers
+from interfaces.http.schemas import CommandResponse, IsoDate, PlatformResponseRequest
 
 router = APIRouter(prefix="/platform/cases", tags=["platform portal"], route_class=AuthorizedRoute)
 
@@ -35,6 +48,68 @@ def _answer(response: Response, result: CommandResult) -> CommandResponse:
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return CommandResponse.of(result)
+
+
+class PortalPageView(BaseModel):
+    """A page of the cases sent to the platform, newest sent first."""
+
+    items: list[PortalCaseView]
+    next_cursor: str | None = Field(description="the next page's `cursor`; none: the last page")
+    position: int = Field(description="the log position the list reflects")
+
+
+@router.get(
+    "",
+    response_model=PortalPageView,
+    summary="List the cases sent to your platform",
+    response_description="A page of the cases, newest sent first",
+    responses=answers(*READ_MODEL),
+)
+async def portal_cases(
+    request: Request,
+    mediation: MediationDep,
+    caller: PlatformCaller,
+    status: Annotated[Status | None, Query(description="only the cases in this status")] = None,
+    due_by: Annotated[
+        IsoDate | None, Query(description="only the cases whose answer is due by this day")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="the previous page's `next_cursor`")
+    ] = None,
+    min_position: MinPosition = None,
+) -> PortalPageView:
+    """The cases sent to the token's platform, the most recently sent first, each as
+    `GET /platform/cases/{case_id}` shows it; filtered by status and due date; `next_cursor`
+    fetches the next page, which never repeats nor skips a case. `min_position` waits until
+    the list reflects that event."""
+    view: PlatformCases = request.app.state.runner.view(PlatformCases.name)
+    after = None if cursor is None else Cursor.decode(cursor, Order.DUE_FIRST)
+    await read_model_at(request, min_position)
+    return await run_in_threadpool(
+        _page, mediation, view, _platform(caller), status, due_by, limit, after
+    )
+
+
+def _page(
+    mediation: MediationApplication,
+    view: PlatformCases,
+    platform: str,
+    status: Status | None,
+    due_by: date | None,
+    limit: int,
+    after: Cursor | None,
+) -> PortalPageView:
+    """Reads the page (blocking): the list's rows, then each case as the case says it."""
+    rows, reached = view.page(platform, status, due_by, limit + 1, after)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows and more else None
+    return PortalPageView(
+        items=[PortalCaseView.of(mediation.case_for_platform(r.id, platform)) for r in rows],
+        next_cursor=None if last is None else Cursor(sortable(last.last_sent_on), last.id).encode(),
+        position=reached,
+    )
 
 
 @router.get(

@@ -3,11 +3,13 @@ learns nothing of any other case (404, exactly as for a case that does not exist
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from application.clock import SettableClock
 from tests.conftest import PLATFORM_TOKENS, auth, platform_auth, report_body
 from tests.interfaces.problems import assert_problem
 
@@ -157,3 +159,61 @@ def test_a_platform_token_reaches_no_caseworker_route(http: TestClient) -> None:
         f"/cases/{case_id}/platform-response", json=RESPOND, headers=platform_auth("amazon")
     )
     assert_problem(answer, 403)
+
+
+def listed(http: TestClient, platform: str, position: int, **params: Any) -> list[str]:
+    """Every case of the platform's list, page by page, with the filters given."""
+    found: list[str] = []
+    cursor = None
+    while True:
+        query = {**params, "min_position": position, "limit": 2}
+        if cursor is not None:
+            query["cursor"] = cursor
+        answer = http.get("/platform/cases", params=query, headers=platform_auth(platform))
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        found += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found
+
+
+def test_a_platform_lists_the_cases_sent_to_it_newest_sent_first(
+    http: TestClient, clock: SettableClock
+) -> None:
+    sent = []
+    for _ in range(3):
+        sent.append(a_case(http, "amazon"))
+        clock.advance(timedelta(days=1))
+    a_case(http, "amazon", sent=False)
+    other = a_case(http, "cdiscount")
+    answered = http.post(
+        f"/platform/cases/{sent[0]}/response", json=RESPOND, headers=platform_auth("amazon")
+    )
+    assert answered.status_code == 200, answered.text
+    position = answered.json()["position"]
+
+    assert listed(http, "amazon", position) == sent[::-1]
+    assert listed(http, "cdiscount", position) == [other]
+    assert listed(http, "ebay", position) == []
+    assert listed(http, "amazon", position, status="platform_responded") == [sent[0]]
+    assert listed(http, "amazon", position, status="awaiting_platform") == sent[:0:-1]
+    first_due = http.get(f"/platform/cases/{sent[1]}", headers=platform_auth("amazon")).json()[
+        "response_due"
+    ]
+    assert listed(http, "amazon", position, due_by=first_due) == [sent[1]]
+
+    page = http.get(
+        "/platform/cases", params={"min_position": position}, headers=platform_auth("amazon")
+    )
+    contact = report_body()["company"]
+    assert contact["contact_email"] not in page.text
+    assert contact["contact_name"] not in page.text
+    assert page.json()["items"][0]["allowed_commands"] == ["acknowledge", "response"]
+
+
+def test_a_cursor_the_service_did_not_give_is_refused(http: TestClient) -> None:
+    answer = http.get(
+        "/platform/cases", params={"cursor": "not-a-cursor"}, headers=platform_auth("amazon")
+    )
+    assert_problem(answer, 422)
