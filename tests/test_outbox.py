@@ -298,3 +298,18 @@ def test_an_erasure_with_messages_pending_leaves_no_address_in_the_database(
     assert len(run.cancelled) == 2  # the business's: no one left to write to
     assert [r.rcpt_tos for r in inbox.received] == [["p2b@amazon.example"]]
     assert address not in stored_bytes(settings)
+
+
+def test_a_business_that_reported_in_english_is_written_to_in_english(
+    mailed: tuple[TestClient, Inbox, Settings],
+) -> None:
+    http, inbox, settings = mailed
+    answer = http.post("/cases", json=report_body(language="en"), headers=auth("reporter"))
+    assert answer.status_code == 201, answer.text
+    assert len(send_due(http, settings, answer.json()["position"]).sent) == 1
+    [ack] = inbox.received
+    assert ack.message["Content-Language"] == "en"
+    assert answer.json()["tracking_code"] in ack.message.get_body(("plain",)).get_content()
+    answer = http.post("/cases", json=report_body(), headers=auth("reporter"))
+    send_due(http, settings, answer.json()["position"])
+    assert inbox.received[-1].message["Content-Language"] == "fr"
