@@ -79,6 +79,9 @@ class SQLOutbox(Outbox):
         with datastore.transaction(commit=True) as c:
             dialect.create(c, STATE, STATE.name)
             dialect.create(c, ENTRIES, SHAPE.table_name(ENTRIES, "a"))
+        # A transaction of its own, which begins with its write: in SQLite a transaction that
+        # read first (the tables above, already there) could not wait for another writer.
+        with datastore.transaction(commit=True) as c:
             c.execute(
                 f"INSERT INTO {self.state.table} (name, position, live_copy) "
                 f"VALUES ({m}, {m}, 'a') ON CONFLICT (name) DO NOTHING",
