@@ -18,7 +18,13 @@ Definitions (DOMAIN.md, API.md): a case's category is its Qualified category, el
 reporter's hint, else "unqualified"; answered = at least one platform answer; days to first
 answer = first responded_on - date of the first sending; on time = first answer on or before
 the due date of the round it answers; silent = sent, never answered and past its due date as of
-the query's date, or escalated for no_response; rates are over the cases sent.
+the query's date, or escalated for no_response; rates are over the cases sent. With the
+platform in the loop: acknowledged = at least one PlatformAcknowledged; days to acknowledgement
+= the first acknowledged_on - the day the round it acknowledges was sent; answered after a
+reminder = the first answer's responded_on is on or after the day of the case's first reminder
+(a rate over the cases answered); reminders sent = every PlatformReminded; a case's measure is
+the one established by its last Qualified, else the one its report stated, else "unstated"; its
+statement of reasons is missing when those same facts say not_given (partly is counted apart).
 """
 
 from __future__ import annotations
@@ -36,9 +42,11 @@ from uuid import UUID
 
 from domain.case import Case
 from domain.deadlines import is_overdue
+from domain.measures import MeasureFacts, StatementOfReasons
 from domain.values import EscalationReason, Status
 
 UNQUALIFIED = "unqualified"
+UNSTATED = "unstated"  # no measure facts, neither established nor stated
 
 
 class Kind(StrEnum):
@@ -55,6 +63,9 @@ class Kind(StrEnum):
     PLATFORM_RESOLUTION = "platform_resolution"  # platform, days from report to resolution
     CATEGORY_RESOLUTION = "category_resolution"  # category, days from report to resolution
     MEDIATION_DAYS = "mediation_days"  # days from escalation to resolution
+    FIRST_ACKNOWLEDGEMENT = "first_acknowledgement"  # platform, days from sending to it
+    REMINDERS = "reminders"  # platform, how many reminders a case had (one or more)
+    PLATFORM_MEASURE = "platform_measure"  # platform, measure (or UNSTATED)
     # Whether an unanswered case is silent depends on the day asked about, so these keep its
     # due date; the stores keep them apart, by due date, and read only those not yet overdue.
     AWAITING = "awaiting"  # due date (ISO), platform: sent, never answered, not silenced
@@ -66,6 +77,10 @@ SEP = "\t"  # neither platform keys, categories, statuses nor outcomes hold one
 SENT, ANSWERED, ON_TIME, ESCALATED = "sent", "answered", "on_time", "escalated"
 SILENCED = "silenced"  # escalated for no_response
 UNANSWERED = "unanswered"  # counted in AWAITING too
+ACKNOWLEDGED = "acknowledged"
+AFTER_REMINDER = "answered_after_reminder"  # the first answer came on or after a reminder
+# Whether the statement of reasons was given, by the case's measure facts (of every case).
+REASONS_MISSING, REASONS_PARTLY = "reasons_not_given", "reasons_partly_given"
 
 # Where a counter is kept: the day the case was reported, its month, all time.
 DAY, MONTH, ALL = "d", "m", "a"
@@ -88,10 +103,28 @@ class CaseFacts(NamedTuple):
     escalation_reason: str | None = None
     resolved_on: date | None = None
     outcome: str | None = None
+    last_sent_on: date | None = None  # the day the current round was sent
+    days_to_acknowledgement: int | None = None  # of the first acknowledgement
+    reminders: int = 0  # every reminder, of every round
+    first_reminded_on: date | None = None
+    measure: str | None = None  # as established by the last qualification
+    statement_of_reasons: str | None = None  # of those facts
+    stated_measure: str | None = None  # as the report stated it
+    stated_statement_of_reasons: str | None = None
 
     @property
     def shown_category(self) -> str:
         return self.category or self.category_hint or UNQUALIFIED
+
+    @property
+    def shown_measure(self) -> tuple[str, str | None]:
+        """The measure established, else the one stated (UNSTATED if neither), and whether
+        those facts say a statement of reasons was given."""
+        if self.measure is not None:
+            return self.measure, self.statement_of_reasons
+        if self.stated_measure is not None:
+            return self.stated_measure, self.stated_statement_of_reasons
+        return UNSTATED, None
 
     def to_json(self) -> str:
         """The fields in order, dates as ISO text."""
@@ -108,8 +141,17 @@ class CaseFacts(NamedTuple):
 
 DATE_FIELDS = frozenset(
     {"reported_on", "first_sent_on", "first_due", "first_responded_on", "escalated_on",
-     "resolved_on"}
+     "resolved_on", "last_sent_on", "first_reminded_on"}
 )  # fmt: skip
+
+
+def _measure(facts: MeasureFacts | None) -> tuple[str | None, str | None]:
+    """A case's measure facts as the statistics keep them: the measure, and whether a
+    statement of reasons was given."""
+    if facts is None:
+        return None, None
+    reasons = facts.statement_of_reasons
+    return facts.measure.value, None if reasons is None else reasons.value
 
 
 def facts_after(facts: CaseFacts | None, event: Any) -> CaseFacts | None:
@@ -117,19 +159,39 @@ def facts_after(facts: CaseFacts | None, event: Any) -> CaseFacts | None:
     day = event.timestamp.date() if hasattr(event, "timestamp") else None
     match event:
         case Case.Reported():
+            stated, stated_reasons = _measure(event.measure)
             return CaseFacts(
                 platform=event.platform.key,
                 reported_on=event.timestamp.date(),
                 category_hint=event.category_hint.value if event.category_hint else None,
+                stated_measure=stated,
+                stated_statement_of_reasons=stated_reasons,
             )
         case Case.Qualified() if facts:
-            return facts._replace(status=Status.QUALIFIED.value, category=event.category.value)
+            measure, reasons = _measure(event.measure)
+            return facts._replace(
+                status=Status.QUALIFIED.value,
+                category=event.category.value,
+                measure=measure,
+                statement_of_reasons=reasons,
+            )
         case Case.SentToPlatform() if facts:
             first = facts.first_sent_on is None
             return facts._replace(
                 status=Status.AWAITING_PLATFORM.value,
                 first_sent_on=day if first else facts.first_sent_on,
                 first_due=event.response_due if first else facts.first_due,
+                last_sent_on=event.sent_on,
+            )
+        case Case.PlatformAcknowledged() if facts and facts.last_sent_on is not None:
+            if facts.days_to_acknowledgement is not None:
+                return facts
+            days = (event.acknowledged_on - facts.last_sent_on).days
+            return facts._replace(days_to_acknowledgement=days)
+        case Case.PlatformReminded() if facts:
+            return facts._replace(
+                reminders=facts.reminders + 1,
+                first_reminded_on=facts.first_reminded_on or day,
             )
         case Case.PlatformResponded() if facts:
             return facts._replace(
@@ -168,6 +230,24 @@ def contributions(facts: CaseFacts) -> list[tuple[Kind, str]]:
         found.append((Kind.AWAITING, facts.first_due.isoformat() + SEP + platform))
     if silenced:
         found.append((Kind.PLATFORM_FLAG, platform + SEP + SILENCED))
+    if facts.days_to_acknowledgement is not None:
+        found.append((Kind.PLATFORM_FLAG, platform + SEP + ACKNOWLEDGED))
+        waited = str(facts.days_to_acknowledgement)
+        found.append((Kind.FIRST_ACKNOWLEDGEMENT, platform + SEP + waited))
+    if (
+        facts.first_responded_on is not None
+        and facts.first_reminded_on is not None
+        and facts.first_reminded_on <= facts.first_responded_on
+    ):
+        found.append((Kind.PLATFORM_FLAG, platform + SEP + AFTER_REMINDER))
+    if facts.reminders:
+        found.append((Kind.REMINDERS, platform + SEP + str(facts.reminders)))
+    measure, reasons = facts.shown_measure
+    found.append((Kind.PLATFORM_MEASURE, platform + SEP + measure))
+    if reasons == StatementOfReasons.NOT_GIVEN.value:
+        found.append((Kind.PLATFORM_FLAG, platform + SEP + REASONS_MISSING))
+    elif reasons == StatementOfReasons.PARTLY.value:
+        found.append((Kind.PLATFORM_FLAG, platform + SEP + REASONS_PARTLY))
     if facts.escalated_on is not None:
         found.append((Kind.PLATFORM_FLAG, platform + SEP + ESCALATED))
         found.append((Kind.ESCALATION_REASON, str(facts.escalation_reason)))
@@ -341,11 +421,14 @@ class Tally:
     by_category: Counter[str] = field(default_factory=Counter)
     by_platform: Counter[str] = field(default_factory=Counter)
     by_status: Counter[str] = field(default_factory=Counter)
+    by_measure: Counter[str] = field(default_factory=Counter)
     flags: Counter[str] = field(default_factory=Counter)
     not_yet_overdue: int = 0  # of the unanswered cases, as of the day asked about
     outcomes: Counter[str] = field(default_factory=Counter)
     first_answer: Counter[int] = field(default_factory=Counter)
     resolution: Counter[int] = field(default_factory=Counter)
+    acknowledgement: Counter[int] = field(default_factory=Counter)
+    reminders: Counter[int] = field(default_factory=Counter)  # cases by reminders they had
 
     @property
     def silent(self) -> int:
@@ -399,6 +482,13 @@ class Tallies:
                 self.categories[fields[0]].resolution[int(fields[1])] += count
             case Kind.MEDIATION_DAYS:
                 self.mediation_days[int(fields[0])] += count
+            case Kind.FIRST_ACKNOWLEDGEMENT:
+                self.platforms[fields[0]].acknowledgement[int(fields[1])] += count
+            case Kind.REMINDERS:
+                self.platforms[fields[0]].reminders[int(fields[1])] += count
+            case Kind.PLATFORM_MEASURE:
+                self.total.by_measure[fields[1]] += count
+                self.platforms[fields[0]].by_measure[fields[1]] += count
 
 
 def tallies(counters: Iterable[tuple[str, str, int]], as_of: date) -> Tallies:
@@ -413,7 +503,7 @@ def _counts(counter: Counter[str]) -> dict[str, int]:
 
 
 def platform_entry(platform: str, tally: Tally) -> dict[str, Any]:
-    sent = tally.flags[SENT]
+    sent, answered = tally.flags[SENT], tally.flags[ANSWERED]
     return {
         "platform": platform,
         "cases": tally.cases,
@@ -432,6 +522,15 @@ def platform_entry(platform: str, tally: Tally) -> dict[str, Any]:
         "median_days_to_first_answer": percentile(tally.first_answer, 0.5),
         "p90_days_to_first_answer": percentile(tally.first_answer, 0.9),
         "median_days_to_resolution": percentile(tally.resolution, 0.5),
+        "acknowledged": tally.flags[ACKNOWLEDGED],
+        "acknowledgement_rate": rate(tally.flags[ACKNOWLEDGED], sent),
+        "median_days_to_acknowledgement": percentile(tally.acknowledgement, 0.5),
+        "answered_after_reminder": tally.flags[AFTER_REMINDER],
+        "after_reminder_rate": rate(tally.flags[AFTER_REMINDER], answered),
+        "reminders_sent": sum(n * cases for n, cases in tally.reminders.items()),
+        "by_measure": _counts(tally.by_measure),
+        "statement_of_reasons_missing": tally.flags[REASONS_MISSING],
+        "statement_of_reasons_partly": tally.flags[REASONS_PARTLY],
     }
 
 
@@ -447,7 +546,11 @@ def statistics(counters: Iterable[tuple[str, str, int]], as_of: date) -> dict[st
     added = tallies(counters, as_of)
     return {
         "as_of": as_of.isoformat(),
-        "totals": {"reported": added.total.cases, "by_status": _counts(added.total.by_status)},
+        "totals": {
+            "reported": added.total.cases,
+            "by_status": _counts(added.total.by_status),
+            "by_measure": _counts(added.total.by_measure),
+        },
         "platforms": [platform_entry(p, t) for p, t in _largest_first(added.platforms)],
         "categories": [
             {

@@ -10,9 +10,10 @@ read inside that transaction, after the position check, so two runners can never
 the same event. Counters back at zero are deleted, so that what a read adds up is bounded by
 what exists.
 
-The format version follows the tables and the fields of `CaseFacts` (kept as JSON in the facts
-table); a change of either builds the statistics anew from the log at the next start, and the
-tables of other formats are dropped when the store opens (see read_model_store.py).
+The format version follows the tables, the fields of `CaseFacts` (kept as JSON in the facts
+table) and the kinds of counters; a change of any builds the statistics anew from the log at
+the next start, and the tables of other formats are dropped when the store opens (see
+read_model_store.py).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def statistics_shape(facts: type = CaseFacts) -> Shape:
             *(f"{name}: {getattr(kind, '__forward_arg__', kind)}"
               for name, kind in facts.__annotations__.items()),
             "margins by day, month and all time",  # what the counters mean
+            *(f"kind {kind.value}" for kind in Kind),  # what they count
         ),
     )  # fmt: skip
 

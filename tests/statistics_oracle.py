@@ -14,6 +14,7 @@ from uuid import UUID
 
 import pytest
 
+from domain.measures import MeasureFacts
 from domain.values import (
     Outcome,
     Status,
@@ -22,6 +23,7 @@ from tests.conftest import START
 
 TODAY = START.date()
 UNQUALIFIED = "unqualified"
+UNSTATED = "unstated"
 
 
 class Refused(Exception):
@@ -51,6 +53,8 @@ PERMITTED: dict[Status, dict[str, frozenset[Outcome] | None]] = {
         "resolve": frozenset({Outcome.WITHDRAWN, Outcome.INADMISSIBLE}),
     },
     Status.AWAITING_PLATFORM: {
+        "acknowledge": None,  # records nothing once the round was acknowledged
+        "remind": None,  # records the reminders due, if any
         "respond": None,
         "escalate": None,
         "resolve": frozenset({Outcome.WITHDRAWN}),
@@ -86,6 +90,12 @@ class Record:
     escalated: tuple[date, str] | None = None  # (UTC day, reason)
     resolved: tuple[date, str] | None = None  # (UTC day, outcome)
     erased: bool = False
+    stated: tuple[str, str | None] | None = None  # (measure, statement of reasons) reported
+    established: tuple[str, str | None] | None = None  # by the last qualification
+    acknowledgements: list[tuple[date, date]] = field(default_factory=list)  # (sent, acked)
+    reminders: list[date] = field(default_factory=list)  # the UTC day of each
+    round_acknowledged: bool = False
+    round_reminders: int = 0
 
     @property
     def reported_on(self) -> date:
@@ -94,6 +104,18 @@ class Record:
     @property
     def shown_category(self) -> str:
         return self.category or self.hint or UNQUALIFIED
+
+    @property
+    def shown_measure(self) -> tuple[str, str | None]:
+        return self.established or self.stated or (UNSTATED, None)
+
+
+def facts_of(facts: MeasureFacts | None) -> tuple[str, str | None] | None:
+    """What a command's measure facts say: the measure, whether reasons were given."""
+    if facts is None:
+        return None
+    reasons = facts.statement_of_reasons
+    return facts.measure.value, None if reasons is None else reasons.value
 
 
 def percentile_cont(values: Iterable[int], fraction: float) -> float | None:
@@ -132,6 +154,11 @@ def days_to_resolution(record: Record) -> int:
     return (record.resolved[0] - record.reported_on).days
 
 
+def answered_after_reminder(record: Record) -> bool:
+    """The first answer came on or after the day of the case's first reminder."""
+    return bool(record.answers and record.reminders) and record.reminders[0] <= record.answers[0]
+
+
 def in_period(records: Iterable[Record], first: date | None, last: date | None) -> list[Record]:
     return [
         r
@@ -148,6 +175,8 @@ def expected_platform_entry(platform: str, cases: list[Record], as_of: date) -> 
     escalated = [r for r in cases if r.escalated is not None]
     first_answers = [days_to_first_answer(r) for r in answered]
     resolutions = [days_to_resolution(r) for r in cases if r.resolved is not None]
+    acknowledged = [r for r in sent if r.acknowledgements]
+    after_reminder = [r for r in answered if answered_after_reminder(r)]
     return {
         "platform": platform,
         "cases": len(cases),
@@ -166,6 +195,18 @@ def expected_platform_entry(platform: str, cases: list[Record], as_of: date) -> 
         "median_days_to_first_answer": percentile_cont(first_answers, 0.5),
         "p90_days_to_first_answer": percentile_cont(first_answers, 0.9),
         "median_days_to_resolution": percentile_cont(resolutions, 0.5),
+        "acknowledged": len(acknowledged),
+        "acknowledgement_rate": a_rate(len(acknowledged), len(sent)),
+        "median_days_to_acknowledgement": percentile_cont(
+            [(r.acknowledgements[0][1] - r.acknowledgements[0][0]).days for r in acknowledged],
+            0.5,
+        ),
+        "answered_after_reminder": len(after_reminder),
+        "after_reminder_rate": a_rate(len(after_reminder), len(answered)),
+        "reminders_sent": sum(len(r.reminders) for r in cases),
+        "by_measure": dict(Counter(r.shown_measure[0] for r in cases)),
+        "statement_of_reasons_missing": sum(r.shown_measure[1] == "not_given" for r in cases),
+        "statement_of_reasons_partly": sum(r.shown_measure[1] == "partly" for r in cases),
     }
 
 
@@ -182,6 +223,7 @@ def expected_statistics(
         "totals": {
             "reported": len(cases),
             "by_status": dict(Counter(r.status.value for r in cases)),
+            "by_measure": dict(Counter(r.shown_measure[0] for r in cases)),
         },
         "platforms": [
             expected_platform_entry(p, [r for r in cases if r.platform == p], as_of)
@@ -266,7 +308,7 @@ def published(value: Any, name: str = "") -> Any:
 # Comparing answers: lists keyed, zero counts dropped (API.md allows leaving them out), floats
 # compared to 1e-9.
 
-COUNT_MAPS = {"by_category", "by_status", "by_platform", "outcomes", "by_reason"}
+COUNT_MAPS = {"by_category", "by_status", "by_platform", "outcomes", "by_reason", "by_measure"}
 KEYED_LISTS = {"platforms": "platform", "categories": "category"}
 
 

@@ -22,9 +22,12 @@ from application.case_statistics import (
     statistics,
 )
 from application.clock import SettableClock
+from application.errors import CaseNotFound
 from application.mediation import MediationApplication, ReportRequest
+from application.personal_data import CaseKeys
 from application.projections import EventLog
 from domain.errors import CommandNotAllowed, PersonalDataErasedError
+from domain.measures import Measure, MeasureFacts, StatementOfReasons
 from domain.platforms import Platform
 from domain.values import (
     Category,
@@ -43,7 +46,7 @@ from infrastructure.statistics_stores import (
     SQLiteCaseStatistics,
 )
 from interfaces.composition import open_application
-from tests.conftest import auth, report_body, settings_for
+from tests.conftest import PLATFORM_TOKENS, auth, platform_auth, report_body, settings_for
 from tests.domain.factories import company
 from tests.statistics_oracle import (
     ADDS_PERSONAL_DATA,
@@ -54,6 +57,7 @@ from tests.statistics_oracle import (
     assert_annual,
     assert_same_figures,
     expected_statistics,
+    facts_of,
 )
 
 # Driving workflows: through the application, or over HTTP, recording what was accepted.
@@ -82,8 +86,10 @@ class Workflow:
             return False
         return not (record.erased and kind in ADDS_PERSONAL_DATA)
 
-    def report(self, raw_platform: str, hint: Category | None) -> Record:
-        case_id, position = self._report(raw_platform, hint)
+    def report(
+        self, raw_platform: str, hint: Category | None, measure: MeasureFacts | None = None
+    ) -> Record:
+        case_id, position = self._report(raw_platform, hint, measure)
         assert position > self.position
         self.position = position
         record = Record(
@@ -91,6 +97,7 @@ class Workflow:
             platform=RAW_PLATFORMS[raw_platform],
             reported_at=self.clock.now(),
             hint=hint.value if hint else None,
+            stated=facts_of(measure),
         )
         self.records.append(record)
         return record
@@ -106,6 +113,7 @@ class Workflow:
         responded_on: date | None = None,
         reason: EscalationReason = EscalationReason.COMPLEXITY,
         outcome: Outcome = Outcome.RESOLVED,
+        measure: MeasureFacts | None = None,
     ) -> bool:
         """Issue one command; whether it was accepted (asserted to be what DOMAIN.md says)."""
         expected = self.permitted(record, kind, outcome if kind == "resolve" else None)
@@ -116,6 +124,8 @@ class Workflow:
             "responded_on": responded_on,
             "reason": reason,
             "outcome": outcome,
+            "measure": measure,
+            "platform": record.platform,
         }
         try:
             position, due = self._command(record.id, kind, args)
@@ -124,17 +134,25 @@ class Workflow:
             self.refused += 1
             return False
         assert expected, f"{kind} accepted on {record}"
+        today = self.today()
+        if kind in ("acknowledge", "remind"):  # may record nothing
+            self._supporting(record, kind, position, today)
+            return True
+        assert position is not None
         assert position > self.position
         self.position = position
-        today = self.today()
         if kind == "qualify":
             record.status = Status.QUALIFIED
             record.category, record.priority = category.value, priority.value
+            # DOMAIN.md: the measure established, by default the business's.
+            record.established = facts_of(measure) or record.stated
         elif kind == "send":
             # DOMAIN.md: due 15 calendar days after sending, 5 when urgent.
             assert due == today + timedelta(days=5 if record.priority == "urgent" else 15)
             record.status = Status.AWAITING_PLATFORM
             record.sends.append((today, due))
+            record.round_acknowledged = False
+            record.round_reminders = 0
         elif kind == "respond":
             record.status = Status.PLATFORM_RESPONDED
             record.answers.append(responded_on or today)
@@ -150,11 +168,48 @@ class Workflow:
             raise AssertionError(kind)
         return True
 
-    def _report(self, raw_platform: str, hint: Category | None) -> tuple[UUID, int]:
+    def _supporting(self, record: Record, kind: str, position: int | None, today: date) -> None:
+        """An acknowledgement (once a round) or the reminders due (DOMAIN.md: days 7 and 14
+        after sending, urgent 2 and 4): what was recorded, if anything."""
+        if kind == "acknowledge":
+            recorded = 0 if record.round_acknowledged else 1
+            if recorded:
+                record.acknowledgements.append((record.sends[-1][0], today))
+                record.round_acknowledged = True
+        else:
+            days = (2, 4) if record.priority == "urgent" else (7, 14)
+            sent = record.sends[-1][0]
+            due = sum(sent + timedelta(days=d) <= today for d in days)
+            recorded = max(0, due - record.round_reminders)
+            record.reminders += [today] * recorded
+            record.round_reminders += recorded
+        assert (position is not None) == (recorded > 0), (kind, record, position)
+        if position is not None:
+            assert position > self.position
+            self.position = position
+
+    def _report(
+        self, raw_platform: str, hint: Category | None, measure: MeasureFacts | None
+    ) -> tuple[UUID, int]:
         raise NotImplementedError
 
-    def _command(self, case_id: UUID, kind: str, args: dict[str, Any]) -> tuple[int, date | None]:
+    def _command(
+        self, case_id: UUID, kind: str, args: dict[str, Any]
+    ) -> tuple[int | None, date | None]:
+        """The command's position (None if it recorded nothing) and the due date it set."""
         raise NotImplementedError
+
+
+def remind(app: MediationApplication, case_id: UUID, as_of: date) -> int | None:
+    """Record the reminders due by `as_of`, as the deadline process does, through the case
+    (test-only: no application command for it yet); the position, None if none was due."""
+    with CaseKeys.call():
+        case = app._case_for_command(case_id, None)
+        if not case.remind(
+            deadlines=app.deadlines, as_of=as_of, actor="system:deadlines", now=app.clock.now()
+        ):
+            return None
+        return app._save(case).position
 
 
 class AppWorkflow(Workflow):
@@ -162,7 +217,9 @@ class AppWorkflow(Workflow):
         super().__init__(clock)
         self.app = app
 
-    def _report(self, raw_platform: str, hint: Category | None) -> tuple[UUID, int]:
+    def _report(
+        self, raw_platform: str, hint: Category | None, measure: MeasureFacts | None
+    ) -> tuple[UUID, int]:
         request = ReportRequest(
             company=replace(company(), name=f"Société {len(self.records)}"),
             platform=Platform.parse(raw_platform),
@@ -170,19 +227,29 @@ class AppWorkflow(Workflow):
             occurred_on=self.today() - timedelta(days=3),
             category_hint=hint,
             channel=Channel.WEB,
+            measure=measure,
         )
         result = self.app.report_case(request, actor="reporter-1")
         return result.case_id, result.position
 
-    def _command(self, case_id: UUID, kind: str, args: dict[str, Any]) -> tuple[int, date | None]:
+    def _command(
+        self, case_id: UUID, kind: str, args: dict[str, Any]
+    ) -> tuple[int | None, date | None]:
         app = self.app
         try:
+            if kind == "acknowledge":
+                key = args["platform"]
+                result = app.acknowledge_case(case_id, platform=key, actor=f"platform:{key}")
+                return (None if result.replayed else result.position), None
+            if kind == "remind":
+                return remind(app, case_id, self.today()), None
             if kind == "qualify":
                 result = app.qualify_case(
                     case_id,
                     category=args["category"],
                     priority=args["priority"],
                     summary=PersonalText("Summary"),
+                    measure=args["measure"],
                     actor="alice",
                 )
             elif kind == "send":
@@ -205,7 +272,7 @@ class AppWorkflow(Workflow):
                 result = app.erase_personal_data(case_id, reason="GDPR art. 17", actor="dpo-1")
             else:
                 raise AssertionError(kind)
-        except (CommandNotAllowed, PersonalDataErasedError):
+        except (CommandNotAllowed, PersonalDataErasedError, CaseNotFound):
             raise Refused from None
         return result.position, result.response_due
 
@@ -225,7 +292,9 @@ class HttpWorkflow(Workflow):
         super().__init__(clock)
         self.http = http
 
-    def _report(self, raw_platform: str, hint: Category | None) -> tuple[UUID, int]:
+    def _report(
+        self, raw_platform: str, hint: Category | None, measure: MeasureFacts | None
+    ) -> tuple[UUID, int]:
         body = report_body(
             platform=raw_platform,
             name=f"Société {len(self.records)}",
@@ -235,11 +304,23 @@ class HttpWorkflow(Workflow):
             del body["category_hint"]
         else:
             body["category_hint"] = hint.value
+        if measure is not None:
+            body["measure"] = measure_body(measure)
         answer = self.http.post("/cases", json=body, headers=auth("reporter"))
         assert answer.status_code == 201, answer.text
         return UUID(answer.json()["id"]), answer.json()["position"]
 
-    def _command(self, case_id: UUID, kind: str, args: dict[str, Any]) -> tuple[int, date | None]:
+    def _command(
+        self, case_id: UUID, kind: str, args: dict[str, Any]
+    ) -> tuple[int | None, date | None]:
+        if kind == "acknowledge":
+            return self._acknowledge(case_id, args["platform"]), None
+        if kind == "remind":  # the deadline process's: no route
+            app: MediationApplication = self.http.app.state.mediation  # type: ignore[attr-defined]
+            try:
+                return remind(app, case_id, self.today()), None
+            except CommandNotAllowed:
+                raise Refused from None
         body: dict[str, Any] = {
             "qualify": {
                 "category": args["category"].value,
@@ -254,6 +335,8 @@ class HttpWorkflow(Workflow):
         }[kind]
         if kind == "respond" and args["responded_on"] is not None:
             body["responded_on"] = args["responded_on"].isoformat()
+        if kind == "qualify" and args["measure"] is not None:
+            body["measure"] = measure_body(args["measure"])
         role = "dpo" if kind == "erase" else "caseworker"
         answer = self.http.post(
             f"/cases/{case_id}/{COMMAND_PATHS[kind]}", json=body, headers=auth(role)
@@ -265,14 +348,43 @@ class HttpWorkflow(Workflow):
         due = result.get("response_due")
         return result["position"], date.fromisoformat(due) if due else None
 
+    def _acknowledge(self, case_id: UUID, key: str) -> int | None:
+        """Through the platform's portal; a platform without a token (no portal) through the
+        application. The position, None when the round was already acknowledged."""
+        if key not in PLATFORM_TOKENS:
+            app: MediationApplication = self.http.app.state.mediation  # type: ignore[attr-defined]
+            try:
+                result = app.acknowledge_case(case_id, platform=key, actor=f"platform:{key}")
+            except (CommandNotAllowed, CaseNotFound):
+                raise Refused from None
+            return None if result.replayed else result.position
+        answer = self.http.post(
+            f"/platform/cases/{case_id}/acknowledge", headers=platform_auth(key)
+        )
+        if answer.status_code in (404, 409):
+            raise Refused
+        assert answer.status_code == 200, answer.text
+        replayed = answer.headers.get("Idempotent-Replayed") == "true"
+        return None if replayed else answer.json()["position"]
+
+
+def measure_body(facts: MeasureFacts) -> dict[str, Any]:
+    body: dict[str, Any] = {"measure": facts.measure.value}
+    if facts.statement_of_reasons is not None:
+        body["statement_of_reasons"] = facts.statement_of_reasons.value
+    return body
+
 
 # Random workflows.
 
-COMMANDS = ["qualify", "send", "respond", "escalate", "resolve"]
+COMMANDS = ["qualify", "send", "respond", "escalate", "resolve", "acknowledge", "remind"]
 ONWARD: dict[Status, list[str]] = {
     Status.REPORTED: ["qualify", "qualify", "qualify", "resolve"],
     Status.QUALIFIED: ["send", "send", "send", "qualify", "resolve"],
-    Status.AWAITING_PLATFORM: ["respond", "wait", "respond", "wait", "escalate", "resolve"],
+    Status.AWAITING_PLATFORM: [
+        *["respond", "wait", "respond", "wait", "escalate", "resolve", "respond"],
+        *["acknowledge", "remind"],  # supporting events, which leave it awaiting
+    ],
     Status.PLATFORM_RESPONDED: ["send", "send", "escalate", "resolve", "resolve"],
     Status.WITH_MEDIATOR: ["resolve"],
     Status.RESOLVED: ["resolve"],  # refused: a resolved case is closed
@@ -281,10 +393,19 @@ ONWARD: dict[Status, list[str]] = {
 the end of the workflow ("wait": none, so that platforms also answer late, or never)."""
 
 CASE = st.integers(min_value=0, max_value=7)
+MEASURES = st.one_of(
+    st.none(),
+    st.builds(
+        MeasureFacts,
+        measure=st.sampled_from(Measure),
+        statement_of_reasons=st.sampled_from([None, *StatementOfReasons]),
+    ),
+)
 REPORT = st.tuples(
     st.just("report"),
     st.sampled_from(sorted(RAW_PLATFORMS)),
     st.sampled_from([None, *Category]),
+    MEASURES,  # as stated
 )
 ACT = st.tuples(
     st.just("act"),
@@ -297,10 +418,12 @@ ACT = st.tuples(
     st.sampled_from([None, 0, 1, 2, 3, 5, 8, 13, 21, 34]),  # responded_on: today, or a day
     st.sampled_from(EscalationReason),
     st.integers(min_value=0, max_value=59),  # which outcome
+    MEASURES,  # as established
 )
 ERASE = st.tuples(st.just("erase"), CASE)
-STEPS = st.sampled_from(["act"] * 24 + ["report"] * 3 + ["erase"]).flatmap(
-    lambda what: {"act": ACT, "report": REPORT, "erase": ERASE}[what]
+DEADLINES = st.tuples(st.just("deadlines"), CASE)  # the reminders due, as the process sends
+STEPS = st.sampled_from(["act"] * 24 + ["report"] * 3 + ["erase"] + ["deadlines"] * 6).flatmap(
+    lambda what: {"act": ACT, "report": REPORT, "erase": ERASE, "deadlines": DEADLINES}[what]
 )
 PAUSES = st.sampled_from([0, 0, 1, 5, 11, 24, 24, 48, 4 * 24, 6 * 24, 16 * 24, 25 * 24])
 """Hours between two commands: often none, sometimes past a deadline."""
@@ -318,7 +441,7 @@ FIRST_INSTANT = datetime(2025, 12, 30, 20, 0, tzinfo=UTC)
 def play(flow: Workflow, step: tuple[Any, ...]) -> None:
     """A drawn step made a concrete command, from the case's recorded status."""
     if step[0] == "report":
-        flow.report(step[1], step[2])
+        flow.report(step[1], step[2], step[3] if len(step) > 3 else None)
         return
     if not flow.records:
         return
@@ -326,7 +449,11 @@ def play(flow: Workflow, step: tuple[Any, ...]) -> None:
     if step[0] == "erase":
         flow.act(record, "erase")
         return
-    _, index, free, pick, category, priority, stance, offset, reason, outcome_pick = step
+    if step[0] == "deadlines":
+        for awaited in [r for r in flow.records if r.status is Status.AWAITING_PLATFORM]:
+            flow.act(awaited, "remind")
+        return
+    _, index, free, pick, category, priority, stance, offset, reason, outcome_pick, measure = step
     if not free:  # move on a case that can still move (a closed one refuses everything)
         open_ = [
             r
@@ -355,6 +482,7 @@ def play(flow: Workflow, step: tuple[Any, ...]) -> None:
         responded_on=responded_on,
         reason=reason,
         outcome=outcomes[outcome_pick % len(outcomes)],
+        measure=measure,
     )
 
 
@@ -466,37 +594,60 @@ def check_against_reference(view: CaseStatistics, flow: Workflow) -> None:
 def run_scenario(flow: Workflow) -> dict[str, Record]:
     """A fixed workflow touching every figure: several platforms and categories, urgent and
     standard rounds, answers on time, late, backdated and never, follow-up rounds, every
-    escalation reason, outcomes, a requalification and a refused command."""
+    escalation reason, outcomes, a requalification and a refused command; measures stated,
+    established and neither, statements of reasons missing and partly given; acknowledgements
+    (again, in a follow-up round, refused after an answer), reminders before an answer, before
+    a backdated answer, and without an answer."""
     clock = flow.clock
     hours = clock.advance
     c: dict[str, Record] = {}
-    c["a"] = flow.report("Amazon Marketplace", Category.DELISTING)
-    c["b"] = flow.report("amazon.fr", None)
+    not_given, partly = StatementOfReasons.NOT_GIVEN, StatementOfReasons.PARTLY
+    c["a"] = flow.report(
+        "Amazon Marketplace", Category.DELISTING, MeasureFacts(Measure.DELISTING, None, not_given)
+    )
+    c["b"] = flow.report("amazon.fr", None, MeasureFacts(Measure.SUSPENSION, None, partly))
     c["c"] = flow.report("Cdiscount", Category.FUNDS_WITHHELD)
-    c["d"] = flow.report("eBay", None)
-    c["e"] = flow.report("Fnac", Category.RANKING)
-    c["f"] = flow.report("Cdiscount", None)
+    c["d"] = flow.report("eBay", None, MeasureFacts(Measure.OTHER))
+    c["e"] = flow.report("Fnac", Category.RANKING, MeasureFacts(Measure.TERMS_CHANGE, None, partly))
+    c["f"] = flow.report("Cdiscount", None, MeasureFacts(Measure.TERMINATION, None, not_given))
     c["g"] = flow.report("Amazon Marketplace", None)
     hours(timedelta(hours=1))
     flow.act(c["a"], "qualify", category=Category.DELISTING, priority=Priority.NORMAL)
     flow.act(c["b"], "qualify", category=Category.ACCOUNT_SUSPENSION, priority=Priority.URGENT)
-    flow.act(c["c"], "qualify", category=Category.FUNDS_WITHHELD, priority=Priority.HIGH)
+    flow.act(
+        c["c"], "qualify", category=Category.FUNDS_WITHHELD, priority=Priority.HIGH,
+        measure=MeasureFacts(Measure.FUNDS_WITHHELD, None, not_given),
+    )  # fmt: skip
     flow.act(c["d"], "qualify", category=Category.RANKING, priority=Priority.NORMAL)
     flow.act(c["e"], "qualify", category=Category.OTHER, priority=Priority.URGENT)
-    flow.act(c["b"], "qualify", category=Category.TERMS_CHANGE, priority=Priority.URGENT)
+    flow.act(
+        c["b"], "qualify", category=Category.TERMS_CHANGE, priority=Priority.URGENT,
+        measure=MeasureFacts(Measure.TERMS_CHANGE, None, StatementOfReasons.GIVEN),
+    )  # fmt: skip
+    assert not flow.act(c["f"], "remind")  # refused: not sent
     hours(timedelta(days=1))  # day 1
     for name in "abcde":
         flow.act(c[name], "send")
     hours(timedelta(days=3))  # day 4
     day = flow.today()
+    flow.act(c["a"], "acknowledge")
+    flow.act(c["a"], "acknowledge")  # records nothing
+    flow.act(c["c"], "acknowledge")
+    flow.act(c["b"], "remind")  # urgent: its first reminder (day 2 after sending)
     flow.act(c["a"], "respond", stance=Stance.ACCEPTED, responded_on=day - timedelta(days=2))
     flow.act(c["b"], "respond", stance=Stance.REFUSED)
+    assert not flow.act(c["b"], "acknowledge")  # refused: answered
     assert not flow.act(c["f"], "escalate", reason=EscalationReason.COMPLEXITY)  # refused
     hours(timedelta(days=10))  # day 14
+    flow.act(c["c"], "remind")  # day 7 after sending
+    flow.act(c["e"], "remind")  # urgent: both
+    flow.act(c["e"], "remind")  # records nothing
     flow.act(c["c"], "respond", stance=Stance.PARTIALLY_ACCEPTED)
     flow.act(c["e"], "escalate", reason=EscalationReason.NO_RESPONSE)
     flow.act(c["a"], "send")  # a follow-up round
     hours(timedelta(days=5))  # day 19
+    flow.act(c["a"], "acknowledge")  # the first acknowledgement stays the one counted
+    flow.act(c["a"], "remind")  # nothing due yet in this round
     flow.act(c["a"], "respond", stance=Stance.INFORMATION_REQUESTED)
     flow.act(c["a"], "resolve", outcome=Outcome.RESOLVED)
     flow.act(c["b"], "escalate", reason=EscalationReason.UNSATISFACTORY_RESPONSE)
@@ -505,8 +656,11 @@ def run_scenario(flow: Workflow) -> dict[str, Record]:
     flow.act(c["b"], "resolve", outcome=Outcome.PARTIALLY_RESOLVED)
     flow.act(c["e"], "resolve", outcome=Outcome.NOT_RESOLVED)
     flow.act(c["c"], "escalate", reason=EscalationReason.COMPLEXITY)
+    flow.act(c["d"], "remind")  # days 7 and 14 after sending
+    flow.act(c["d"], "acknowledge")  # 20 days after sending
     hours(timedelta(days=9))  # day 30
     day = flow.today()
+    # Backdated before its first reminder: not an answer after a reminder.
     flow.act(c["d"], "respond", stance=Stance.REFUSED, responded_on=day - timedelta(days=10))
     flow.act(c["d"], "escalate", reason=EscalationReason.BUSINESS_REQUEST)
     c["h"] = flow.report("eBay", Category.COUNTERFEIT_IP)

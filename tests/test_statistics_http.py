@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from application.clock import SettableClock
+from domain.measures import Measure
 from domain.values import (
     Category,
     Outcome,
@@ -67,8 +68,18 @@ ENTRY_FIELDS = {
     "median_days_to_first_answer",
     "p90_days_to_first_answer",
     "median_days_to_resolution",
+    "acknowledged",
+    "acknowledgement_rate",
+    "median_days_to_acknowledgement",
+    "answered_after_reminder",
+    "after_reminder_rate",
+    "reminders_sent",
+    "by_measure",
+    "statement_of_reasons_missing",
+    "statement_of_reasons_partly",
 }
-RATES = ("answer_rate", "on_time_rate", "silence_rate", "escalation_rate")
+RATES = ("answer_rate", "on_time_rate", "silence_rate", "escalation_rate", "acknowledgement_rate")
+MEASURE_KEYS = [*(m.value for m in Measure), "unstated"]
 OUTCOME_KEYS = [o.value for o in Outcome]
 
 
@@ -87,7 +98,7 @@ def check_shape(body: dict[str, Any]) -> None:
     """GET /statistics as API.md lists it."""
     assert set(body) == {"position", "as_of", "totals", "platforms", "categories", "mediation"}
     date.fromisoformat(body["as_of"])
-    assert set(body["totals"]) == {"reported", "by_status"}
+    assert set(body["totals"]) == {"reported", "by_status", "by_measure"}
     assert set(body["mediation"]) == {"escalated", "by_reason", "outcomes", "median_days"}
     for entry in body["platforms"]:
         check_entry(entry)
@@ -103,11 +114,17 @@ def check_shape(body: dict[str, Any]) -> None:
 
 def check_entry(entry: dict[str, Any]) -> None:
     assert set(entry) == ENTRY_FIELDS, entry
-    for name in ("cases", "sent", "answered", "answered_on_time", "silent", "escalated"):
+    for name in ("cases", "sent", "answered", "answered_on_time", "silent", "escalated",
+                 "acknowledged", "answered_after_reminder", "reminders_sent",
+                 "statement_of_reasons_missing", "statement_of_reasons_partly"):  # fmt: skip
         assert type(entry[name]) is int, name
     for name in RATES:
         assert set(entry[name]) == {"numerator", "denominator", "value"}
         assert entry[name]["denominator"] == entry["sent"]
+    # Answered after a reminder: a share of the cases answered.
+    assert set(entry["after_reminder_rate"]) == {"numerator", "denominator", "value"}
+    assert entry["after_reminder_rate"]["denominator"] == entry["answered"]
+    assert sum(entry["by_measure"].values()) == entry["cases"]
 
 
 def statistics_body(http: TestClient, **params: Any) -> dict[str, Any]:
@@ -483,6 +500,9 @@ def column_value(entry: dict[str, Any], header: str) -> Any:
     outcome = header.removeprefix("outcome_")
     if outcome in OUTCOME_KEYS:
         return entry["outcomes"].get(outcome, 0)
+    measure = header.removeprefix("measure_")
+    if measure in MEASURE_KEYS:
+        return entry["by_measure"].get(measure, 0)
     raise AssertionError(f"a CSV column names no figure of the platform entry: {header}")
 
 
@@ -545,9 +565,10 @@ def test_the_csv_export_has_a_row_per_platform_with_the_figures_of_get_statistic
                     assert got == (value, value), (params, entry["platform"], header, got, value)
         # Every figure of the entry (but the by_* breakdowns) is a column.
         named = {"sent" if h == "sent_to_platform" else h for h in english}
-        scalars = ENTRY_FIELDS - {"by_category", "by_status", "outcomes"}
+        scalars = ENTRY_FIELDS - {"by_category", "by_status", "outcomes", "by_measure"}
         assert scalars <= named, scalars - named
         assert {f"outcome_{o}" for o in OUTCOME_KEYS} <= set(english)
+        assert {f"measure_{m}" for m in MEASURE_KEYS} <= set(english)
         # English is the default.
         plain = http.get("/statistics/export.csv", params=params, headers=auth("analyst"))
         assert plain.content == answer.content

@@ -35,6 +35,7 @@ from interfaces.composition import open_application, projection_runner
 from tests.conftest import require_postgres
 from tests.statistics_oracle import (
     UNQUALIFIED,
+    answered_after_reminder,
     answered_on_time,
 )
 from tests.statistics_workflows import (
@@ -74,6 +75,15 @@ class Reach:
             self.seen["on-time"] += answered_on_time(r)
             self.seen["erased"] += r.erased
             self.seen["silent-unanswered"] += bool(r.sends and not r.answers)
+            self.seen["acknowledged"] += bool(r.acknowledgements)
+            self.seen["acknowledged-later-round"] += any(
+                sent != r.sends[0][0] for sent, _ in r.acknowledgements
+            )
+            self.seen["reminded"] += bool(r.reminders)
+            self.seen["after-reminder"] += answered_after_reminder(r)
+            self.seen["answered-unreminded"] += bool(r.answers and not r.reminders)
+            self.seen["measure-established"] += r.established not in (None, r.stated)
+            self.seen[f"reasons:{r.shown_measure[1]}"] += 1
             if r.escalated:
                 self.seen[f"reason:{r.escalated[1]}"] += 1
             if r.resolved:
@@ -140,8 +150,10 @@ def test_event_by_event_equals_from_scratch_and_the_reference(
         wanted += [f"outcome:{o.value}" for o in Outcome]
         wanted += ["follow-up", "urgent", "late", "on-time", "erased", "unqualified"]
         wanted += ["requalified-or-hinted", "silent-unanswered", "refused", "years"]
+        wanted += ["acknowledged", "reminded", "after-reminder", "answered-unreminded"]
+        wanted += ["measure-established", "reasons:not_given", "reasons:partly", "reasons:None"]
         missing = [w for w in wanted if not reach.seen[w]]
-        assert not missing, f"the workflows never reached {missing}"
+        assert not missing, f"the workflows never reached {missing}: {reach.seen}"
 
 
 # 4. Erasure.

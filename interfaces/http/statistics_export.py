@@ -24,7 +24,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from application.case_statistics import UNQUALIFIED
+from application.case_statistics import UNQUALIFIED, UNSTATED
+from domain.measures import Measure
 from domain.platforms import display_name
 from domain.values import CATEGORY_LABELS, Category, Outcome
 from interfaces.http.statistics_views import PlatformFiguresView
@@ -69,6 +70,20 @@ def _outcome(outcome: Outcome) -> Column:
     )
 
 
+MEASURE_FRENCH = {
+    Measure.DELISTING: "déréférencement",
+    Measure.SUSPENSION: "suspension",
+    Measure.TERMINATION: "résiliation",
+    Measure.TERMS_CHANGE: "modification_des_conditions",
+    Measure.FUNDS_WITHHELD: "fonds_bloqués",
+    Measure.OTHER: "autre",
+}
+
+
+def _measure(key: str, french: str) -> Column:
+    return Column(f"measure_{key}", f"mesure_{french}", lambda e: e.by_measure.get(key, 0))
+
+
 PLATFORM_COLUMNS = [
     *PLATFORM_NAMES,
     Column("cases", "dossiers", lambda e: e.cases),
@@ -101,6 +116,38 @@ PLATFORM_COLUMNS = [
         lambda e: e.median_days_to_resolution,
     ),
     *(_outcome(outcome) for outcome in Outcome),
+    Column("acknowledged", "accusés_de_réception", lambda e: e.acknowledged),
+    Column(
+        "acknowledgement_rate",
+        "taux_d_accusé_de_réception",
+        lambda e: e.acknowledgement_rate.value,
+    ),
+    Column(
+        "median_days_to_acknowledgement",
+        "délai_médian_d_accusé_de_réception_jours",
+        lambda e: e.median_days_to_acknowledgement,
+    ),
+    Column("reminders_sent", "relances_envoyées", lambda e: e.reminders_sent),
+    Column(
+        "answered_after_reminder", "réponses_après_relance", lambda e: e.answered_after_reminder
+    ),
+    Column(
+        "after_reminder_rate",
+        "part_des_réponses_après_relance",
+        lambda e: e.after_reminder_rate.value,
+    ),
+    Column(
+        "statement_of_reasons_missing",
+        "motivation_absente",
+        lambda e: e.statement_of_reasons_missing,
+    ),
+    Column(
+        "statement_of_reasons_partly",
+        "motivation_partielle",
+        lambda e: e.statement_of_reasons_partly,
+    ),
+    *(_measure(m.value, MEASURE_FRENCH[m]) for m in Measure),
+    _measure(UNSTATED, "non_précisée"),
 ]
 
 

@@ -54,7 +54,8 @@ class View(BaseModel):
 
 
 class RateView(View):
-    """A rate over the cases sent to the platform, never a bare percentage."""
+    """A rate with its numerator and denominator (the cases sent to the platform, but for
+    `after_reminder_rate`: the cases answered), never a bare percentage."""
 
     numerator: int
     denominator: int
@@ -81,6 +82,29 @@ class PlatformFiguresView(View):
     median_days_to_first_answer: Days
     p90_days_to_first_answer: Days
     median_days_to_resolution: Days
+    acknowledged: int = Field(description="cases sent that the platform acknowledged")
+    acknowledgement_rate: RateView = Field(description="acknowledged over the cases sent")
+    median_days_to_acknowledgement: Days = Field(
+        description="median days from the sending of a round to the case's first "
+        f"acknowledgement, {DAYS_DECIMALS} decimal"
+    )
+    answered_after_reminder: int = Field(
+        description="cases whose first answer came on or after the day of their first reminder"
+    )
+    after_reminder_rate: RateView = Field(
+        description="answered after a reminder over the cases answered"
+    )
+    reminders_sent: int = Field(description="reminders sent, every round of every case")
+    by_measure: Counts = Field(
+        description="cases by the measure established, else the one stated, else `unstated`"
+    )
+    statement_of_reasons_missing: int = Field(
+        description="cases whose measure facts say no statement of reasons was given"
+    )
+    statement_of_reasons_partly: int = Field(
+        description="cases whose measure facts say a statement of reasons was partly given "
+        "(not counted as missing)"
+    )
 
 
 class PlatformStatisticsView(PlatformFiguresView):
@@ -101,6 +125,9 @@ class CategoryFiguresView(View):
 class TotalsView(View):
     reported: int
     by_status: Counts
+    by_measure: Counts = Field(
+        description="cases by the measure established, else the one stated, else `unstated`"
+    )
 
 
 class MediationFiguresView(View):
