@@ -251,6 +251,31 @@ def test_the_figures_over_http_are_those_of_the_reference(
     assert body["mediation"]["median_days"] == pytest.approx(4.5)  # b: 2 days, e: 7 days
     cdiscount = by_platform["cdiscount"]
     assert canonical(cdiscount["outcomes"], "outcomes") == {"withdrawn": 1}
+    # The platform in the loop, and the measures.
+    fnac = by_platform["fnac_darty"]
+    assert [e["acknowledged"] for e in (amazon, cdiscount, ebay, fnac)] == [1, 1, 1, 0]
+    assert amazon["acknowledgement_rate"] == {"numerator": 1, "denominator": 2, "value": 0.5}
+    assert amazon["median_days_to_acknowledgement"] == 3  # a: sent day 1, acknowledged day 4
+    assert ebay["median_days_to_acknowledgement"] == 20  # d: acknowledged on day 21
+    assert fnac["median_days_to_acknowledgement"] is None
+    assert amazon["answered_after_reminder"] == 1  # b: reminded and answered on day 4
+    assert amazon["after_reminder_rate"] == {"numerator": 1, "denominator": 2, "value": 0.5}
+    assert cdiscount["after_reminder_rate"]["value"] == 1  # c: reminded, then answered day 14
+    assert ebay["answered_after_reminder"] == 0  # d: answered on day 20, reminded on day 21
+    assert fnac["after_reminder_rate"] == {"numerator": 0, "denominator": 0, "value": None}
+    assert [e["reminders_sent"] for e in (amazon, cdiscount, ebay, fnac)] == [1, 1, 2, 2]
+    assert canonical(amazon["by_measure"], "by_measure") == {
+        "delisting": 1,  # a: as stated, kept when qualified
+        "terms_change": 1,  # b: as established, over the suspension stated
+        "unstated": 1,
+    }
+    assert canonical(body["totals"]["by_measure"], "by_measure") == {
+        "delisting": 1, "terms_change": 2, "funds_withheld": 1, "termination": 1, "other": 1,
+        "unstated": 3,
+    }  # fmt: skip
+    assert amazon["statement_of_reasons_missing"] == 1  # a; b's "partly" was established given
+    assert cdiscount["statement_of_reasons_missing"] == 2  # c established, f stated
+    assert (fnac["statement_of_reasons_missing"], fnac["statement_of_reasons_partly"]) == (0, 1)
 
     # Periods (inclusive, on the day reported) and as_of.
     later = first_day + timedelta(days=30)
