@@ -69,8 +69,10 @@ COUNTERS = counter_table("counters", Column("kind", str, True), Column("line", s
 AWAITING = counter_table("awaiting", Column("due", date, True), Column("platform", str, True))
 
 
-def statistics_shape(facts: type = CaseFacts) -> Shape:
-    """The statistics' tables, and the fields of the facts its facts table holds as JSON."""
+def statistics_shape(facts: type = CaseFacts, kinds: Iterable[Any] = Kind) -> Shape:
+    """The statistics' tables, the fields of the facts its facts table holds as JSON, and the
+    kinds of counters its counters table holds (a new kind's counters exist only once built
+    from the log)."""
     return Shape(
         "case_statistics",
         "stats",
@@ -79,7 +81,7 @@ def statistics_shape(facts: type = CaseFacts) -> Shape:
             *(f"{name}: {getattr(kind, '__forward_arg__', kind)}"
               for name, kind in facts.__annotations__.items()),
             "margins by day, month and all time",  # what the counters mean
-            *(f"kind {kind.value}" for kind in Kind),  # what they count
+            *(f"kind {kind.value}" for kind in kinds),  # what they count
         ),
     )  # fmt: skip
 

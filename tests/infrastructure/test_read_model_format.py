@@ -6,12 +6,13 @@ from __future__ import annotations
 import dataclasses
 import typing
 from datetime import date, datetime
+from enum import StrEnum
 from typing import NamedTuple
 
 import pytest
 
 from application.case_queues import CaseQueues, Queue, QueueFilters, QueueItem
-from application.case_statistics import CaseFacts, CaseStatistics
+from application.case_statistics import CaseFacts, CaseStatistics, Kind
 from application.clock import SettableClock
 from application.projections import ProjectionRunner, QueueProjection
 from infrastructure.queue_stores import SHAPE as QUEUE_SHAPE
@@ -69,6 +70,13 @@ def test_the_statistics_format_follows_the_facts_kept() -> None:
         statistics_shape(extended).version,
     }
     assert len(versions) == 3
+
+
+def test_the_statistics_format_follows_the_kinds_of_counters() -> None:
+    """A new kind of counter is counted only from the log: a store kept before it has none."""
+    assert statistics_shape(CaseFacts, Kind).version == STATISTICS_SHAPE.version
+    more = StrEnum("Kind", {**{k.name: k.value for k in Kind}, "BY_WEEKDAY": "by_weekday"})
+    assert statistics_shape(CaseFacts, more).version != STATISTICS_SHAPE.version
 
 
 def other_queue_shape() -> Shape:
