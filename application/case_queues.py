@@ -32,6 +32,7 @@ class Queue(Enum):
     TO_QUALIFY = "to-qualify"
     TO_SEND = "to-send"
     AWAITING_PLATFORM = "awaiting-platform"
+    AWAITING_ACKNOWLEDGEMENT = "awaiting-acknowledgement"
     OVERDUE = "overdue"
     TO_REVIEW = "to-review"
     WITH_MEDIATOR = "with-mediator"
@@ -53,12 +54,17 @@ class QueueRule:
     order: Order
     descending: bool = False
     overdue_only: bool = False
+    unacknowledged_only: bool = False
+    """Only the cases whose platform has not acknowledged the round it awaits."""
 
 
 QUEUES: dict[Queue, QueueRule] = {
     Queue.TO_QUALIFY: QueueRule(Status.REPORTED, Order.REPORTED_FIRST),
     Queue.TO_SEND: QueueRule(Status.QUALIFIED, Order.REPORTED_FIRST),
     Queue.AWAITING_PLATFORM: QueueRule(Status.AWAITING_PLATFORM, Order.DUE_FIRST),
+    Queue.AWAITING_ACKNOWLEDGEMENT: QueueRule(
+        Status.AWAITING_PLATFORM, Order.DUE_FIRST, unacknowledged_only=True
+    ),
     Queue.OVERDUE: QueueRule(Status.AWAITING_PLATFORM, Order.DUE_FIRST, overdue_only=True),
     Queue.TO_REVIEW: QueueRule(Status.PLATFORM_RESPONDED, Order.WAITING_LONGEST),
     Queue.WITH_MEDIATOR: QueueRule(Status.WITH_MEDIATOR, Order.WAITING_LONGEST),
@@ -79,6 +85,11 @@ class QueueItem:
     updated_at: datetime
     response_due: date | None
     resolved_at: datetime | None
+    # The facts of the round with the platform (of the last one, once it is over): the deadline
+    # process finds the reminders due from them, by the rules in force when it runs.
+    last_sent_on: date | None = None
+    reminders: int = 0
+    acknowledged_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,14 @@ class CaseQueues(ABC):
         """A page of the queue after the cursor, and the position it reflects."""
 
     @abstractmethod
+    def awaiting_reminder(
+        self, priority: str, reminders: int, sent_by: date, limit: int, after: Cursor | None
+    ) -> list[QueueItem]:
+        """The cases of `priority` awaiting their platform, sent on or before `sent_by`, that
+        have had exactly `reminders` reminders in this round: by sending day, then id (a
+        cursor's value is a sending day)."""
+
+    @abstractmethod
     def clear(self) -> None:
         """Forget everything (for a rebuild from the start of the log)."""
 
@@ -197,6 +216,9 @@ def fields_of(event: Any) -> Mapping[str, Any]:
                 "updated_at": at,
                 "response_due": None,
                 "resolved_at": None,
+                "last_sent_on": None,
+                "reminders": 0,
+                "acknowledged_on": None,
             }
         case Case.Qualified():
             return {
@@ -211,7 +233,16 @@ def fields_of(event: Any) -> Mapping[str, Any]:
                 "status": Status.AWAITING_PLATFORM.value,
                 "response_due": event.response_due,
                 "updated_at": at,
+                "last_sent_on": event.sent_on,
+                "reminders": 0,
+                "acknowledged_on": None,
             }
+        # The platform's acknowledgement and its reminders change no status, and are no news
+        # that moves a case in the caseworkers' order: `updated_at` stays.
+        case Case.PlatformAcknowledged():
+            return {"acknowledged_on": event.acknowledged_on}
+        case Case.PlatformReminded():
+            return {"reminders": event.number}
         case Case.PlatformResponded():
             return {
                 "status": Status.PLATFORM_RESPONDED.value,
@@ -257,4 +288,7 @@ COLUMNS: Sequence[str] = (
     "updated_at",
     "response_due",
     "resolved_at",
+    "last_sent_on",
+    "reminders",
+    "acknowledged_on",
 )

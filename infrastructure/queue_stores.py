@@ -24,6 +24,7 @@ from application.case_queues import (
     RowUpdates,
 )
 from domain.deadlines import overdue_cutoff
+from domain.values import Status
 from infrastructure.read_model_store import (
     Dialect,
     Index,
@@ -50,6 +51,7 @@ def queue_shape(row: type = QueueItem) -> Shape:
         indexes=(
             *(Index(order.name.lower(), f"status, {order.value}, {KEY}") for order in Order),
             *(Index(name, f"{name}, status") for name in ("platform", "category", "assignee")),
+            Index("reminders", f"status, priority, reminders, last_sent_on, {KEY}"),
         ),
     )
     return Shape("case_queues", "queue", (cases,))
@@ -91,6 +93,8 @@ def _where(
     if rule.overdue_only:
         where.append(f"response_due < {mark}")  # domain.deadlines.is_overdue, in SQL
         params.append(overdue_cutoff(as_of))
+    if rule.unacknowledged_only:
+        where.append("acknowledged_on IS NULL")
     for name in FILTERS:
         if getattr(filters, name) is not None:
             where.append(f"{name} = {mark}")
@@ -119,12 +123,37 @@ class SQLCaseQueues(ReadModelStore, CaseQueues):
         rule = QUEUES[queue]
         where, params = _where(self.dialect, queue, filters, as_of, after)
         direction = "DESC" if rule.descending else "ASC"
+        order = f"{rule.order.value} {direction}, {KEY} {direction}"
+        return self._select(where, params, order, limit)
+
+    def awaiting_reminder(
+        self, priority: str, reminders: int, sent_by: date, limit: int, after: Cursor | None
+    ) -> list[QueueItem]:
+        mark = self.dialect.mark
+        where = [
+            f"status = {mark}",
+            f"priority = {mark}",
+            f"reminders = {mark}",
+            f"last_sent_on <= {mark}",
+        ]
+        params: list[Any] = [Status.AWAITING_PLATFORM.value, priority, reminders, sent_by]
+        if after is not None:
+            where.append(
+                f"(last_sent_on, {KEY}) > ({self.dialect.cast(date)}, {self.dialect.cast(UUID)})"
+            )
+            params += [after.value, after.case_id]
+        items, _ = self._select(where, params, f"last_sent_on, {KEY}", limit)
+        return items
+
+    def _select(
+        self, where: list[str], params: list[Any], order: str, limit: int
+    ) -> tuple[list[QueueItem], int]:
+        """The items that meet every condition, in `order`, and the position they reflect."""
         with self.reading() as (c, copy, position):
             c.execute(
                 f"SELECT {', '.join(column.name for column in CASES.columns)} "  # noqa: S608
                 f"FROM {self.table(CASES, copy)} WHERE {' AND '.join(where)} "
-                f"ORDER BY {rule.order.value} {direction}, {KEY} {direction} "
-                f"LIMIT {self.dialect.mark}",
+                f"ORDER BY {order} LIMIT {self.dialect.mark}",
                 [*map(self.dialect.encode, params), limit],
             )
             rows = c.fetchall()

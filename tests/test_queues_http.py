@@ -23,6 +23,7 @@ from domain.values import (
 from tests.conftest import (
     START,
     auth,
+    platform_auth,
     report_body,
 )
 from tests.interfaces.problems import assert_problem
@@ -206,10 +207,37 @@ def test_every_case_is_in_the_queue_of_its_status_with_its_fields(
             )
             assert item["category"] == ("delisting" if item["status"] == "reported" else "ranking")
     for status, case_id in by_status.items():
-        assert seen[case_id] == [STATUS_QUEUES[Status(status)].value], status
+        queues = [STATUS_QUEUES[Status(status)].value]
+        if status == "awaiting_platform":  # sent, not acknowledged by its platform yet
+            queues.append("awaiting-acknowledgement")
+        assert seen[case_id] == queues, status
     assert clock.now().date() == TODAY  # nothing is overdue yet
     due = date.fromisoformat(queue_page(http, "awaiting-platform")["items"][0]["response_due"])
     assert due == TODAY + timedelta(days=15)
+
+
+def test_a_case_acknowledged_through_the_portal_leaves_awaiting_acknowledgement(
+    http: TestClient, clock: SettableClock
+) -> None:
+    sent = []
+    for name in ("Atelier Dupont", "Brasserie Martin"):
+        case_id = report(http, name=name, platform="Cdiscount")["id"]
+        command(http, case_id, "qualify", QUALIFY)
+        last = command(http, case_id, "send-to-platform", {"message": "Please explain."})
+        sent.append(case_id)
+        clock.advance(timedelta(minutes=5))
+    page = queue_page(http, "awaiting-acknowledgement", min_position=last["position"])
+    assert sorted(item_ids(page)) == sorted(sent)
+
+    answer = http.post(f"/platform/cases/{sent[0]}/acknowledge", headers=platform_auth("cdiscount"))
+    assert answer.status_code == 200, answer.text
+    position = answer.json()["position"]
+    assert item_ids(queue_page(http, "awaiting-acknowledgement", min_position=position)) == [
+        sent[1]
+    ]
+    assert sorted(item_ids(queue_page(http, "awaiting-platform"))) == sorted(sent)
+    filtered = queue_page(http, "awaiting-acknowledgement", platform="amazon")
+    assert filtered["items"] == []
 
 
 def test_min_position_of_a_command_gives_a_page_that_reflects_it(

@@ -81,6 +81,9 @@ def row(status: Status = Status.REPORTED, reported_at: datetime = START, **field
         "updated_at": reported_at,
         "response_due": None,
         "resolved_at": None,
+        "last_sent_on": None,
+        "reminders": 0,
+        "acknowledged_on": None,
     }
     values.update(fields)
     return values
@@ -132,6 +135,9 @@ class TestCaseQueuesContract:
                     company_name="Brasserie Martin",
                     updated_at=at(60),
                     response_due=TODAY + timedelta(days=5),
+                    last_sent_on=TODAY,
+                    reminders=1,
+                    acknowledged_on=TODAY + timedelta(days=1),
                 )
             },
         )
@@ -148,6 +154,9 @@ class TestCaseQueuesContract:
             updated_at=at(60),
             response_due=TODAY + timedelta(days=5),
             resolved_at=None,
+            last_sent_on=TODAY,
+            reminders=1,
+            acknowledged_on=TODAY + timedelta(days=1),
         )
         assert item.reported_at.utcoffset() is not None
 
@@ -370,6 +379,90 @@ class TestCaseQueuesContract:
         for as_of in (day - timedelta(days=30), day, day + timedelta(days=30)):
             got = ids(everything(queues, Queue.AWAITING_PLATFORM, as_of))
             assert got == [yesterday, today, tomorrow]
+
+    def test_awaiting_acknowledgement_is_the_awaited_cases_not_acknowledged_by_due_date(
+        self, queues: CaseQueues
+    ) -> None:
+        dues = [3, -2, 5, -2, 0, 9]
+        cases = {
+            uuid4(): row(
+                Status.AWAITING_PLATFORM,
+                response_due=TODAY + timedelta(days=d),
+                last_sent_on=TODAY - timedelta(days=2),
+                acknowledged_on=TODAY if i % 3 == 1 else None,
+                platform=("amazon", "ebay")[i % 2],
+            )
+            for i, d in enumerate(dues)
+        }
+        # Acknowledged in an earlier round, or never sent: not in this queue.
+        answered = row(Status.PLATFORM_RESPONDED, acknowledged_on=None)
+        load(queues, {**cases, uuid4(): answered, uuid4(): row(Status.QUALIFIED)})
+        expected = sorted(
+            (c for c in cases if cases[c]["acknowledged_on"] is None),
+            key=lambda c: (cases[c]["response_due"], str(c)),
+        )
+        assert len(expected) == 4
+        assert ids(everything(queues, Queue.AWAITING_ACKNOWLEDGEMENT)) == expected
+        amazon = QueueFilters(platform="amazon")
+        got = ids(everything(queues, Queue.AWAITING_ACKNOWLEDGEMENT, filters=amazon))
+        assert got == [c for c in expected if cases[c]["platform"] == "amazon"]
+        # Acknowledged now: it leaves the queue, and stays awaiting the platform.
+        first = expected[0]
+        load(queues, {first: {"acknowledged_on": TODAY}})
+        assert ids(everything(queues, Queue.AWAITING_ACKNOWLEDGEMENT)) == expected[1:]
+        assert first in ids(everything(queues, Queue.AWAITING_PLATFORM))
+        # Sent again after an answer: a new round, to acknowledge again.
+        load(queues, {first: {"acknowledged_on": None}})
+        assert ids(everything(queues, Queue.AWAITING_ACKNOWLEDGEMENT)) == expected
+
+    def test_awaiting_reminder_selects_by_priority_reminders_and_sending_day(
+        self, queues: CaseQueues
+    ) -> None:
+        day = date(2026, 3, 20)
+        rows: dict[UUID, dict[str, Any]] = {}
+        for i in range(60):
+            status = Status.AWAITING_PLATFORM if i % 5 else Status.PLATFORM_RESPONDED
+            rows[uuid4()] = row(
+                status,
+                priority=("normal", "urgent")[i % 2],
+                last_sent_on=day - timedelta(days=i % 7),  # many ties on the day
+                reminders=i % 3,
+                response_due=day + timedelta(days=5),
+            )
+        load(queues, rows)
+
+        def reference(priority: str, reminders: int, sent_by: date) -> list[UUID]:
+            chosen = [
+                c
+                for c, r in rows.items()
+                if r["status"] == Status.AWAITING_PLATFORM.value
+                and r["priority"] == priority
+                and r["reminders"] == reminders
+                and r["last_sent_on"] <= sent_by
+            ]
+            return sorted(chosen, key=lambda c: (rows[c]["last_sent_on"], str(c)))
+
+        for priority in ("normal", "urgent", "high"):
+            for reminders in (0, 1, 2, 3):
+                for back in (0, 2, 6, 7):
+                    sent_by = day - timedelta(days=back)
+                    expected = reference(priority, reminders, sent_by)
+                    got = queues.awaiting_reminder(priority, reminders, sent_by, 1_000, None)
+                    assert ids(got) == expected, (priority, reminders, back)
+                    # Page by page, each after the last item's sending day and id.
+                    pages: list[QueueItem] = []
+                    after = None
+                    while True:
+                        page = queues.awaiting_reminder(priority, reminders, sent_by, 2, after)
+                        pages += page
+                        if len(page) < 2:
+                            break
+                        last = page[-1]
+                        assert last.last_sent_on is not None
+                        after = Cursor(last.last_sent_on.isoformat(), last.id)
+                    assert pages == got
+        # The grid holds cases sent on the very day asked about: that day is included.
+        assert any(rows[c]["last_sent_on"] == day for c in reference("normal", 0, day))
 
     @pytest.mark.parametrize("limit", [1, 2, 3, 7])
     def test_walking_every_page_yields_every_item_exactly_once(
