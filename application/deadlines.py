@@ -1,15 +1,26 @@
-"""The deadline process: a platform that stays silent does not stall a case.
+"""The deadline process: a platform that stays silent is reminded, then does not stall a case.
 
-For a given date it escalates to the mediator, for `no_response` and as `system:deadlines`,
-every case still awaiting the platform past its due date plus grace (domain.deadlines). It
-finds them in the `overdue` queue (never by loading every case): the cases of a priority whose
-grace has run out by D are the overdue ones as of D minus that grace. The queue only proposes;
-each case is loaded and the aggregate decides, so a case answered since the read model last
-moved is left alone.
+For a given date it first records the reminders due to every platform still awaited (standard:
+7 and 14 days after sending; urgent: 2 and 4; as `system:deadlines`, `PlatformReminded`), then
+escalates to the mediator, for `no_response`, every case still awaiting the platform past its
+due date plus grace (domain.deadlines). A case both due for a reminder and past its grace is
+reminded first, then escalated in the same run: the domain allows both while the platform is
+awaited, and the record then shows every reminder the rule called for before the escalation
+(a reminder missed on its day is recorded at the next run, domain.md). A case whose reminders
+could not be recorded (another command saved it meanwhile) is not escalated by this run: the
+next run reminds it, then escalates it.
 
-It is safe to run again (an escalated case is no longer awaiting the platform), in several
-processes at once, and while caseworkers record answers: two commands on one case cannot both
-be saved (optimistic concurrency), and the one that loses is skipped here, never retried blind.
+It finds the cases in the queue read model, never by loading every case: the reminders from the
+facts each row keeps (the day the case was last sent, the reminders recorded since), the
+escalations in the `overdue` queue (the cases of a priority whose grace has run out by D are
+the overdue ones as of D minus that grace). The queue only proposes; each case is loaded and
+the aggregate decides, so a case answered since the read model last moved is left alone: no
+reminder after an answer, no escalation either.
+
+It is safe to run again (a reminder is recorded once, an escalated case is no longer awaiting
+the platform), in several processes at once, and while caseworkers record answers: two
+commands on one case cannot both be saved (optimistic concurrency), and the one that loses is
+skipped here, never retried blind.
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from uuid import UUID
 
 from application.case_queues import (
@@ -35,7 +46,7 @@ from application.mediation import MediationApplication
 from application.schedule import Schedule
 from domain.case import utc_today
 from domain.errors import CaseError, InvalidValue
-from domain.values import Priority
+from domain.values import Priority, Status
 
 log = logging.getLogger("mediation.deadlines")
 
@@ -56,6 +67,18 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class Reminder:
+    """A reminder the run recorded (or, in a dry run, would record)."""
+
+    case_id: UUID
+    platform: str
+    priority: str
+    number: int  # in the round with the platform: 1, 2...
+    after_days: int  # the rule: its day after sending
+    sent_on: date
+
+
+@dataclass(frozen=True)
 class Skipped:
     """A case the queue proposed that the run left alone, and why."""
 
@@ -69,12 +92,14 @@ class DeadlineRun:
 
     as_of: date
     dry_run: bool
+    reminded: list[Reminder] = field(default_factory=list)
     escalated: list[Escalation] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
 
 class DeadlineProcess:
-    """Escalates to the mediator the cases whose platform stayed silent past its grace."""
+    """Reminds the platforms that stay silent, and escalates to the mediator the cases whose
+    platform stayed silent past its grace."""
 
     def __init__(self, mediation: MediationApplication, queues: CaseQueues) -> None:
         self.mediation = mediation
@@ -94,14 +119,39 @@ class DeadlineProcess:
                     break
                 after = Cursor(sort_value(items[-1], Order.DUE_FIRST), items[-1].id)
 
+    def reminder_candidates(self, as_of: date) -> Iterator[QueueItem]:
+        """The cases the queue shows as awaiting a reminder as of `as_of`: for each priority
+        and each reminder of its rule, those sent at least that many days ago that have had
+        exactly the reminders before it (each case once)."""
+        for priority in Priority:
+            for before, after_days in enumerate(self.deadlines.reminder_days(priority)):
+                sent_by = as_of - timedelta(days=after_days)
+                after: Cursor | None = None
+                while True:
+                    items = self.queues.awaiting_reminder(
+                        priority.value, before, sent_by, PAGE, after
+                    )
+                    yield from items
+                    if len(items) < PAGE:
+                        break
+                    assert items[-1].last_sent_on is not None  # the query asks for one
+                    after = Cursor(items[-1].last_sent_on.isoformat(), items[-1].id)
+
     def run(self, as_of: date, *, dry_run: bool = False) -> DeadlineRun:
-        """Escalate (or, dry, list) every case whose platform's grace has run out by `as_of`;
-        only a dry run may look at a day to come."""
+        """Remind and escalate (or, dry, list) every case whose platform has a reminder due,
+        or whose grace has run out, by `as_of`; only a dry run may look at a day to come."""
         today = utc_today(self.mediation.clock.now())
         if as_of > today and not dry_run:
             raise InvalidValue("as_of", f"as_of {as_of} is after today ({today}): dry runs only")
         run = DeadlineRun(as_of=as_of, dry_run=dry_run)
+        to_remind = {item.id: item for item in self.reminder_candidates(as_of)}
+        not_reminded: set[UUID] = set()
+        for item in to_remind.values():
+            if not self._remind(item, run):
+                not_reminded.add(item.id)
         for item in list(self.candidates(as_of)):
+            if item.id in not_reminded:
+                continue  # skipped already: reminded (then escalated) by the next run
             assert item.response_due is not None  # the overdue queue lists cases with one
             assert item.priority is not None  # only a qualified case is ever sent
             reference, due = None, item.response_due
@@ -139,6 +189,43 @@ class DeadlineProcess:
                 )  # fmt: skip
         return run
 
+    def _remind(self, item: QueueItem, run: DeadlineRun) -> bool:
+        """Record (or, dry, list) the reminders due to the case's platform; whether the case
+        could be reminded (else it is skipped, with the reason)."""
+        assert item.priority is not None  # the query asks for one
+        assert item.last_sent_on is not None  # the query asks for one
+        try:
+            if run.dry_run:
+                case = self.mediation.get_case(item.id)
+                if case.status is not Status.AWAITING_PLATFORM:
+                    run.skipped.append(Skipped(item.id, "no longer awaiting its platform"))
+                    return False
+                reminders = case.reminders_pending(self.deadlines, run.as_of)
+            else:
+                reminders = list(
+                    self.mediation.remind_platform(
+                        item.id, as_of=run.as_of, actor=SYSTEM_ACTOR
+                    ).reminders
+                )
+        except VersionConflict:
+            # Another run reminded it, or a command changed it, meanwhile.
+            run.skipped.append(Skipped(item.id, "changed by another command meanwhile"))
+            return False
+        except (CaseError, ApplicationError) as error:
+            run.skipped.append(Skipped(item.id, str(error)))
+            return False
+        for number, after_days in reminders:
+            run.reminded.append(
+                Reminder(item.id, item.platform, item.priority, number, after_days,
+                         item.last_sent_on)
+            )  # fmt: skip
+            if not run.dry_run:
+                log.info(
+                    "reminded the platform of case %s: reminder %d, day %d after sending",
+                    item.id, number, after_days,
+                )  # fmt: skip
+        return True
+
 
 def on_schedule(
     process: DeadlineProcess, clock: Clock, every: float, catch_up: Callable[[], object]
@@ -150,6 +237,8 @@ def on_schedule(
     def run() -> DeadlineRun:
         catch_up()
         done = process.run(utc_today(clock.now()))
+        if done.reminded:
+            log.info("deadlines: %d reminder(s) recorded", len(done.reminded))
         if done.escalated:
             log.info("deadlines: %d case(s) escalated", len(done.escalated))
         return done

@@ -74,6 +74,18 @@ class CommandResult:
 
 
 @dataclass(frozen=True)
+class Reminded:
+    """What `remind_platform` answers: the case as saved, and the reminders it recorded, each
+    its number in the round and its day after sending by the rule in force."""
+
+    result: CommandResult
+    reminders: tuple[tuple[int, int], ...]
+
+    def __len__(self) -> int:
+        return len(self.reminders)
+
+
+@dataclass(frozen=True)
 class ReportRequest:
     """Everything a business reports; compared field by field to honour an idempotency key."""
 
@@ -269,6 +281,19 @@ class MediationApplication(CaseStore):
         return self._get(case_id).silence_expired(self.deadlines, as_of)
 
     @keys_per_call
+    def remind_platform(self, case_id: UUID, *, as_of: date, actor: str) -> Reminded:
+        """The deadline process's command: record each reminder due by `as_of` to a platform
+        still awaited and not recorded yet (none after an answer; none again). What it
+        recorded: `len()` of it is how many."""
+        case = self._get(case_id)
+        pending = case.reminders_pending(self.deadlines, as_of)
+        if not case.remind(
+            deadlines=self.deadlines, as_of=as_of, actor=actor, now=self.clock.now()
+        ):
+            return Reminded(self._unchanged(case), ())
+        return Reminded(self._save(case, response_due=case.response_due), tuple(pending))
+
+    @keys_per_call
     def resolve_case(
         self,
         case_id: UUID,
@@ -314,8 +339,7 @@ class MediationApplication(CaseStore):
         case = self._case_for_command(case_id, None, platform)
         if case.acknowledge(actor=actor, now=self.clock.now()):
             return self._save(case)
-        [position] = self.positions.positions_of([(case.id, case.version)])
-        return self._result(case, position, replayed=True)
+        return self._unchanged(case, replayed=True)
 
     # Reads of one case.
 
@@ -388,6 +412,11 @@ class MediationApplication(CaseStore):
         except IntegrityError:
             raise VersionConflict(case.id) from None
         return self._result(case, recordings[-1].notification.id, **extra)
+
+    def _unchanged(self, case: Case, **extra: Any) -> CommandResult:
+        """The answer of a command that recorded nothing: the case as it stands."""
+        [position] = self.positions.positions_of([(case.id, case.version)])
+        return self._result(case, position, **extra)
 
     @staticmethod
     def _result(case: Case, position: int, **extra: Any) -> CommandResult:

@@ -387,21 +387,17 @@ class Case(Aggregate):
             raise InvalidValue(
                 "as_of", f"as_of {as_of} is in the future: reminders are not sent ahead"
             )
-        assert self.last_sent_on is not None  # set by SentToPlatform, the only way in
-        days = deadlines.reminder_days(self.priority)
-        due = deadlines.reminders_due(self.last_sent_on, self.priority, as_of)
-        recorded = 0
-        for number in range(self.reminders + 1, due + 1):
+        pending = self.reminders_pending(deadlines, as_of)
+        for number, after_days in pending:
             self._record(
                 self.PlatformReminded,
                 now,
                 actor,
                 number=number,
-                after_days=days[number - 1],
+                after_days=after_days,
                 response_due=self.response_due,
             )
-            recorded += 1
-        return recorded
+        return len(pending)
 
     class PlatformReminded(Event):
         """The platform was reminded that its answer is awaited: the reminder's number in this
@@ -634,6 +630,16 @@ class Case(Aggregate):
         if RECORD_PLATFORM_RESPONSE in TRANSITIONS[self.status]:
             commands.append(RECORD_PLATFORM_RESPONSE)
         return commands
+
+    def reminders_pending(self, deadlines: Deadlines, as_of: date) -> list[tuple[int, int]]:
+        """The reminders `remind` would record as of `as_of` (none unless the platform is
+        awaited): each one's number in the round and its day after sending by `deadlines`."""
+        if self.status is not Status.AWAITING_PLATFORM:
+            return []
+        assert self.last_sent_on is not None  # set by SentToPlatform, the only way in
+        days = deadlines.reminder_days(self.priority)
+        due = deadlines.reminders_due(self.last_sent_on, self.priority, as_of)
+        return [(number, days[number - 1]) for number in range(self.reminders + 1, due + 1)]
 
     def silence_expired(self, deadlines: Deadlines, as_of: date) -> bool:
         """Whether the platform is still awaited and has used up its grace as of `as_of`."""

@@ -13,7 +13,10 @@ from domain.case import utc_today
 from interfaces.composition import projection_runner
 from interfaces.trust_cli import fail, opened
 
-deadlines = typer.Typer(help="Escalate the cases whose platform stayed silent past its grace.")
+deadlines = typer.Typer(
+    help="Remind the silent platforms; escalate the cases whose platform stayed silent past "
+    "its grace."
+)
 
 
 @deadlines.command("run")
@@ -23,10 +26,12 @@ def run_deadlines(
         typer.Option(help="judge the deadlines as of this date, YYYY-MM-DD (default today)"),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option(help="list the cases it would escalate, record nothing")
+        bool,
+        typer.Option(help="list the reminders and escalations it would record, record nothing"),
     ] = False,
 ) -> None:
-    """Escalate every case whose platform stayed silent past its due date plus grace.
+    """Remind each platform still silent on the days its rule says, then escalate every case
+    whose platform stayed silent past its due date plus grace.
 
     To the mediator, for no_response: what the service also does on its schedule."""
     try:
@@ -45,6 +50,13 @@ def run_deadlines(
 
 
 def report(run: DeadlineRun) -> None:
+    reminding = "would remind" if run.dry_run else "reminded"
+    for reminder in run.reminded:
+        typer.echo(
+            f"{reminding} {reminder.case_id} ({reminder.platform}, {reminder.priority}): "
+            f"reminder {reminder.number}, day {reminder.after_days} after sending on "
+            f"{reminder.sent_on}"
+        )
     verb = "would escalate" if run.dry_run else "escalated"
     for found in run.escalated:
         reference = f" -> {found.mediator_reference}" if found.mediator_reference else ""
@@ -54,6 +66,7 @@ def report(run: DeadlineRun) -> None:
         )
     for skipped in run.skipped:
         typer.echo(f"skipped {skipped.case_id}: {skipped.reason}")
+    typer.echo(f"{len(run.reminded)} reminder(s) {'to record' if run.dry_run else 'recorded'}")
     typer.echo(
         f"{len(run.escalated)} case(s) {verb} for no_response as of {run.as_of}"
         + (f", {len(run.skipped)} skipped" if run.skipped else "")

@@ -62,6 +62,7 @@ SYSTEM = "system:deadlines"
 """The actor DOMAIN.md's "system actor" is, as the brief of the deadline process names it."""
 
 ESCALATED = "EscalatedToMediator"
+REMINDED = "PlatformReminded"
 
 
 # The rules a test sets, and what they mean in days.
@@ -152,6 +153,10 @@ def answer(app: MediationApplication, case_id: UUID) -> None:
 
 def escalations(app: MediationApplication, case_id: UUID) -> list[HistoryEntry]:
     return [e for e in app.case_history(case_id) if e.type == ESCALATED]
+
+
+def reminders(app: MediationApplication, case_id: UUID) -> list[HistoryEntry]:
+    return [e for e in app.case_history(case_id) if e.type == REMINDED]
 
 
 def status(app: MediationApplication, case_id: UUID) -> Status:
@@ -364,15 +369,24 @@ def test_two_runs_at_once_escalate_every_silent_case_exactly_once(
         assert ids_first | ids_second == set(due)
         assert len(first.escalated) + len(second.escalated) == len(due)
         for run_ in (first, second):
-            # Every case proposed was either escalated by this run or left to the other one.
-            assert set(escalated_ids(run_)) | set(skipped_ids(run_)) == set(due)
+            # Every case proposed was either escalated by this run or left to the other one;
+            # the urgent case still waiting is proposed for its first reminder (due on day 29).
+            proposed = set(escalated_ids(run_)) | set(skipped_ids(run_))
+            assert proposed - {waiting[1]} == set(due)
             assert set(skipped_ids(run_)).isdisjoint(escalated_ids(run_))
         for case_id in due:
             [event] = escalations(svc.app, case_id)
             assert (event.actor, event.data["reason"]) == (SYSTEM, "no_response")
+            # Every reminder once, recorded before the escalation, by one run or the other.
+            kinds = [e.type for e in svc.app.case_history(case_id)][-3:]
+            assert kinds == [REMINDED, REMINDED, ESCALATED]
+            assert [e.data["number"] for e in reminders(svc.app, case_id)] == [1, 2]
         for case_id in waiting:
             assert escalations(svc.app, case_id) == []
             assert status(svc.app, case_id) is Status.AWAITING_PLATFORM
+        assert [len(reminders(svc.app, case_id)) for case_id in waiting] == [0, 1]
+        recorded = [(r.case_id, r.number) for r in first.reminded + second.reminded]
+        assert sorted(recorded) == sorted([(c, n) for c in due for n in (1, 2)] + [(waiting[1], 1)])
 
 
 # 4. A platform answer racing the escalation.
@@ -392,6 +406,9 @@ class AnswerAfterRead:
         if any(item.id == self.case_id for item in items):
             self.record()
         return items, position
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.queues, name)  # the reminders' query, read before the overdue one
 
 
 @pytest.mark.parametrize(
@@ -428,9 +445,10 @@ def test_a_platform_answer_racing_the_escalation_wins(
             save = svc.app.save
 
             def save_after_the_answer(*objects: Any, **kwargs: Any) -> Any:
-                # The case was loaded and escalated in memory; its save is next.
-                if objects and getattr(objects[0], "id", None) == raced:
-                    assert objects[0].status is Status.WITH_MEDIATOR
+                # The case was loaded and escalated in memory (after its reminders were
+                # saved); its save is next.
+                case = objects[0] if objects else None
+                if getattr(case, "id", None) == raced and case.status is Status.WITH_MEDIATOR:
                     record()
                 return save(*objects, **kwargs)
 
