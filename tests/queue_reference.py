@@ -5,7 +5,7 @@ the service's code."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -18,6 +18,7 @@ from application.case_queues import (
     Queue,
 )
 from application.clock import SettableClock
+from application.errors import CaseNotFound
 from application.mediation import MediationApplication, ReportRequest
 from domain.errors import CommandNotAllowed
 from domain.platforms import Platform
@@ -87,10 +88,13 @@ STEPS = st.one_of(
     st.tuples(st.just("respond"), CASE, st.sampled_from(Stance)),
     st.tuples(st.just("escalate"), CASE, st.sampled_from(EscalationReason)),
     st.tuples(st.just("resolve"), CASE, st.sampled_from(Outcome)),
+    st.tuples(st.just("acknowledge"), CASE),
+    st.tuples(st.just("remind"), CASE),
     *[FORWARD] * 6,
 )
-PAUSES = st.sampled_from([0, 0, 1, 45, 24 * 60, 6 * 24 * 60])
-"""Minutes between two commands: often none (ties), sometimes days (overdue cases)."""
+PAUSES = st.sampled_from([0, 0, 1, 45, 24 * 60, 6 * 24 * 60, 15 * 24 * 60])
+"""Minutes between two commands: often none (ties), sometimes days (overdue cases, reminders
+due)."""
 
 WORKFLOWS = st.builds(
     lambda reports, steps: reports + steps,
@@ -114,6 +118,19 @@ class Expected:
     reported_at: datetime
     response_due: date | None = None
     resolved_at: datetime | None = None
+    last_sent_on: date | None = None
+    reminders: int = 0
+    acknowledged_on: date | None = None
+
+
+REMINDER_DAYS = {Priority.URGENT.value: (2, 4)}
+STANDARD_REMINDER_DAYS = (7, 14)
+"""DOMAIN.md: a silent platform is reminded on day 7 and day 14 after sending (urgent: day 2
+and day 4), each once in a round."""
+
+
+def reminder_days(priority: str | None) -> tuple[int, ...]:
+    return REMINDER_DAYS.get(priority or "", STANDARD_REMINDER_DAYS)
 
 
 ALLOWED: dict[Status, dict[str, set[Outcome]]] = {
@@ -127,6 +144,8 @@ ALLOWED: dict[Status, dict[str, set[Outcome]]] = {
         "respond": set(),
         "escalate": set(),
         "resolve": {Outcome.WITHDRAWN},
+        "acknowledge": set(),  # the platform's own command, once a round (again: nothing)
+        "remind": set(),  # the deadline process's (nothing when no reminder is due)
     },
     Status.PLATFORM_RESPONDED: {
         "send": set(),
@@ -136,7 +155,8 @@ ALLOWED: dict[Status, dict[str, set[Outcome]]] = {
     Status.WITH_MEDIATOR: {"resolve": set(Outcome) - {Outcome.INADMISSIBLE}},
     Status.RESOLVED: {},
 }
-"""DOMAIN.md's table of the commands each status allows (and the outcomes of `resolve`)."""
+"""DOMAIN.md's table of the commands each status allows (and the outcomes of `resolve`), and
+the platform's acknowledgement and the reminders, only while the case awaits its platform."""
 
 ONWARD = {
     Status.REPORTED: ["qualify"],
@@ -149,7 +169,12 @@ ONWARD = {
 
 
 def concrete(step: tuple[Any, ...], cases: list[Expected]) -> tuple[Any, ...]:
-    """A `forward` step made the command it stands for, from the case's reference status."""
+    """A `forward` step made the command it stands for, from the case's reference status; the
+    platform's acknowledgement and a reminder aimed at a case awaiting its platform if any (so
+    that random workflows record them too)."""
+    if step[0] in ("acknowledge", "remind"):
+        awaiting = [i for i, c in enumerate(cases) if c.status is Status.AWAITING_PLATFORM]
+        return (step[0], awaiting[step[1] % len(awaiting)]) if awaiting else step
     if step[0] != "forward" or not cases:
         return step
     _, index, pick, category, priority, assignee, stance, reason = step
@@ -198,6 +223,7 @@ def issue(
     """Run one step on the application and update the reference; whether it was accepted."""
     kind, *args = step
     now = clock.now()
+    today = now.astimezone(UTC).date()
     if kind == "report":
         platform, hint, name = args
         result = app.report_case(
@@ -241,6 +267,18 @@ def issue(
             case.status, case.response_due = Status.AWAITING_PLATFORM, sent.response_due
             assert sent.response_due is not None
             assert sent.response_due > now.date()
+            # A new round: sent today, not reminded, not acknowledged.
+            case.last_sent_on, case.reminders, case.acknowledged_on = today, 0, None
+        elif kind == "acknowledge":
+            app.acknowledge_case(case.id, platform=case.platform, actor=f"platform:{case.platform}")
+            case.acknowledged_on = case.acknowledged_on or today
+        elif kind == "remind":
+            app.remind_platform(case.id, as_of=today, actor="system:deadlines")
+            assert case.last_sent_on is not None
+            due = sum(
+                case.last_sent_on + timedelta(days=d) <= today for d in reminder_days(case.priority)
+            )
+            case.reminders = max(case.reminders, due)
         elif kind == "respond":
             app.record_platform_response(
                 case.id, stance=args[1], response=PersonalText("Policy"), actor="alice"
@@ -254,7 +292,7 @@ def issue(
             case.status, case.response_due, case.resolved_at = Status.RESOLVED, None, now
         else:
             raise AssertionError(kind)
-    except CommandNotAllowed:
+    except (CommandNotAllowed, CaseNotFound):  # not found: a platform's case never sent
         return False
     return True
 
@@ -282,6 +320,9 @@ def check_against_reference(
                 names[item.id],
                 item.reported_at,
                 item.response_due,
+                item.last_sent_on,
+                item.reminders,
+                item.acknowledged_on,
             )
             assert seen == (
                 case.status,
@@ -292,6 +333,9 @@ def check_against_reference(
                 case.company_name,
                 case.reported_at,
                 case.response_due,
+                case.last_sent_on,
+                case.reminders,
+                case.acknowledged_on,
             ), item
     for case in cases:
         assert places[case.id] == [STATUS_QUEUES[case.status]], (case, places[case.id])
@@ -309,6 +353,26 @@ def check_against_reference(
     for day in days:
         overdue = [c.id for c in awaiting if c.response_due < day]  # type: ignore[operator]
         assert ids(everything(view, Queue.OVERDUE, day)) == overdue, day
+    unacknowledged = [c.id for c in awaiting if c.acknowledged_on is None]
+    assert ids(everything(view, Queue.AWAITING_ACKNOWLEDGEMENT)) == unacknowledged
+    for day in days:
+        for priority in Priority:
+            for reminders in (0, 1):
+                for back in (2, 7):
+                    sent_by = day - timedelta(days=back)
+                    chosen = sorted(
+                        (
+                            c
+                            for c in awaiting
+                            if c.priority == priority.value
+                            and c.reminders == reminders
+                            and c.last_sent_on is not None
+                            and c.last_sent_on <= sent_by
+                        ),
+                        key=lambda c: (c.last_sent_on, str(c.id)),
+                    )
+                    got = view.awaiting_reminder(priority.value, reminders, sent_by, 10_000, None)
+                    assert ids(got) == [c.id for c in chosen], (day, priority, reminders, back)
     resolved = sorted(of(Status.RESOLVED), key=lambda c: (c.resolved_at, str(c.id)), reverse=True)
     assert ids(everything(view, Queue.RESOLVED)) == [c.id for c in resolved]
 

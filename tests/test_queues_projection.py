@@ -91,6 +91,8 @@ def test_event_by_event_equals_from_scratch_and_the_reference(
                 expected = allowed(step, cases)
                 assert issue(app, clock, step, cases) == expected, step
                 reached.update(c.status for c in cases)
+                facts.update(f"reminded {c.reminders}" for c in cases if c.reminders)
+                facts.update("acknowledged" for c in cases if c.acknowledged_on)
                 runner.catch_up()
                 assert view.position() == app.log_position()
             today = clock.now().date()
@@ -109,9 +111,11 @@ def test_event_by_event_equals_from_scratch_and_the_reference(
             check_against_reference(view, cases, days, app)
 
     reached: set[Status] = set()
+    facts: set[str] = set()
     check()
     if examples >= 30:  # the generator's reach, not the store's: checked where it has room
         assert reached == set(STATUS_QUEUES), "the workflows never reached some statuses"
+        assert facts == {"reminded 1", "reminded 2", "acknowledged"}, facts
 
 
 def test_erasure_reaches_the_queue_row_through_the_destroyed_key(
