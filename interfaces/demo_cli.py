@@ -137,18 +137,35 @@ def one_case(
     if path.steps < 2 or not later(0.1, 3):
         return
     sent = app.send_to_platform(case_id, message=PersonalText("Saisine (démo)"), actor=worker)
+    sent_on = utc_today(clock.now())
     if path.steps < 3:
         return
+
+    def reminded_until(moment: datetime) -> bool:
+        """The deadline process's hourly runs remind the platform on its days before `moment`;
+        whether they all came before now (else the clock stops at now: today's run's)."""
+        for after_days in app.deadlines.reminder_days(priority):
+            due = datetime.combine(sent_on + timedelta(days=after_days), time(), UTC)
+            at = due + timedelta(hours=rng.uniform(0, 1))
+            if at >= moment:
+                return True
+            if not later_than(at):
+                return False
+            app.remind_platform(case_id, as_of=utc_today(clock.now()), actor=SYSTEM_ACTOR)
+        return True
+
     if path.silent:
         assert sent.response_due is not None
         # The deadline process's hourly run on the first day past the grace.
         grace_ends = app.deadlines.grace_ends(sent.response_due, priority)
         escalated_at = datetime.combine(grace_ends + timedelta(days=1), time(), UTC)
-        if not later_than(escalated_at + timedelta(hours=rng.uniform(0, 1))):
+        escalated_at += timedelta(hours=rng.uniform(0, 1))
+        if not reminded_until(escalated_at) or not later_than(escalated_at):
             return
         app.escalate_for_silence(case_id, as_of=utc_today(clock.now()), actor=SYSTEM_ACTOR)
     else:
-        if not later(1, 19):
+        answered_at = clock.now() + timedelta(days=rng.uniform(1, 19))
+        if not reminded_until(answered_at) or not later_than(answered_at):
             return
         stance = rng.choices(list(Stance), weights=[4, 3, 4, 2])[0]
         app.record_platform_response(
@@ -218,5 +235,6 @@ def demo(
         f"deadlines as of {today}: {len(run.escalated)} case(s) silent past their grace "
         "escalated to the mediator for no_response"
         + (f", {len(run.skipped)} skipped" if run.skipped else "")
+        + f"; {len(run.reminded)} reminder(s) recorded"
     )
     typer.echo("read models up to date: `mediation serve` shows them as they are")

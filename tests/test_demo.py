@@ -93,6 +93,29 @@ def test_the_demo_fills_an_empty_store_and_brings_its_deadlines_up_to_date(
         (escalated,) = re.findall(rf"deadlines as of {today}: (\d+) case\(s\) silent", done.stdout)
         assert late <= int(escalated) <= late + on_time_today, done.stdout
         assert late, "no case left silent for today's run to escalate"
+
+        # Reminded on day 7 and day 14 after sending (urgent: day 2 and day 4), on the day or,
+        # for those the year left pending, by today's run; none left due, none after an answer.
+        on_their_day = 0
+        for case in cases:
+            days = (2, 4) if case.priority is Priority.URGENT else (7, 14)
+            sent_on, numbers = None, []
+            for entry in application.case_history(case.id):
+                if entry.type == "SentToPlatform":
+                    sent_on, numbers = date.fromisoformat(entry.data["sent_on"]), []
+                elif entry.type == "PlatformReminded":
+                    assert sent_on is not None
+                    assert entry.actor == "system:deadlines"
+                    numbers.append(entry.data["number"])
+                    due = sent_on + timedelta(days=days[entry.data["number"] - 1])
+                    day = entry.recorded_at.astimezone(UTC).date()
+                    assert day in (due, today), entry
+                    on_their_day += day == due
+            assert numbers == list(range(1, len(numbers) + 1)), case.id
+            if case.status is Status.AWAITING_PLATFORM:
+                assert sent_on is not None
+                assert len(numbers) == sum(sent_on + timedelta(days=d) <= today for d in days)
+        assert on_their_day, "no reminder recorded on its day, over a year"
         position = application.log_position()
 
     # Run again on the same store: refused, in one line, and nothing is recorded.
