@@ -64,6 +64,9 @@ ITEM_FIELDS = {
     "company_name",
     "reported_at",
     "response_due",
+    "last_sent_on",
+    "reminders",
+    "acknowledged_on",
 }
 
 

@@ -235,7 +235,13 @@ def test_a_case_acknowledged_through_the_portal_leaves_awaiting_acknowledgement(
     assert item_ids(queue_page(http, "awaiting-acknowledgement", min_position=position)) == [
         sent[1]
     ]
-    assert sorted(item_ids(queue_page(http, "awaiting-platform"))) == sorted(sent)
+    awaiting = {i["id"]: i for i in queue_page(http, "awaiting-platform")["items"]}
+    assert set(awaiting) == set(sent)
+    today = clock.now().date().isoformat()
+    assert awaiting[sent[0]]["acknowledged_on"] == today
+    assert awaiting[sent[1]]["acknowledged_on"] is None
+    for item in awaiting.values():
+        assert (item["last_sent_on"], item["reminders"]) == (TODAY.isoformat(), 0)
     filtered = queue_page(http, "awaiting-acknowledgement", platform="amazon")
     assert filtered["items"] == []
 

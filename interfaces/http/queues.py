@@ -37,6 +37,9 @@ class QueueItemView(BaseModel):
     company_name: str
     reported_at: datetime
     response_due: date | None
+    last_sent_on: date | None
+    reminders: int
+    acknowledged_on: date | None
 
 
 class QueueView(BaseModel):
