@@ -193,20 +193,17 @@ class DeadlineProcess:
         """Record (or, dry, list) the reminders due to the case's platform; whether the case
         could be reminded (else it is skipped, with the reason)."""
         assert item.priority is not None  # the query asks for one
-        assert item.last_sent_on is not None  # the query asks for one
         try:
             if run.dry_run:
                 case = self.mediation.get_case(item.id)
                 if case.status is not Status.AWAITING_PLATFORM:
                     run.skipped.append(Skipped(item.id, "no longer awaiting its platform"))
                     return False
+                sent_on = case.last_sent_on
                 reminders = case.reminders_pending(self.deadlines, run.as_of)
             else:
-                reminders = list(
-                    self.mediation.remind_platform(
-                        item.id, as_of=run.as_of, actor=SYSTEM_ACTOR
-                    ).reminders
-                )
+                done = self.mediation.remind_platform(item.id, as_of=run.as_of, actor=SYSTEM_ACTOR)
+                sent_on, reminders = done.sent_on, list(done.reminders)
         except VersionConflict:
             # Another run reminded it, or a command changed it, meanwhile.
             run.skipped.append(Skipped(item.id, "changed by another command meanwhile"))
@@ -215,10 +212,10 @@ class DeadlineProcess:
             run.skipped.append(Skipped(item.id, str(error)))
             return False
         for number, after_days in reminders:
+            assert sent_on is not None  # a case awaiting its platform was sent
             run.reminded.append(
-                Reminder(item.id, item.platform, item.priority, number, after_days,
-                         item.last_sent_on)
-            )  # fmt: skip
+                Reminder(item.id, item.platform, item.priority, number, after_days, sent_on)
+            )
             if not run.dry_run:
                 log.info(
                     "reminded the platform of case %s: reminder %d, day %d after sending",

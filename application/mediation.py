@@ -75,10 +75,12 @@ class CommandResult:
 
 @dataclass(frozen=True)
 class Reminded:
-    """What `remind_platform` answers: the case as saved, and the reminders it recorded, each
-    its number in the round and its day after sending by the rule in force."""
+    """What `remind_platform` answers: the case as saved, the day it was last sent, and the
+    reminders it recorded, each its number in the round and its day after sending by the rule
+    in force."""
 
     result: CommandResult
+    sent_on: date | None
     reminders: tuple[tuple[int, int], ...]
 
     def __len__(self) -> int:
@@ -290,8 +292,9 @@ class MediationApplication(CaseStore):
         if not case.remind(
             deadlines=self.deadlines, as_of=as_of, actor=actor, now=self.clock.now()
         ):
-            return Reminded(self._unchanged(case), ())
-        return Reminded(self._save(case, response_due=case.response_due), tuple(pending))
+            return Reminded(self._unchanged(case), case.last_sent_on, ())
+        saved = self._save(case, response_due=case.response_due)
+        return Reminded(saved, case.last_sent_on, tuple(pending))
 
     @keys_per_call
     def resolve_case(
