@@ -30,10 +30,11 @@ def run_deadlines(
         typer.Option(help="list the reminders and escalations it would record, record nothing"),
     ] = False,
 ) -> None:
-    """Remind each platform still silent on the days its rule says, then escalate every case
-    whose platform stayed silent past its due date plus grace.
+    """Remind the silent platforms, then escalate the cases silent past their grace.
 
-    To the mediator, for no_response: what the service also does on its schedule."""
+    Each platform still awaited is reminded on the days after sending its rule says; a case
+    whose platform stayed silent past its due date plus grace goes to the mediator, for
+    no_response: what the service also does on its schedule."""
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
