@@ -75,9 +75,11 @@ async def read_queue(
     ] = None,
 ) -> QueueView:
     """The cases in one of the caseworkers' queues (to qualify, to send, awaiting the platform,
-    overdue, to review, with the mediator, resolved), in the queue's order, filtered by
-    platform, category, priority or assignee; `next_cursor` fetches the next page, which never
-    repeats nor skips a case. `min_position` waits until the queue reflects that event."""
+    awaiting its acknowledgement, overdue, to review, with the mediator, resolved), each with
+    its latest round with the platform (last sent, reminders, acknowledged), in the queue's
+    order, filtered by platform, category, priority or assignee; `next_cursor` fetches the next
+    page, which never repeats nor skips a case. `min_position` waits until the queue reflects
+    that event."""
     queues: CaseQueues = request.app.state.runner.view(CaseQueues.name)
     after = None if cursor is None else Cursor.decode(cursor, QUEUES[queue].order)
     filters = QueueFilters(
