@@ -313,3 +313,27 @@ def test_a_business_that_reported_in_english_is_written_to_in_english(
     answer = http.post("/cases", json=report_body(), headers=auth("reporter"))
     send_due(http, settings, answer.json()["position"])
     assert inbox.received[-1].message["Content-Language"] == "fr"
+
+
+def test_the_platform_gets_each_reminder_the_deadline_process_records(
+    mailed: tuple[TestClient, Inbox, Settings], clock: SettableClock
+) -> None:
+    from application.case_queues import CaseQueues
+    from application.deadlines import DeadlineProcess
+
+    http, inbox, settings = mailed
+    case_id, position = reported_and_sent(http)
+    send_due(http, settings, position)
+    app: Any = http.app
+    process = DeadlineProcess(app.state.mediation, app.state.runner.view(CaseQueues.name))
+    sent_at = clock.now()
+    for days in (6, 7, 14):  # days after sending: nothing, the first reminder, the second
+        clock.advance(sent_at + timedelta(days=days) - clock.now())
+        app.state.runner.catch_up()
+        process.run(clock.now().date())
+        send_due(http, settings, app.state.mediation.log_position())
+    to_platform = [r for r in inbox.received if r.message["X-Mediation-Template"] == "reminder"]
+    assert [r.rcpt_tos for r in to_platform] == [["p2b@amazon.example"]] * 2  # D+7, D+14
+    texts = [r.message.get_body(("plain",)).get_content() for r in to_platform]
+    assert all(f"/platform/cases/{case_id}" in text for text in texts)
+    assert len({r.message["Message-ID"] for r in to_platform}) == 2
