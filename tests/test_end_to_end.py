@@ -55,6 +55,8 @@ class Server:
     ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # The e-mails into the test's folder, not the repository's ./outbox (unless told).
+        env = {"MEDIATION_MAIL_URL": f"folder:{folder / 'outbox'}", **env}
         self.stdout_path = folder / f"{name}.stdout"
         self.stderr_path = folder / f"{name}.stderr"
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:

@@ -51,6 +51,7 @@ def test_commands_through_two_api_processes_all_reach_the_queues(
         MEDIATION_TOKENS=TOKENS_SETTING,
         MEDIATION_PLATFORMS_FILE=str(PLATFORMS_FILE),
         MEDIATION_CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
+        MEDIATION_MAIL_URL=f"folder:{tmp_path / 'outbox'}",
         MEDIATION_DATA_KEYS_FILE=str(tmp_path / "data-keys.json"),
         # A worker that has just started catches up with a slow machine's load: the reads
         # wait for its position (answering as soon as it is reached) longer than by default.

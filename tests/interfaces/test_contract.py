@@ -56,6 +56,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
         tokens=TOKENS_SETTING,
         checkpoint_dir=folder / "checkpoints",
         platforms_file=PLATFORMS_FILE,
+        mail_url=f"folder:{folder / 'outbox'}",
         **KEY_SETTINGS,
     )
     return create_app(settings)
