@@ -24,7 +24,6 @@ from application.case_statistics import (
 from application.clock import SettableClock
 from application.errors import CaseNotFound
 from application.mediation import MediationApplication, ReportRequest
-from application.personal_data import CaseKeys
 from application.projections import EventLog
 from domain.errors import CommandNotAllowed, PersonalDataErasedError
 from domain.measures import Measure, MeasureFacts, StatementOfReasons
@@ -201,15 +200,10 @@ class Workflow:
 
 
 def remind(app: MediationApplication, case_id: UUID, as_of: date) -> int | None:
-    """Record the reminders due by `as_of`, as the deadline process does, through the case
-    (test-only: no application command for it yet); the position, None if none was due."""
-    with CaseKeys.call():
-        case = app._case_for_command(case_id, None)
-        if not case.remind(
-            deadlines=app.deadlines, as_of=as_of, actor="system:deadlines", now=app.clock.now()
-        ):
-            return None
-        return app._save(case).position
+    """Record the reminders due by `as_of`, as the deadline process does; the position, None
+    if none was due."""
+    reminded = app.remind_platform(case_id, as_of=as_of, actor="system:deadlines")
+    return reminded.result.position if reminded else None
 
 
 class AppWorkflow(Workflow):
