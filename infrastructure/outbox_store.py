@@ -109,12 +109,6 @@ class SQLOutbox(Outbox):
             self.state.record(c, SHAPE.live, position)
             return True
 
-    def standby(self) -> SQLOutbox:
-        raise NotImplementedError("the outbox is never rebuilt: it would send everything again")
-
-    def switch_to(self, standby: Any) -> bool:
-        raise NotImplementedError("the outbox is never rebuilt")
-
     def lease(self, now: datetime, until: datetime, limit: int) -> list[OutboxEntry]:
         m, t = self.dialect.mark, self.entries_table
         due = (
