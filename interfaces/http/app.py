@@ -30,6 +30,7 @@ from interfaces.http.limits import LimitRequestBodies
 from interfaces.http.problems import install_problem_handlers
 from interfaces.http.read_models import read_model_waits
 from interfaces.http.security_headers import SecureHeaders
+from interfaces.web.site import install_site
 
 log = logging.getLogger("mediation")
 
@@ -155,6 +156,7 @@ def create_app(
     app.include_router(tracking.router)
     app.include_router(operations.router)
     install_docs(app)
+    install_site(app)
     return app
 
 

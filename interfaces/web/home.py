@@ -1,0 +1,15 @@
+"""The home page: what the service is, for whom, and the way to report."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from interfaces.web.pages import page, render
+
+router = APIRouter()
+
+
+@page(router, "home")
+def home(request: Request) -> HTMLResponse:
+    return render(request, "home.html")

@@ -1,0 +1,27 @@
+"""The web site on the API's app: its static files, its pages, its own error pages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from interfaces.web import home
+from interfaces.web.forms import ForgedForm
+from interfaces.web.pages import STATIC_PATH, render
+
+STATIC = home.__file__.rsplit("/", 1)[0] + "/static"
+
+ROUTERS = (home.router,)
+
+
+def forged_form(request: Request, _: Exception) -> HTMLResponse:
+    """A post without its CSRF token or from another site: refused, nothing recorded."""
+    return render(request, "forged.html", status_code=403)
+
+
+def install_site(app: FastAPI) -> None:
+    app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_exception_handler(ForgedForm, forged_form)
