@@ -48,6 +48,12 @@ def with_policy(page: HTMLResponse, styles: str) -> HTMLResponse:
     return page
 
 
+def in_english(page: HTMLResponse) -> HTMLResponse:
+    """The page saying its language, as FastAPI's pages do not: the API is described in English,
+    and a screen reader reads a page in the language it declares."""
+    return HTMLResponse(bytes(page.body).decode().replace("<html>", '<html lang="en">', 1))
+
+
 def addresses(request: Request) -> tuple[str, str]:
     """The contract's address and the assets' folder, under the app's root path."""
     root = request.scope.get("root_path", "")
@@ -66,7 +72,7 @@ def swagger_ui(request: Request) -> HTMLResponse:
         # No validator badge: it would send the contract's address to validator.swagger.io.
         swagger_ui_parameters={"validatorUrl": None},
     )
-    return with_policy(page, "style-src 'self'")
+    return with_policy(in_english(page), "style-src 'self'")
 
 
 @router.get("/redoc")
@@ -81,4 +87,4 @@ def redoc(request: Request) -> HTMLResponse:
     )
     # ReDoc writes <style> elements as it runs (styled-components: no nonce, no fixed hash),
     # and builds its search index in a worker made from a blob.
-    return with_policy(page, "style-src 'self' 'unsafe-inline'; worker-src blob:")
+    return with_policy(in_english(page), "style-src 'self' 'unsafe-inline'; worker-src blob:")
