@@ -339,9 +339,10 @@ def sources(policy: str, directive: str) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("page", ["/docs", "/redoc"])
-def test_the_documentation_loads_nothing_from_another_host(http: TestClient, page: str) -> None:
-    answer = http.get(page)
+# `path`, not `page`: pytest-playwright runs a test asking for a `page` in each browser.
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_the_documentation_loads_nothing_from_another_host(http: TestClient, path: str) -> None:
+    answer = http.get(path)
     assert answer.status_code == 200
     html = answer.text
     assert not re.findall(r"(?:https?:)?//", html), "the page names another host"
