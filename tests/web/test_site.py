@@ -37,7 +37,7 @@ def test_every_page_has_a_french_and_an_english_address() -> None:
 @pytest.mark.parametrize(
     ("path", "language", "heading"),
     [
-        ("/", "fr", "Un problème avec une plateforme de vente en ligne ?"),
+        ("/", "fr", "Un problème avec une plateforme de vente en ligne\u00a0?"),
         ("/en", "en", "A problem with an online sales platform?"),
     ],
 )
@@ -137,3 +137,18 @@ def test_over_https_the_csrf_cookie_is_secure(durable_settings: Settings) -> Non
         cookie = client.get("/").headers["set-cookie"]
 
     assert "Secure" in cookie
+
+
+def test_french_puts_a_non_breaking_space_before_double_punctuation() -> None:
+    """French typography: "ligne ?" never wraps its "?" onto a line of its own."""
+    from babel.messages.pofile import read_po
+
+    from interfaces.web.catalogues import catalogue_files
+
+    wrong = []
+    for path in catalogue_files("fr"):
+        with path.open("rb") as po:
+            for message in read_po(po, locale="fr"):
+                texts = message.string if isinstance(message.string, tuple) else (message.string,)
+                wrong += [f"{path.name}: {t!r}" for t in texts if re.search(r" [?!:;]", t or "")]
+    assert not wrong, "use U+00A0 before ? ! : ; in French:\n" + "\n".join(wrong)
