@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     mail_lease_seconds: float = Field(default=300, ge=1, le=86_400)
     # Where people reach the service: the links in the e-mails (tracking page, portal).
     public_url: str = "http://127.0.0.1:8000"
+    # A console session ends when unused for this long, and this long after it began, at most.
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_hours: int = Field(default=10, ge=1, le=7 * 24)
 
     _platforms: PlatformDirectory = PrivateAttr()
 
@@ -191,6 +194,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "MEDIATION_RESPONSE_DAYS_URGENT must not exceed MEDIATION_RESPONSE_DAYS_STANDARD"
             ) from error
+        if self.session_idle_minutes > self.session_hours * 60:
+            raise ValueError(
+                "MEDIATION_SESSION_IDLE_MINUTES must not exceed MEDIATION_SESSION_HOURS "
+                "(a session's whole lifetime)"
+            )
         given = [k is not None for k in (self.seal_keys, self.signing_key)]
         if any(given) and not all(given):
             raise ValueError(

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from application.accounts import StaffAccounts
 from application.case_queues import CaseQueues
 from application.clock import Clock
 from application.data_keys import DataKeyRing, Rotation, RotationBusy
@@ -20,6 +21,7 @@ from application.projections import (
     StatisticsProjection,
 )
 from application.schedule import Schedule
+from infrastructure.account_stores import accounts_for
 from infrastructure.checkpoints import CheckpointFolder
 from infrastructure.data_key_file import DataKeyFile
 from infrastructure.keyfiles import data_key_ring, forget_seeded_data_keys, keys_for
@@ -65,6 +67,7 @@ def open_application(
         # The read models' tables, created once.
         case_queues_for(application.recorder)
         case_statistics_for(application.recorder)
+        accounts_for(application.recorder)  # the staff accounts' tables, likewise
     return application
 
 
@@ -88,6 +91,18 @@ def data_key_news(
             "it from the environment, and destroy its keys once `mediation keys rotate` has run."
         )
     return news
+
+
+def staff_accounts(application: MediationApplication, settings: Settings) -> StaffAccounts:
+    """The staff accounts and their sessions, in the application's database, with the
+    session lengths and the platforms the settings name."""
+    return StaffAccounts(
+        accounts_for(application.recorder),
+        settings.platforms,
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(hours=settings.session_hours),
+        clock=application.clock,
+    )
 
 
 def projection_runner(
