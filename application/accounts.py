@@ -23,7 +23,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
@@ -112,7 +112,7 @@ class SignedIn:
     kept nowhere else)."""
 
     account: Account
-    token: str
+    token: str = field(repr=False)  # never printed by accident
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ def test_an_account_signs_in_and_its_session_answers_its_account(
     assert isinstance(outcome, SignedIn)
     assert outcome.account == added
     assert len(outcome.token) >= 40
+    assert outcome.token not in repr(outcome)
     assert staff.session(outcome.token, clock.now()) == added
     assert staff.session("not-a-token", clock.now()) is None
 
