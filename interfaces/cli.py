@@ -11,6 +11,7 @@ import uvicorn
 from eventsourcing.persistence import PersistenceError
 
 from infrastructure.settings import SettingsError, Store, load_settings
+from interfaces.accounts_cli import users
 from interfaces.composition import open_application, projection_runner
 from interfaces.deadlines_cli import deadlines
 from interfaces.demo_cli import demo
@@ -39,6 +40,7 @@ cli.add_typer(keys, name="keys")
 cli.add_typer(projections, name="projections")
 cli.add_typer(deadlines, name="deadlines")
 cli.add_typer(mail, name="mail")
+cli.add_typer(users, name="users")
 cli.command()(worker)
 cli.command()(demo)
 
