@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -395,3 +396,37 @@ def test_the_session_settings_are_checked(overrides: dict[str, int], variable: s
         load_settings(database_url="memory:", **overrides)
     defaults = load_settings(database_url="memory:")
     assert (defaults.session_idle_minutes, defaults.session_hours) == (30, 10)
+
+
+def test_processes_signing_in_at_once_never_find_the_database_locked(
+    durable_settings: Settings, staff: StaffAccounts, clock: SettableClock
+) -> None:
+    """Each write transaction begins with its write: in SQLite one that read first could not
+    wait for another writer, and would fail at once with "database is locked"."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    names = [f"user-{n}" for n in range(4)]
+    for name in names:
+        staff.add(name, Role.CASEWORKER, PASSWORD, by="root")
+    applications = [open_application(durable_settings, clock) for _ in range(2)]
+    try:
+        others = [staff_accounts(a, durable_settings) for a in applications]
+        for other in others:
+            other.hasher = cheap
+
+        def work(n: int) -> None:
+            accounts = others[n % 2]
+            for step in range(15):
+                now = clock.now() + timedelta(minutes=step)
+                wrong = accounts.sign_in(names[n], "wrong password!", now, CLIENT)
+                assert isinstance(wrong, Refused | Locked)
+                accounts.sign_in(names[(n + 1) % 4], "wrong password!", now, CLIENT)
+                outcome = accounts.sign_in(names[n], PASSWORD, now + timedelta(hours=2), CLIENT)
+                if isinstance(outcome, SignedIn):
+                    accounts.session(outcome.token, now + timedelta(hours=2, minutes=5))
+                    accounts.sign_out(outcome.token)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(work, range(4)))
+    finally:
+        for application in applications:
+            application.close()
