@@ -434,6 +434,18 @@ class Tally:
     def silent(self) -> int:
         return self.flags[SILENCED] + self.flags[UNANSWERED] - self.not_yet_overdue
 
+    def add(self, other: Tally) -> None:
+        """Count `other`'s cases in this tally too."""
+        self.cases += other.cases
+        self.not_yet_overdue += other.not_yet_overdue
+        for name in COUNTERS:
+            getattr(self, name).update(getattr(other, name))
+
+
+COUNTERS = ("by_category", "by_platform", "by_status", "by_measure", "flags", "outcomes",
+            "first_answer", "resolution", "acknowledgement", "reminders")  # fmt: skip
+"""The Counter fields of a Tally."""
+
 
 @dataclass
 class Tallies:
@@ -569,6 +581,18 @@ def statistics(counters: Iterable[tuple[str, str, int]], as_of: date) -> dict[st
             "median_days": percentile(added.mediation_days, 0.5),
         },
     }
+
+
+EVERY_PLATFORM = "*"
+
+
+def every_platform(counters: Iterable[tuple[str, str, int]], as_of: date) -> dict[str, Any]:
+    """The figures of every platform taken together (platform `*`), computed as each
+    platform's are: the dashboard's headline figures."""
+    whole = Tally()
+    for tally in tallies(counters, as_of).platforms.values():
+        whole.add(tally)
+    return platform_entry(EVERY_PLATFORM, whole)
 
 
 def annual(counters: Iterable[tuple[str, str, int]]) -> list[dict[str, Any]]:

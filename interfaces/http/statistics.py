@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from application.case_statistics import CaseStatistics, annual, statistics
+from application.case_statistics import CaseStatistics, annual, every_platform, statistics
 from domain.case import utc_today
 from domain.errors import InvalidValue
 from domain.platforms import platform_key
@@ -22,6 +22,7 @@ from interfaces.http.schemas import IsoDate
 from interfaces.http.statistics_export import Language, Table, csv_text, file_name
 from interfaces.http.statistics_views import (
     AnnualStatisticsView,
+    PlatformFiguresView,
     PlatformStatisticsView,
     StatisticsView,
 )
@@ -38,18 +39,38 @@ def _period(first: date | None, last: date | None) -> None:
         raise InvalidValue("from", "from is after to", where="query")
 
 
-async def _figures(request: Request, mediation: Any, first: date | None, last: date | None,
-                   as_of: date | None, min_position: int | None) -> StatisticsView:  # fmt: skip
+async def period_figures(request: Request, mediation: Any, first: date | None,
+                         last: date | None, as_of: date | None,
+                         min_position: int | None) -> StatisticsView:  # fmt: skip
+    """What GET /statistics answers for the period: the API and the dashboard read it here."""
     _period(first, last)
     await read_model_at(request, min_position)
-    view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
     day = as_of or utc_today(mediation.clock.now())
-    return await run_in_threadpool(_read_figures, view, first, last, day)
+    return await run_in_threadpool(read_figures, statistics_view(request), first, last, day)
 
 
-def _read_figures(view: CaseStatistics, first: date | None, last: date | None,
-                  day: date) -> StatisticsView:  # fmt: skip
+def statistics_view(request: Request) -> CaseStatistics:
+    """The statistics read model this process reads."""
+    view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
+    return view
+
+
+def read_figures(view: CaseStatistics, first: date | None, last: date | None,
+                 day: date) -> StatisticsView:  # fmt: skip
+    """The figures of the cases reported between the days, silence decided as of `day`."""
     counters, position = view.counters(first, last, day)
+    return _view(counters, position, day)
+
+
+def read_figures_and_whole(view: CaseStatistics, first: date | None, last: date | None,
+                           day: date) -> tuple[StatisticsView, PlatformFiguresView]:  # fmt: skip
+    """`read_figures`, and from the same counters every platform's taken together."""
+    counters, position = view.counters(first, last, day)
+    whole = PlatformFiguresView.model_validate(every_platform(counters, day))
+    return _view(counters, position, day), whole
+
+
+def _view(counters: list[tuple[str, str, int]], position: int, day: date) -> StatisticsView:
     return StatisticsView.model_validate({"position": position, **statistics(counters, day)})
 
 
@@ -66,7 +87,7 @@ async def read_statistics(
     """The cases reported in the period (`from`, `to`; every case when left out): counts by
     status, platform and category, and per platform how (and whether) it answers: the share
     answered, answered on time, silent, escalated, and how long it takes."""
-    return await _figures(request, mediation, first, to, as_of, min_position)
+    return await period_figures(request, mediation, first, to, as_of, min_position)
 
 
 @router.get(
@@ -81,7 +102,7 @@ async def read_platform_statistics(
 ) -> PlatformStatisticsView:  # fmt: skip
     """One platform's figures for the period, the platform named by its key (`amazon`,
     `fnac_darty`) or any name of it (`Amazon`); 404 when no case of the period is about it."""
-    figures = await _figures(request, mediation, first, to, as_of, min_position)
+    figures = await period_figures(request, mediation, first, to, as_of, min_position)
     try:
         key = platform_key(platform)
     except InvalidValue:
@@ -107,11 +128,11 @@ async def read_annual_statistics(
     """P2B Art. 11(4)-style figures per platform for the cases reported in `year`: how many,
     their three main categories, the average days to an outcome, and the outcomes."""
     await read_model_at(request, min_position)
-    view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
-    return await run_in_threadpool(_annual_figures, view, year)
+    return await run_in_threadpool(annual_figures, statistics_view(request), year)
 
 
-def _annual_figures(view: CaseStatistics, year: int) -> AnnualStatisticsView:
+def annual_figures(view: CaseStatistics, year: int) -> AnnualStatisticsView:
+    """The P2B Art. 11(4)-style figures per platform of the cases reported in `year`."""
     counters, position = view.counters(date(year, 1, 1), date(year, 12, 31), date.max)
     return AnnualStatisticsView.model_validate(
         {"position": position, "year": year, "platforms": annual(counters)}
@@ -146,15 +167,23 @@ async def export_statistics(
     """The figures of `GET /statistics` as a CSV file, one file per table (a row per platform,
     or the cases per platform and category); `lang=fr` writes it for a French spreadsheet
     (`;`, decimal comma, a byte order mark, French headers)."""
-    figures = await _figures(request, mediation, first, to, as_of, min_position)
+    figures = await period_figures(request, mediation, first, to, as_of, min_position)
+    return await csv_download(request, mediation, figures, first, to, lang, table)
+
+
+async def csv_download(request: Request, mediation: Any, figures: StatisticsView,
+                       first: date | None, to: date | None, lang: Language, table: Table,
+                       platforms: list[PlatformFiguresView] | None = None) -> Response:  # fmt: skip
+    """The CSV file of `figures` (of the period `first`..`to`), of their `platforms` if given:
+    the API's export and the dashboard's download."""
     today = utc_today(mediation.clock.now())
     last = to or today
     if first is None:
-        view: CaseStatistics = request.app.state.runner.view(CaseStatistics.name)
-        reported: date | None = await run_in_threadpool(view.first_reported_on)
+        reported: date | None = await run_in_threadpool(statistics_view(request).first_reported_on)
         first = min(reported or last, last)
+    rows = figures.platforms if platforms is None else platforms
     return Response(
-        csv_text(table, lang, figures.platforms),
+        csv_text(table, lang, rows),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{file_name(table, lang, first, last)}"',

@@ -62,6 +62,8 @@ SITE: dict[str, Addresses] = {
     "sign_out": Addresses("/console/deconnexion", "/en/console/sign-out"),
     # The ministry's dashboard.
     "dashboard": Addresses("/tableau-de-bord", "/en/dashboard"),
+    "annual_report": Addresses("/tableau-de-bord/rapport-annuel", "/en/dashboard/annual-report"),
+    "dashboard_csv": Addresses("/tableau-de-bord/export.csv", "/en/dashboard/export.csv"),
 }
 """Every page of the site by name: its French and English paths. Templates and redirects name
 pages; only this table knows their paths."""
