@@ -54,6 +54,7 @@ SITE: dict[str, Addresses] = {
     # The public pages, for businesses.
     "home": Addresses("/", "/en"),
     "report": Addresses("/signaler", "/en/report"),
+    "receipt": Addresses("/signaler/recu", "/en/report/receipt"),
     "track_form": Addresses("/suivi", "/en/track"),
     "track": Addresses("/suivi/{code}", "/en/track/{code}"),
     # The staff console.

@@ -6,13 +6,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from interfaces.web import dashboard, home
+from interfaces.web import dashboard, home, reporting, tracking
 from interfaces.web.forms import ForgedForm
 from interfaces.web.pages import STATIC_PATH, render
 
 STATIC = home.__file__.rsplit("/", 1)[0] + "/static"
 
-ROUTERS = (home.router, dashboard.router)
+ROUTERS = (home.router, dashboard.router, reporting.router, tracking.router)
 
 
 def forged_form(request: Request, _: Exception) -> HTMLResponse:

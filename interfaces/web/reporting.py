@@ -1,0 +1,192 @@
+"""The report: the form a business fills in, and the receipt with its tracking code.
+
+A report sent is answered 303 to the receipt. The receipt is shown to the browser that sent
+the report only (its tracking code rides in a short-lived cookie, never in an address), and a
+form sent twice (a double click, the back button) opens one case: each form carries a key of
+its own, the report's idempotency key.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from typing import Any
+
+from babel.lists import format_list
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from application.errors import CaseNotFound, IdempotencyKeyReused
+from application.mediation import CommandResult, MediationApplication
+from domain.case import utc_today
+from domain.measures import urgency_rule
+from domain.values import ERASED, Priority
+from infrastructure.settings import Settings
+from interfaces.http.deps import IDEMPOTENCY_KEY
+from interfaces.http.problems import STORE_ERRORS
+from interfaces.web.forms import checked_form, secure
+from interfaces.web.outage import store_outage_page, unavailable
+from interfaces.web.pages import language, page, render, url
+from interfaces.web.report_form import (
+    CATEGORIES,
+    LANGUAGES,
+    MEASURES,
+    SIZES,
+    STATEMENTS,
+    Choice,
+    ReportForm,
+    ReportFormErrors,
+)
+from interfaces.web.timeline import escalation_from
+from interfaces.web.wording import wording
+
+router = APIRouter()
+
+REPORT_FORM_ACTOR = "web-form"
+"""The actor recorded in the events of the reports sent through the site."""
+RECEIPT_COOKIE = "mediation_receipt"
+RECEIPT_SECONDS = 30 * 60
+"""How long the browser that sent a report can show its receipt again."""
+
+
+def _mediation(request: Request) -> MediationApplication:
+    mediation: MediationApplication = request.app.state.mediation
+    return mediation
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _today(request: Request) -> date:
+    return utc_today(_mediation(request).clock.now())
+
+
+def _translated(choices: tuple[Choice, ...], lang: str) -> list[Choice]:
+    say = wording(lang)
+    return [(value, say(label), say(hint) if hint else None) for value, label, hint in choices]
+
+
+def _form_page(
+    request: Request,
+    form: ReportForm,
+    key: str,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request, "report.html", _form_context(request, form, key, errors), status_code=status_code
+    )
+
+
+def _form_context(
+    request: Request, form: ReportForm, key: str, errors: dict[str, str] | None
+) -> dict[str, Any]:
+    lang = language(request)
+    return {
+        "values": form.values,
+        "errors": errors or {},
+        "report_key": key,
+        "sizes": _translated(SIZES, lang),
+        "measures": _translated(MEASURES, lang),
+        "statements": _translated(STATEMENTS, lang),
+        "categories": _translated(CATEGORIES, lang),
+        "languages": LANGUAGES,
+        "platform_names": sorted(p.name for p in _settings(request).platforms),
+        "retention_years": _settings(request).retention_years,
+    }
+
+
+def _new_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+@page(router, "report")
+async def report_form(request: Request) -> HTMLResponse:
+    """The empty form; the messages to the business in the page's language unless changed."""
+    return _form_page(request, ReportForm.of({"language": language(request)}), _new_key())
+
+
+@page(router, "report", methods=("POST",))
+async def send_report(request: Request) -> Response:
+    """Records the report and answers 303 to its receipt; or the form again, as typed, with
+    each error next to its field (422), or with a notice when the store cannot be reached."""
+    posted = await checked_form(request)
+    form = ReportForm.of(posted)
+    typed_key = str(posted.get("report_key") or "")
+    key = typed_key if re.fullmatch(IDEMPOTENCY_KEY, typed_key) else _new_key()
+    try:
+        result = await run_in_threadpool(_record, request, form, key)
+    except ReportFormErrors as wrong:
+        errors = wrong.said_in(language(request))
+        return _form_page(request, form, key, errors, status_code=422)
+    except STORE_ERRORS:
+        context = _form_context(request, form, key, None) | {"outage": True}
+        return unavailable(request, "report.html", context)
+    answer = RedirectResponse(url("receipt", language(request)), status_code=303)
+    answer.set_cookie(
+        RECEIPT_COOKIE,
+        str(result.tracking_code),
+        max_age=RECEIPT_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+        path="/",
+    )
+    return answer
+
+
+def _record(request: Request, form: ReportForm, key: str) -> CommandResult:
+    """The report recorded once per form: a form changed after it was sent (back, edit,
+    send) is a new report."""
+    mediation = _mediation(request)
+    report = form.report(_settings(request).platforms, _today(request))
+    try:
+        return mediation.report_case(report, actor=REPORT_FORM_ACTOR, idempotency_key=key)
+    except IdempotencyKeyReused:
+        return mediation.report_case(report, actor=REPORT_FORM_ACTOR)
+
+
+@page(router, "receipt")
+@store_outage_page
+async def receipt(request: Request) -> HTMLResponse:
+    """The tracking code of the report this browser just sent, and what happens next."""
+    code = request.cookies.get(RECEIPT_COOKIE)
+    if not code:
+        return render(request, "no_receipt.html", status_code=404)
+    try:
+        case = await run_in_threadpool(_mediation(request).case_for_tracking_code, code)
+    except CaseNotFound:
+        return render(request, "no_receipt.html", status_code=404)
+    today = _today(request)
+    deadlines = _settings(request).deadlines
+    priority = case.priority
+    if priority is None and urgency_rule(case.reported_measure, today) is not None:
+        priority = Priority.URGENT
+    due = deadlines.due(today, priority)
+    email = case.company.contact_email
+    return render(
+        request,
+        "receipt.html",
+        {
+            "tracking_code": str(case.tracking_code),
+            "email": None if email == ERASED else masked(email.text),
+            "urgent": priority is Priority.URGENT,
+            "answer_days": deadlines.response_days(priority),
+            "due": due,
+            "reminder_days": format_list(
+                [str(d) for d in deadlines.reminder_days(priority)], locale=language(request)
+            ),
+            "grace_days": deadlines.grace_days(priority),
+            "escalation": escalation_from(deadlines, due, priority),
+        },
+    )
+
+
+def masked(address: str) -> str:
+    """An e-mail address shown without its owner's name: `j•••@atelier-dupont.fr`."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}•••@{domain}"
