@@ -47,9 +47,11 @@ def keep_csrf_cookie(request: Request, response: Response, token: str) -> None:
 
 
 def same_origin(request: Request) -> bool:
-    """False when the browser says the post comes from another origin."""
+    """False when the browser says the post comes from another origin. `Origin: null` names
+    none (Chromium sends it for every form under the service's `Referrer-Policy: no-referrer`):
+    then `Sec-Fetch-Site` says where the post comes from."""
     origin = request.headers.get("origin")
-    if origin is not None:
+    if origin is not None and origin != "null":
         own = f"{request.url.scheme}://{request.url.netloc}"
         return origin == own
     return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")

@@ -62,13 +62,18 @@ def h1(page: httpx.Response) -> list[str]:
     return [unescape(h) for h in re.findall(r"<h1>(.*?)</h1>", page.text)]
 
 
-def post_report(http: TestClient, path: str = "/signaler", **changes: str) -> httpx.Response:
+def post_report(
+    http: TestClient,
+    path: str = "/signaler",
+    headers: dict[str, str] | None = None,
+    **changes: str,
+) -> httpx.Response:
     """The report form, fetched then sent with `changes` (a value None: the field left out)."""
     form = http.get(path)
     key = re.search(r'name="report_key" value="([^"]+)"', form.text)
     assert key is not None
     data = {"csrf": http.cookies[CSRF_COOKIE], "report_key": key[1], **FORM, **changes}
-    return http.post(path, data={k: v for k, v in data.items() if v is not None})
+    return http.post(path, data={k: v for k, v in data.items() if v is not None}, headers=headers)
 
 
 def report(http: TestClient, **changes: str) -> tuple[str, Case]:
@@ -344,6 +349,21 @@ def test_a_forged_report_is_refused_and_records_nothing(http: TestClient) -> Non
 
     assert page.status_code == 403
     assert mediation_of(http).log_position() == before
+
+
+@pytest.mark.parametrize(
+    ("site", "status"), [("same-origin", 200), ("cross-site", 403), ("same-site", 403)]
+)
+def test_a_browser_that_sends_origin_null_is_judged_by_where_it_says_the_post_comes_from(
+    http: TestClient, site: str, status: int
+) -> None:
+    """Under `Referrer-Policy: no-referrer` Chromium sends `Origin: null` with every form:
+    `Sec-Fetch-Site` then tells a post of the site's own page from another site's."""
+    before = mediation_of(http).log_position()
+    page = post_report(http, headers={"Origin": "null", "Sec-Fetch-Site": site})
+
+    assert page.status_code == status
+    assert (mediation_of(http).log_position() > before) is (status == 200)
 
 
 def test_when_the_store_fails_the_form_comes_back_as_typed_with_a_503(
