@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-WIDTH = 640
+WIDTH = 720
 FONT = 14
 LINE = 30  # a bar's row
 LABEL_WIDTH = 170  # the labels' column, left of the bars

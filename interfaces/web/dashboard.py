@@ -235,7 +235,7 @@ async def dashboard(request: Request, member: StaffMember) -> HTMLResponse:
             "category_name": lambda key: category_name(key, lang),
             "platform_name": display_name,
             "charts": charts,
-            "month_name": lambda month, pattern="MMM y": format_date(month, pattern, locale=lang),
+            "month_name": lambda month, pattern="MMM yy": format_date(month, pattern, locale=lang),
             "few_cases": FEW_CASES,
             "member": member,
         },

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from application.access import Role
@@ -27,9 +28,9 @@ from tests.statistics_workflows import AppWorkflow, run_scenario
 SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
 
-def as_member(http: TestClient, role: Role) -> None:
+def as_member(app: FastAPI, role: Role) -> None:
     """Sign a member of staff with `role` in (the console's sign-in, stood in for)."""
-    http.app.dependency_overrides[signed_in_member] = lambda: {"role": role}  # type: ignore[attr-defined]
+    app.dependency_overrides[signed_in_member] = lambda: {"role": role}
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def flow(http: TestClient, clock: SettableClock) -> AppWorkflow:
     work.act(later[0], "resolve", outcome=Outcome.RESOLVED)
     clock.advance(timedelta(days=20))
     statistics(http, min_position=work.position)
-    as_member(http, Role.ANALYST)
+    as_member(http.app, Role.ANALYST)
     return work
 
 
@@ -256,7 +257,9 @@ def test_every_chart_has_a_title_a_description_and_the_table_of_its_numbers(
         assert re.search(rf'<title id="{chart_id}-title">[^<]+</title>', chart)
         assert re.search(rf'<desc id="{chart_id}-desc">[^<]+</desc>', chart)
         after = page[page.index(chart) + len(chart) :]
-        following = re.search(r"<table id=\"[\w-]+\">\s*<caption>[^<]+</caption>", after)
+        following = re.search(
+            r"<table id=\"[\w-]+\">\s*<caption id=\"[\w-]+\">[^<]+</caption>", after
+        )
         assert following, chart_id
         assert after.index("<table") < after.index("<h2"), f"{chart_id}: its table follows it"
         assert '<th scope="col"' in after[: after.index("</table>")]
@@ -281,7 +284,7 @@ def test_the_figures_are_written_in_the_page_s_language(
 def test_analysts_and_caseworkers_see_the_dashboard(
     http: TestClient, flow: AppWorkflow, role: Role
 ) -> None:
-    as_member(http, role)
+    as_member(http.app, role)
     for path in ("/tableau-de-bord", "/tableau-de-bord/rapport-annuel", "/en/dashboard"):
         assert http.get(path).status_code == 200, path
 
@@ -322,7 +325,7 @@ def test_the_annual_report_is_get_statistics_annual(http: TestClient, flow: AppW
             page.text.split(f'data-platform="{entry["platform"]}"')[1].split("</tr>")[0],
         )
         assert named == [c["category"] for c in entry["main_categories"]]
-    assert "<caption>" in page.text
+    assert '<caption id="annual-table-caption">' in page.text
     empty = http.get("/en/dashboard/annual-report", params={"year": "2025"})
     assert "No case was reported in 2025" in empty.text
 
@@ -357,3 +360,14 @@ def test_invalid_filters_are_said_next_to_their_fields(http: TestClient, flow: A
     assert re.search(r'id="category"[^>]*aria-invalid="true"', page.text)
     assert 'value="2026-05-01"' in page.text
     assert "platforms-table" not in page.text
+
+
+def test_with_no_case_yet_the_page_says_so_and_shows_no_rate(http: TestClient) -> None:
+    as_member(http.app, Role.ANALYST)
+    page = http.get("/tableau-de-bord")
+
+    assert page.status_code == 200
+    assert headline(page.text)[0] == "—"
+    assert number(headline(page.text)[1]) == 0
+    assert "Aucun dossier de cette sélection n'a encore été transmis" in page.text
+    assert http.get("/tableau-de-bord/rapport-annuel").status_code == 200
