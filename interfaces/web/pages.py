@@ -176,6 +176,9 @@ def render(
     )
     response = HTMLResponse(html, status_code=status_code)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # The API's no-referrer would make the browser post this page's forms with `Origin: null`,
+    # which the CSRF check refuses; same-origin still gives no other host the page's address.
+    response.headers["Referrer-Policy"] = "same-origin"
     if fresh:
         keep_csrf_cookie(request, response, token)
     return response

@@ -65,6 +65,7 @@ def test_pages_load_nothing_from_another_host(http: TestClient) -> None:
     assert "default-src 'none'" in policy
     assert "form-action 'self'" in policy
     assert "http" not in policy, "no other host is admitted"
+    assert page.headers["referrer-policy"] == "same-origin", "else forms post with Origin: null"
     assert not re.search(r'(src|href)="(https?:)?//', page.text)
     stylesheet = http.get("/static/site.css")
     assert stylesheet.status_code == 200
