@@ -31,8 +31,10 @@ from interfaces.web.outage import store_outage_page, unavailable
 from interfaces.web.pages import language, page, render, url
 from interfaces.web.report_form import (
     CATEGORIES,
+    INVALID,
     LANGUAGES,
     MEASURES,
+    SIREN_CHECKSUM,
     SIZES,
     STATEMENTS,
     Choice,
@@ -86,6 +88,7 @@ def _form_context(
     request: Request, form: ReportForm, key: str, errors: dict[str, str] | None
 ) -> dict[str, Any]:
     lang = language(request)
+    say = wording(lang)
     return {
         "values": form.values,
         "errors": errors or {},
@@ -97,6 +100,7 @@ def _form_context(
         "languages": LANGUAGES,
         "platform_names": sorted(p.name for p in _settings(request).platforms),
         "retention_years": _settings(request).retention_years,
+        "siren_messages": {"length": say(INVALID["siren"]), "checksum": say(SIREN_CHECKSUM)},
     }
 
 
