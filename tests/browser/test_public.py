@@ -16,16 +16,23 @@ from tests.browser.screenshots import keep_screenshot
 TRACKING_CODE = re.compile(r"[a-z2-7]{5}(-[a-z2-7]{5}){4}[a-z2-7]")
 
 
+def choose(page: Page, question: str, answer: str) -> None:
+    """Ticks a radio as a person does: a click on its label (the tap target)."""
+    group = page.get_by_role("group", name=re.compile(re.escape(question)))
+    group.locator("label", has_text=re.compile(f"^{re.escape(answer)}")).click()
+    expect(group.get_by_label(answer, exact=False).first).to_be_checked()
+
+
 def fill_the_report(page: Page) -> None:
     """Fills the French form as a business would, each field found by its label."""
     page.get_by_label("Raison sociale").fill("Atelier Dupont")
     page.get_by_label("Numéro SIREN").fill("732 829 320")
-    page.get_by_label("Micro-entreprise").check()
+    choose(page, "Taille", "Micro-entreprise")
     page.get_by_label("Nom de la plateforme").fill("Amazon")
-    page.get_by_label("Offres déréférencées ou restreintes").check()
+    choose(page, "Ce que la plateforme a fait", "Offres déréférencées ou restreintes")
     page.get_by_label("Date à laquelle la mesure a pris effet").fill("2026-02-20")
-    page.get_by_role("group", name="Avez-vous reçu une explication").get_by_label("Non").check()
-    page.get_by_label("Offres déréférencées ou masquées").check()
+    choose(page, "Avez-vous reçu une explication", "Non")
+    choose(page, "De quel type de problème", "Offres déréférencées ou masquées")
     page.get_by_label("Description").fill("Nos 40 offres ont été retirées du jour au lendemain.")
     page.get_by_label("Votre nom").fill("Jeanne Dupont")
     page.get_by_label("Votre adresse e-mail").fill("jeanne@atelier-dupont.fr")
