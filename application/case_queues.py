@@ -168,6 +168,11 @@ class CaseQueues(ABC):
         """A page of the queue after the cursor, and the position it reflects."""
 
     @abstractmethod
+    def counts(self, filters: QueueFilters, as_of: date) -> dict[Queue, int]:
+        """How many cases each queue holds, with these filters, as of `as_of` (what is
+        overdue): the figures beside the queues' names."""
+
+    @abstractmethod
     def awaiting_reminder(
         self, priority: str, reminders: int, sent_by: date, limit: int, after: Cursor | None
     ) -> list[QueueItem]:

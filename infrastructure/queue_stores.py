@@ -126,6 +126,19 @@ class SQLCaseQueues(ReadModelStore, CaseQueues):
         order = f"{rule.order.value} {direction}, {KEY} {direction}"
         return self._select(where, params, order, limit)
 
+    def counts(self, filters: QueueFilters, as_of: date) -> dict[Queue, int]:
+        counted = {}
+        with self.reading() as (c, copy, _):
+            for queue in Queue:
+                where, params = _where(self.dialect, queue, filters, as_of, None)
+                c.execute(
+                    f"SELECT COUNT(*) AS n FROM {self.table(CASES, copy)} "  # noqa: S608
+                    f"WHERE {' AND '.join(where)}",
+                    list(map(self.dialect.encode, params)),
+                )
+                counted[queue] = int(c.fetchone()["n"])
+        return counted
+
     def awaiting_reminder(
         self, priority: str, reminders: int, sent_by: date, limit: int, after: Cursor | None
     ) -> list[QueueItem]:

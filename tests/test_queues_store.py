@@ -349,6 +349,27 @@ class TestCaseQueuesContract:
         got = everything(queues, Queue.OVERDUE, filters=QueueFilters(platform="amazon"))
         assert ids(got) == [amazon]
 
+    def test_counts_are_the_lengths_of_the_queues_with_the_same_filters(
+        self, queues: CaseQueues
+    ) -> None:
+        late = TODAY - timedelta(days=1)
+        rows = [
+            row(Status.REPORTED),
+            row(Status.REPORTED, platform="cdiscount"),
+            row(Status.QUALIFIED),
+            row(Status.AWAITING_PLATFORM, response_due=late),
+            row(Status.AWAITING_PLATFORM, response_due=TODAY, acknowledged_on=TODAY),
+            row(Status.PLATFORM_RESPONDED, platform="cdiscount"),
+            row(Status.RESOLVED, resolved_at=at(1)),
+        ]
+        load(queues, {uuid4(): r for r in rows})
+
+        for filters in (QueueFilters(), QueueFilters(platform="cdiscount")):
+            counts = queues.counts(filters, TODAY)
+            assert counts == {q: len(everything(queues, q, filters=filters)) for q in Queue}
+        assert queues.counts(QueueFilters(), TODAY)[Queue.OVERDUE] == 1
+        assert sum(queues.counts(QueueFilters(platform="ebay"), TODAY).values()) == 0
+
     def test_overdue_means_due_before_as_of_and_the_due_day_is_not_overdue(
         self, queues: CaseQueues
     ) -> None:
