@@ -22,6 +22,7 @@ from interfaces.composition import (
     mail_schedule,
     open_application,
     projection_runner,
+    staff_accounts,
 )
 from interfaces.http import audit, cases, erasure, operations, portal, queues, statistics, tracking
 from interfaces.http.contract import complete
@@ -103,6 +104,7 @@ def create_app(
         owned = mediation is None
         app.state.mediation = mediation or open_application(settings, clock)
         app.state.runner = projection_runner(app.state.mediation, settings)
+        app.state.accounts = staff_accounts(app.state.mediation, settings)
         app.state.read_model_waits = read_model_waits(
             app.state.mediation, app.state.runner, settings
         )

@@ -61,6 +61,7 @@ SITE: dict[str, Addresses] = {
     "console": Addresses("/console", "/en/console"),
     "sign_in": Addresses("/console/connexion", "/en/console/sign-in"),
     "sign_out": Addresses("/console/deconnexion", "/en/console/sign-out"),
+    "case": Addresses("/console/dossiers/{case_id}", "/en/console/cases/{case_id}"),
     # The ministry's dashboard.
     "dashboard": Addresses("/tableau-de-bord", "/en/dashboard"),
     "annual_report": Addresses("/tableau-de-bord/rapport-annuel", "/en/dashboard/annual-report"),

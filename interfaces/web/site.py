@@ -6,13 +6,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from interfaces.web import dashboard, home, reporting, tracking
+from interfaces.web import case_page, console, dashboard, home, reporting, sign_in, tracking
 from interfaces.web.forms import ForgedForm
 from interfaces.web.pages import STATIC_PATH, render
+from interfaces.web.staff import install_staff_pages
 
 STATIC = home.__file__.rsplit("/", 1)[0] + "/static"
 
-ROUTERS = (home.router, dashboard.router, reporting.router, tracking.router)
+ROUTERS = (
+    home.router,
+    dashboard.router,
+    reporting.router,
+    tracking.router,
+    console.router,
+    case_page.router,
+    sign_in.router,
+)
 
 
 def forged_form(request: Request, _: Exception) -> HTMLResponse:
@@ -25,3 +34,4 @@ def install_site(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(ForgedForm, forged_form)
+    install_staff_pages(app)
