@@ -31,6 +31,10 @@ TEMPLATES: dict[type[Case.Event], tuple[MailTemplate, ...]] = {
 PLATFORM_LANGUAGE = Language.FR
 """Platforms are written to in French, whatever the language of the report."""
 
+TRACKING_PAGES = {Language.FR: "/suivi/{code}", Language.EN: "/en/track/{code}"}
+"""The web page a business follows its case on, in the language of its messages (the site's
+`track` page: tests/web/test_public.py checks they agree)."""
+
 _NOTICE_NAMESPACE = UUID("5f0c1d7e-2b8a-4c3e-9a6d-8e7f1b2c3d4a")
 
 
@@ -79,7 +83,8 @@ def addressed(
             "contact_name": case.company.contact_name,
             "company_name": case.company.name,
             "platform_name": platform_name,
-            "tracking_url": f"{public_url}/track/{case.tracking_code}",
+            "tracking_url": public_url
+            + TRACKING_PAGES[case.language].format(code=case.tracking_code),
         }
         to, language = (case.company.contact_email.text,), case.language
     else:

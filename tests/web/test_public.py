@@ -11,6 +11,8 @@ import re
 from datetime import date, timedelta
 from html import unescape
 from typing import Any
+from urllib.parse import urlsplit
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -19,7 +21,9 @@ from eventsourcing.persistence import OperationalError
 from fastapi.testclient import TestClient
 
 from application.clock import SettableClock
+from application.mail import MailTemplate
 from application.mediation import MediationApplication
+from application.notifications import Notice, addressed
 from domain.case import Case
 from domain.measures import Measure, StatementOfReasons
 from domain.values import Category, CompanySize, Language, Status
@@ -445,6 +449,25 @@ def test_the_tracking_page_speaks_english_at_its_english_address(http: TestClien
     assert '<html lang="en">' in page.text
     assert "Report received — awaiting review" in main_text(page)
     assert f'href="/suivi/{code}"' in page.text, "the language switch keeps the case"
+
+
+@pytest.mark.parametrize(
+    ("chosen", "heading"), [("fr", "Votre signalement"), ("en", "Your report")]
+)
+def test_the_e_mails_lead_to_the_case_page_in_the_language_of_the_messages(
+    http: TestClient, chosen: str, heading: str
+) -> None:
+    _, case = report(http, language=chosen)
+    notice = Notice(uuid4(), case.id, case.version, MailTemplate.ACKNOWLEDGEMENT)
+    settings = http.app.state.settings  # type: ignore[attr-defined]
+    message = addressed(notice, case, settings.platforms, settings.public_url)
+    assert message is not None
+
+    link = urlsplit(message.context["tracking_url"])
+    assert f"{link.scheme}://{link.netloc}" == settings.public_url
+    page = http.get(link.path)
+    assert page.status_code == 200
+    assert h1(page) == [heading]
 
 
 def test_a_silent_platform_is_said_to_be_handed_to_the_mediator_on_its_day(
