@@ -61,6 +61,14 @@ def test_a_business_reports_and_follows_its_case_with_the_keyboard_alone(
     expect(page.get_by_text("j•••@atelier-dupont.fr")).to_be_visible()
     assert_accessible(page)
     keep_screenshot(page, "receipt-fr")
+    page.emulate_media(media="print")
+    on_paper = page.evaluate(
+        "() => [getComputedStyle(document.querySelector('h1')).color,"
+        " getComputedStyle(document.querySelector('#tracking-code')).color]"
+    )
+    assert "rgb(255, 255, 255)" not in on_paper, "the receipt prints dark on white"
+    expect(page.get_by_role("navigation")).to_be_hidden()
+    page.emulate_media(media="screen")
     mediation: MediationApplication = site.app.state.mediation
     assert str(mediation.case_for_tracking_code(code).company.name) == "Atelier Dupont"
 

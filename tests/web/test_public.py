@@ -492,6 +492,21 @@ def test_a_silent_platform_is_said_to_be_handed_to_the_mediator_on_its_day(
     assert "system:deadlines" not in text
 
 
+def test_a_case_whose_personal_data_was_erased_is_still_followed(http: TestClient) -> None:
+    code, case = report(http)
+    answer = http.post(
+        f"/cases/{case.id}/erase-personal-data",
+        json={"reason": "GDPR request"},
+        headers=auth("dpo"),
+    )
+    assert answer.status_code == 200, answer.text
+    page = http.get(f"/suivi/{code}")
+
+    assert page.status_code == 200
+    assert "Vos données personnelles ont été effacées" in main_text(page)
+    assert "Signalement reçu — en attente d'analyse" in main_text(page)
+
+
 @pytest.mark.parametrize("code", ["abcde-fghij-klmno-pqrst-uvwxyz", "not-a-code", "x" * 500, "%00"])
 def test_an_unknown_or_malformed_code_gets_the_same_page(http: TestClient, code: str) -> None:
     unknown = http.get("/suivi/aaaaa-bbbbb-ccccc-ddddd-eeeeee")
