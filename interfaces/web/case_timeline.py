@@ -118,7 +118,7 @@ STEPS: dict[str, tuple[str, tuple[tuple[str, str, Reader], ...], tuple[tuple[str
         (("response", N_("What the platform answered")),),
     ),
     "EscalatedToMediator": (
-        N_("Handed to the business mediator"),
+        N_("Escalated to the business mediator"),
         (
             ("reason", N_("Reason"), EscalationReason),
             ("mediator_reference", N_("Mediator's file"), str),

@@ -520,3 +520,21 @@ def test_a_store_that_cannot_be_reached_is_a_503_page(
     assert page.status_code == 503
     assert page.headers["retry-after"]
     assert "indisponible" in page.text
+
+
+def test_no_two_catalogues_translate_one_message_differently() -> None:
+    """The catalogues are merged into one translation: a message two parts translate apart
+    would read as one part's words on the other's pages (it did: "Résolus" on a case)."""
+    from babel.messages.pofile import read_po
+
+    from interfaces.web.catalogues import catalogue_files
+
+    translated: dict[str, dict[str, str]] = {}
+    for path in catalogue_files("fr"):
+        with path.open("rb") as po:
+            for message in read_po(po, locale="fr"):
+                if message.id:
+                    key = str(message.id if isinstance(message.id, str) else message.id[0])
+                    translated.setdefault(key, {})[path.name] = str(message.string)
+    differing = {k: v for k, v in translated.items() if len(set(v.values())) > 1}
+    assert not differing, differing
