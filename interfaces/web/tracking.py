@@ -7,6 +7,7 @@ is looked up as a fresh random one, which no case has.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from urllib.parse import quote
 
@@ -17,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from application.errors import CaseNotFound
 from application.history import HistoryEntry
 from application.mediation import MediationApplication
+from application.personal_data import PersonalDataUnreadable
+from application.sealing import IntegrityFailure
 from domain.case import Case
 from domain.errors import InvalidValue
 from domain.values import TrackingCode
@@ -27,6 +30,7 @@ from interfaces.web.timeline import next_step, status_words, steps
 from interfaces.web.wording import N_, wording
 
 router = APIRouter()
+log = logging.getLogger("mediation.web")
 
 LONGEST_CODE = 100
 """What is read of a code typed or put in an address (a real one is 26 characters)."""
@@ -54,13 +58,18 @@ async def track_form(request: Request, code: str | None = None) -> Response:
 @page(router, "track")
 @store_outage_page
 async def track(request: Request, code: str) -> HTMLResponse:
-    """The case's status in words, its dated steps and the next one; an unknown code, 404."""
+    """The case's status in words, its dated steps and the next one; an unknown code, 404; a
+    case whose stored history fails verification, 409."""
     mediation: MediationApplication = request.app.state.mediation
     settings: Settings = request.app.state.settings
     try:
         case, history = await run_in_threadpool(_case_and_history, mediation, code)
     except CaseNotFound:
         return render(request, "track_unknown.html", status_code=404)
+    except (IntegrityFailure, PersonalDataUnreadable) as failure:
+        # Never shown as if intact; the business is told so, the log says what failed.
+        log.error("integrity failure: %s", failure)
+        return render(request, "track_unverified.html", status_code=409)
     say = wording(language(request))
     return render(
         request,

@@ -27,8 +27,10 @@ from application.notifications import Notice, addressed
 from domain.case import Case
 from domain.measures import Measure, StatementOfReasons
 from domain.values import Category, CompanySize, Language, Status
+from infrastructure.settings import Settings
 from interfaces.web.forms import CSRF_COOKIE
-from tests.conftest import START, auth
+from tests.conftest import ACTORS, START, auth
+from tests.test_tampering import RawStore, flip_bit
 
 TODAY = START.date()
 
@@ -505,6 +507,21 @@ def test_a_case_whose_personal_data_was_erased_is_still_followed(http: TestClien
     assert page.status_code == 200
     assert "Vos données personnelles ont été effacées" in main_text(page)
     assert "Signalement reçu — en attente d'analyse" in main_text(page)
+
+
+def test_a_case_whose_stored_history_fails_verification_is_not_shown_as_if_intact(
+    http: TestClient, durable_settings: Settings
+) -> None:
+    code, case = report(http)
+    command(http, case, "qualify", {"category": "delisting", "summary": "Checked."})
+    store = RawStore(durable_settings)
+    actor = ACTORS["caseworker"].encode()
+    store.set_state(str(case.id), 2, flip_bit(store.state(str(case.id), 2), b'"actor":"' + actor))
+
+    page = http.get(f"/suivi/{code}")
+    assert page.status_code == 409
+    assert h1(page) == ["Votre dossier ne peut pas être affiché pour l'instant"]
+    assert "En cours d'analyse" not in page.text
 
 
 @pytest.mark.parametrize("code", ["abcde-fghij-klmno-pqrst-uvwxyz", "not-a-code", "x" * 500, "%00"])
