@@ -184,3 +184,19 @@ def test_a_form_made_before_another_caseworker_moved_says_who_moved_first(
     assert offsite_requests == []
     # The stale form is a 409, which Chromium notes in the console: nothing else may be.
     assert [e for e in console_errors if "status of 409" not in e] == []
+
+
+def test_the_queue_and_the_case_page_fit_a_phone(
+    phone: Page, site: Site, console_errors: list[str]
+) -> None:
+    staff(site, "alice")
+    case = reported(site)
+    sign_in(phone, "alice", then=f"/console?min_position={case.position}")
+
+    for path in (f"/console?min_position={case.position}", f"/console/dossiers/{case.case_id}"):
+        phone.goto(path)
+        expect(phone.get_by_text("Atelier Dupont").first).to_be_visible()
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
+        assert_accessible(phone)
+    assert console_errors == []
