@@ -12,13 +12,14 @@ from eventsourcing.persistence import PersistenceError
 
 from infrastructure.settings import SettingsError, Store, load_settings
 from interfaces.accounts_cli import users
-from interfaces.composition import open_application, projection_runner
+from interfaces.composition import open_application, projection_runner, staff_accounts
 from interfaces.deadlines_cli import deadlines
 from interfaces.demo_cli import demo
 from interfaces.http.app import announce_generated, generated_credentials
 from interfaces.mail_cli import mail
 from interfaces.projections_cli import projections, worker
 from interfaces.trust_cli import audit, keys, retention
+from interfaces.web.pages import SITE
 
 cli = typer.Typer(
     name="mediation",
@@ -50,6 +51,24 @@ def main_options() -> None:
     """Settings come from MEDIATION_* environment variables (see README.md)."""
 
 
+def site_map(base: str, has_staff: bool) -> str:
+    """Where the people's pages are, said once as the service starts."""
+    report, console, dashboard = SITE["report"], SITE["console"], SITE["dashboard"]
+    lines = [
+        f"  the report form       {base}{report.fr}",
+        f"  in English            {base}{report.en}",
+        f"  the staff console     {base}{console.fr}",
+        f"  the dashboard         {base}{dashboard.fr}",
+        f"  the API's reference   {base}/docs",
+    ]
+    if not has_staff:
+        lines.append(
+            "  No staff account yet: make one with "
+            f"`mediation users add NAME --role caseworker`, then sign in at {console.fr}."
+        )
+    return "\n".join(lines)
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -76,6 +95,7 @@ def serve(
         # when the database cannot be reached instead of starting workers that cannot serve.
         application = open_application(settings, announce=typer.echo)
         projection_runner(application)  # creates the read models' tables
+        has_staff = bool(staff_accounts(application, settings).accounts())
         application.close()
     except SettingsError as error:
         raise fail(str(error)) from None
@@ -93,6 +113,7 @@ def serve(
     if not projections:
         os.environ["MEDIATION_RUN_PROJECTIONS"] = "false"
     typer.echo(f"mediation: serving on http://{host}:{port} from {settings.describe_store()}")
+    typer.echo(site_map(f"http://{host}:{port}", has_staff))
     logging.basicConfig(level=log_level.upper())
     uvicorn.run(
         "interfaces.http.app:app_from_environment",

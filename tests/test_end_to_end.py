@@ -308,6 +308,31 @@ def test_serve_without_tokens_prints_one_working_token_per_role_once(
     assert server.stdout.count("No MEDIATION_TOKENS set") == 1
 
 
+def test_serve_says_where_the_pages_are_and_how_to_make_the_first_staff_account(
+    servers: list[Server], tmp_path: Path
+) -> None:
+    env = server_env(MEDIATION_DATABASE_URL=f"sqlite:///{tmp_path / 'site.db'}")
+    server = start(servers, tmp_path, env, "site")
+    output = server.stdout
+
+    printed = re.findall(r"(http://127\.0\.0\.1:\d+/\S*)", output)
+    assert {address.removeprefix(server.base_url) for address in printed} >= {
+        "/signaler",
+        "/en/report",
+        "/console",
+        "/tableau-de-bord",
+        "/docs",
+    }, output
+    assert "No staff account yet" in output
+    assert "mediation users add" in output
+    with httpx.Client(timeout=10, follow_redirects=True) as client:
+        for address in printed:
+            answer = client.get(address)
+            assert answer.status_code == 200, address
+            assert answer.headers["content-type"].startswith("text/html"), address
+    server.stop()
+
+
 @pytest.mark.parametrize(
     "unsafe",
     [
