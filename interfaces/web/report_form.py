@@ -276,8 +276,10 @@ class ReportForm:
         announced = self.values["measure"] == Measure.TERMINATION.value and effective_on > today
         occurred_on = today if announced else effective_on
         try:
+            # The rules `Case.report` applies: to the day it occurred, and to the measure's
+            # day (which `checked` judges whatever the measure, chosen or not yet).
             check_past_date("occurred_on", occurred_on, today)
-            MeasureFacts(Measure.TERMINATION, effective_on=effective_on).checked(today)
+            MeasureFacts(Measure.OTHER, effective_on=effective_on).checked(today)
         except InvalidValue:
             if effective_on < EARLIEST_DATE:
                 errors["effective_on"] = (EARLY_DATE, {})
