@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     # A console session ends when unused for this long, and this long after it began, at most.
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_hours: int = Field(default=10, ge=1, le=7 * 24)
+    # How often one client address may send the report form, and look up tracking codes (the
+    # public pages; per process: several processes each count on their own).
+    reports_per_hour: int = Field(default=10, ge=1, le=10_000)
+    tracking_lookups_per_minute: int = Field(default=30, ge=1, le=10_000)
 
     _platforms: PlatformDirectory = PrivateAttr()
 

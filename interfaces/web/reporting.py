@@ -41,6 +41,7 @@ from interfaces.web.report_form import (
     ReportForm,
     ReportFormErrors,
 )
+from interfaces.web.throttle import throttles, too_many
 from interfaces.web.timeline import escalation_from
 from interfaces.web.wording import wording
 
@@ -51,6 +52,8 @@ REPORT_FORM_ACTOR = "web-form"
 RECEIPT_COOKIE = "mediation_receipt"
 RECEIPT_SECONDS = 30 * 60
 """How long the browser that sent a report can show its receipt again."""
+HONEYPOT = "website"
+"""The form's field for robots only (hidden from people): filled in, nothing is recorded."""
 
 
 def _mediation(request: Request) -> MediationApplication:
@@ -93,6 +96,7 @@ def _form_context(
         "values": form.values,
         "errors": errors or {},
         "report_key": key,
+        "honeypot": HONEYPOT,
         "sizes": _translated(SIZES, lang),
         "measures": _translated(MEASURES, lang),
         "statements": _translated(STATEMENTS, lang),
@@ -119,6 +123,10 @@ async def send_report(request: Request) -> Response:
     """Records the report and answers 303 to its receipt; or the form again, as typed, with
     each error next to its field (422), or with a notice when the store cannot be reached."""
     posted = await checked_form(request)
+    if not throttles(request).reports.admits(request):
+        return too_many(request, throttles(request).reports)
+    if posted.get(HONEYPOT):
+        return RedirectResponse(url("receipt", language(request)), status_code=303)
     form = ReportForm.of(posted)
     typed_key = str(posted.get("report_key") or "")
     key = typed_key if re.fullmatch(IDEMPOTENCY_KEY, typed_key) else _new_key()

@@ -10,6 +10,7 @@ from interfaces.web import case_page, console, dashboard, home, reporting, sign_
 from interfaces.web.forms import ForgedForm
 from interfaces.web.pages import STATIC_PATH, render
 from interfaces.web.staff import install_staff_pages
+from interfaces.web.throttle import Throttles
 
 STATIC = home.__file__.rsplit("/", 1)[0] + "/static"
 
@@ -35,3 +36,4 @@ def install_site(app: FastAPI) -> None:
         app.include_router(router)
     app.add_exception_handler(ForgedForm, forged_form)
     install_staff_pages(app)
+    app.state.throttles = Throttles.of(app.state.settings)

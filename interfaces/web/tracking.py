@@ -26,6 +26,7 @@ from domain.values import TrackingCode
 from infrastructure.settings import Settings
 from interfaces.web.outage import store_outage_page
 from interfaces.web.pages import language, page, render, url
+from interfaces.web.throttle import throttles, too_many
 from interfaces.web.timeline import next_step, status_words, steps
 from interfaces.web.wording import N_, wording
 
@@ -59,7 +60,9 @@ async def track_form(request: Request, code: str | None = None) -> Response:
 @store_outage_page
 async def track(request: Request, code: str) -> HTMLResponse:
     """The case's status in words, its dated steps and the next one; an unknown code, 404; a
-    case whose stored history fails verification, 409."""
+    case whose stored history fails verification, 409; too many look-ups from one address, 429."""
+    if not throttles(request).tracking.admits(request):
+        return too_many(request, throttles(request).tracking)
     mediation: MediationApplication = request.app.state.mediation
     settings: Settings = request.app.state.settings
     try:
