@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from application.audit import CHAIN_RULE, DOSSIER_FORMAT
 from application.dossier import make_dossier
+from application.mediation import MediationApplication
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Auditor, MediationDep
 from interfaces.http.problems import CASE_READ, READ, answers
@@ -31,6 +32,12 @@ router = APIRouter(prefix="/cases", tags=["audit"], route_class=AuthorizedRoute)
 def case_integrity(case_id: UUID, mediation: MediationDep, _: Auditor) -> IntegrityView:
     """Whether the case's stored history is intact (its hash chain, the seal of each event,
     its snapshots, the events the latest signed checkpoint saw), and each problem found."""
+    return integrity_view(mediation, case_id)
+
+
+def integrity_view(mediation: MediationApplication, case_id: UUID) -> IntegrityView:
+    """The case's integrity report as `GET /cases/{id}/integrity` answers it (and the
+    console's auditor sees it)."""
     return IntegrityView.of(mediation.integrity_report(case_id), mediation.trusted_checkpoint())
 
 
@@ -44,6 +51,12 @@ def case_dossier(case_id: UUID, mediation: MediationDep, _: Auditor) -> dict[str
     """The case, its history, its integrity, its sealed events and a statement of its head
     signed with the service's Ed25519 key: anyone verifies it offline, without the database
     or any secret (`mediation audit verify-dossier FILE`)."""
+    return dossier_document(mediation, case_id)
+
+
+def dossier_document(mediation: MediationApplication, case_id: UUID) -> dict[str, Any]:
+    """The case's signed dossier as the JSON document `GET /cases/{id}/dossier` answers (and
+    the console's auditor downloads)."""
     made = make_dossier(mediation, case_id)
     return {
         "format": DOSSIER_FORMAT,

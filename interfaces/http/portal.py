@@ -87,11 +87,11 @@ async def portal_cases(
     after = None if cursor is None else Cursor.decode(cursor, Order.DUE_FIRST)
     await read_model_at(request, min_position)
     return await run_in_threadpool(
-        _page, mediation, view, _platform(caller), status, due_by, limit, after
+        portal_page, mediation, view, _platform(caller), status, due_by, limit, after
     )
 
 
-def _page(
+def portal_page(
     mediation: MediationApplication,
     view: PlatformCases,
     platform: str,
@@ -100,7 +100,8 @@ def _page(
     limit: int,
     after: Cursor | None,
 ) -> PortalPageView:
-    """Reads the page (blocking): the list's rows, then each case as the case says it."""
+    """A page of the cases sent to `platform` as `GET /platform/cases` answers it (blocking):
+    the list's rows, then each case as the case says it."""
     rows, reached = view.page(platform, status, due_by, limit + 1, after)
     more = len(rows) > limit
     rows = rows[:limit]
