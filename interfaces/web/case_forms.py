@@ -171,6 +171,13 @@ def posted_values(form: CommandForm, posted: FormData) -> dict[str, str]:
     return values
 
 
+def posted_version(posted: FormData) -> int:
+    """The case's version the form was made from (the API's If-Match); 0, which no case has,
+    when it cannot be read: the command is then refused as stale."""
+    text = str(posted.get("version", ""))
+    return int(text) if text.isdigit() and len(text) < 10 else 0
+
+
 def body_of(form: CommandForm, values: Mapping[str, str]) -> dict[str, Any]:
     """The API's request body from the form's values: a blank field is left out, the articles
     are split at commas, the measure's facts are nested."""
@@ -253,12 +260,15 @@ def run_command(
     *,
     actor: str,
     expected_version: int,
+    platform: str | None = None,
 ) -> CommandResult:
-    """Runs the command as the API does, If-Match included: a refusal the domain names a
-    field for is `FormRefused`; the others (stale, not allowed) go on to the page."""
+    """Runs the command as the API does, If-Match included (for a `platform`, as its portal
+    does: on a case sent to it only): a refusal the domain names a field for is
+    `FormRefused`; the others (stale, not allowed) go on to the page."""
+    scope = {} if platform is None else {"platform": platform}
     try:
         return form.run(mediation)(
-            case_id, **arguments, actor=actor, expected_version=expected_version
+            case_id, **arguments, actor=actor, expected_version=expected_version, **scope
         )
     except (InvalidValue, InvalidCaseCommand, PersonalDataErasedError) as error:
         refusal = refusal_of(form, error)

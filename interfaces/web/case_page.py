@@ -10,7 +10,7 @@ recorded answers 303 back to the page (Post/Redirect/Get) with a short confirmat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -37,6 +37,7 @@ from interfaces.web.case_forms import (
     FormRefused,
     Refusal,
     posted_values,
+    posted_version,
     run_command,
     validated,
 )
@@ -52,7 +53,10 @@ from interfaces.web.wording import N_, wording
 
 router = APIRouter(route_class=PageRoute)
 
-ACTION_PANELS: dict[Role, str] = {Role.CASEWORKER: "console/actions/caseworker.html"}
+ACTION_PANELS: dict[Role, str] = {
+    Role.CASEWORKER: "console/actions/caseworker.html",
+    Role.AUDITOR: "console/actions/auditor.html",
+}
 """The action panel each role sees on a case page; a role without one reads the page only."""
 
 
@@ -166,8 +170,11 @@ def show_case(
     refused: tuple[CommandForm, Refusal] | None = None,
     typed: dict[str, str] | None = None,
     status_code: int = 200,
+    extra: Mapping[str, Any] | None = None,
 ) -> HTMLResponse:
-    """The case page, with what was typed kept and each refusal by its field."""
+    """The case page, with what was typed kept and each refusal by its field; `extra`: what
+    the role's panel shows besides (it may stand in for the rest, as the clocks of a past
+    version)."""
     mediation: MediationApplication = request.app.state.mediation
     view = CaseView.of(case)
     steps: list[Step] = timeline(history)
@@ -191,6 +198,7 @@ def show_case(
             "errors": {field: say(text, **params) for field, (text, params) in errors.items()},
             "values": {**defaults(view, staff), **(typed or {})},
             "choices": form_choices(language(request), view),
+            **(extra or {}),
         },
         status_code=status_code,
     )
@@ -218,8 +226,7 @@ async def case_command(
     mediation: MediationApplication = request.app.state.mediation
     identifier = parsed_case_id(case_id)
     form = FORMS.get(str(posted.get("command", "")))
-    version_text = str(posted.get("version", ""))
-    version = int(version_text) if version_text.isdigit() and len(version_text) < 10 else 0
+    version = posted_version(posted)
     if form is None:
         case, history = await run_in_threadpool(read_case, mediation, identifier)
         notice = Notice("refused", N_("This action does not exist."), {})

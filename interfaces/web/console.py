@@ -14,7 +14,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from application.access import Role
@@ -26,10 +26,10 @@ from domain.platforms import PlatformDirectory
 from domain.values import Category, Priority
 from interfaces.http.deps import read_model_at
 from interfaces.http.queues import QueueItemView, page_view
-from interfaces.web.console_pages import console_page
+from interfaces.web.console_pages import HOMES, console_page
 from interfaces.web.console_words import words
 from interfaces.web.page_errors import PageRoute
-from interfaces.web.pages import SHOWN_IN, language, page
+from interfaces.web.pages import SHOWN_IN, language, page, url
 from interfaces.web.staff import StaffMember, require_staff
 
 router = APIRouter(route_class=PageRoute)
@@ -38,6 +38,8 @@ PAGE_SIZE = 25
 FILTERS = ("platform", "category", "priority", "assignee")
 CASEWORKER = require_staff(Role.CASEWORKER)
 """The caseworker's pages: the queues and the case page with its commands (docs/http.md)."""
+CONSOLE_STAFF = require_staff(*HOMES)
+"""Every role with a home in the console: `/console` leads each to its own."""
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,11 @@ def filter_choices(request: Request) -> dict[str, list[tuple[str, str]]]:
 
 @page(router, "console")
 async def queues_page(
-    request: Request, staff: Annotated[StaffMember, Depends(CASEWORKER)]
-) -> HTMLResponse:
-    """The caseworker's queues, one of them shown."""
+    request: Request, staff: Annotated[StaffMember, Depends(CONSOLE_STAFF)]
+) -> Response:
+    """The caseworker's queues, one of them shown; any other role is led to its own home."""
+    if staff.role is not Role.CASEWORKER:
+        return RedirectResponse(url(HOMES[staff.role].page, language(request)), status_code=303)
     queue = chosen_queue(request.query_params.get("queue"))
     filters = chosen_filters(request)
     cursor = request.query_params.get("cursor") or None

@@ -251,7 +251,11 @@ def test_other_roles_cannot_open_the_caseworkers_pages_nor_record_anything(
     case = report(console)
     signed_in(console, username)
 
-    for path in ("/console", f"/console/dossiers/{case['id']}", f"/en/console/cases/{case['id']}"):
+    home = console.get("/console", follow_redirects=False)
+    assert home.status_code == 303, "/console leads every other role to its own home"
+    assert home.headers["location"] != "/console"
+    assert "Atelier Dupont" not in console.get(home.headers["location"]).text
+    for path in (f"/console/dossiers/{case['id']}", f"/en/console/cases/{case['id']}"):
         page = console.get(path, follow_redirects=False)
         assert page.status_code == 403, path
         assert "Atelier Dupont" not in page.text
