@@ -62,6 +62,27 @@ SITE: dict[str, Addresses] = {
     "sign_in": Addresses("/console/connexion", "/en/console/sign-in"),
     "sign_out": Addresses("/console/deconnexion", "/en/console/sign-out"),
     "case": Addresses("/console/dossiers/{case_id}", "/en/console/cases/{case_id}"),
+    # The staff console: the auditor's, the platforms' and the data protection officer's pages.
+    "audit_home": Addresses("/console/audit", "/en/console/audit"),
+    "audit_case": Addresses(
+        "/console/audit/dossiers/{case_id}", "/en/console/audit/cases/{case_id}"
+    ),
+    "audit_dossier": Addresses(
+        "/console/audit/dossiers/{case_id}/dossier.json",
+        "/en/console/audit/cases/{case_id}/dossier.json",
+    ),
+    "audit_print": Addresses(
+        "/console/audit/dossiers/{case_id}/imprimer", "/en/console/audit/cases/{case_id}/print"
+    ),
+    "platform_home": Addresses("/console/plateforme", "/en/console/platform"),
+    "platform_case": Addresses(
+        "/console/plateforme/dossiers/{case_id}", "/en/console/platform/cases/{case_id}"
+    ),
+    "dpo_home": Addresses("/console/donnees-personnelles", "/en/console/personal-data"),
+    "erasure": Addresses(
+        "/console/donnees-personnelles/dossiers/{case_id}",
+        "/en/console/personal-data/cases/{case_id}",
+    ),
     # The ministry's dashboard.
     "dashboard": Addresses("/tableau-de-bord", "/en/dashboard"),
     "annual_report": Addresses("/tableau-de-bord/rapport-annuel", "/en/dashboard/annual-report"),

@@ -6,7 +6,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from interfaces.web import case_page, console, dashboard, home, reporting, sign_in, tracking
+from interfaces.web import (
+    audit_pages,
+    case_page,
+    console,
+    dashboard,
+    erasure_pages,
+    home,
+    platform_pages,
+    reporting,
+    sign_in,
+    tracking,
+)
 from interfaces.web.forms import ForgedForm
 from interfaces.web.pages import STATIC_PATH, render
 from interfaces.web.staff import install_staff_pages
@@ -22,6 +33,9 @@ ROUTERS = (
     console.router,
     case_page.router,
     sign_in.router,
+    audit_pages.router,
+    platform_pages.router,
+    erasure_pages.router,
 )
 
 
