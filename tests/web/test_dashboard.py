@@ -13,10 +13,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import OperationalError
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from application.access import Role
+from application.case_statistics import CaseStatistics
 from application.clock import SettableClock
 from application.mediation import MediationApplication
 from domain.values import Category, Outcome, Priority, Stance
@@ -371,3 +373,20 @@ def test_with_no_case_yet_the_page_says_so_and_shows_no_rate(http: TestClient) -
     assert number(headline(page.text)[1]) == 0
     assert "Aucun dossier de cette sélection n'a encore été transmis" in page.text
     assert http.get("/tableau-de-bord/rapport-annuel").status_code == 200
+
+
+def test_when_the_store_fails_the_page_says_so_with_a_503(
+    http: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_member(http.app, Role.ANALYST)
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise OperationalError("the database cannot be reached")
+
+    view = http.app.state.runner.view(CaseStatistics.name)  # type: ignore[attr-defined]
+    monkeypatch.setattr(view, "counters", fail)
+    for path in ("/tableau-de-bord", "/en/dashboard/annual-report", "/tableau-de-bord/export.csv"):
+        page = http.get(path)
+        assert page.status_code == 503, path
+        assert page.headers["retry-after"].isdigit()
+        assert "OperationalError" not in page.text
