@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from babel.dates import format_date
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from application.access import Role
 from application.case_statistics import UNQUALIFIED, CaseStatistics
 from domain.case import utc_today
 from domain.platforms import display_name
@@ -39,9 +40,12 @@ from interfaces.http.statistics_views import (
     StatisticsView,
 )
 from interfaces.web import charts
-from interfaces.web.pages import language, page, render
+from interfaces.web.console_pages import console_page
+from interfaces.web.page_errors import PageRoute
+from interfaces.web.pages import language, page
+from interfaces.web.staff import StaffMember, require_staff
 
-router = APIRouter()
+router = APIRouter(route_class=PageRoute)
 
 FEW_CASES = 10
 """A rate over fewer cases than this is shown as its counts, with a note."""
@@ -50,12 +54,9 @@ SERIES_SHOWN = 5
 """The categories a stacked bar shows one by one; the others are shown together."""
 
 
-async def signed_in_member(request: Request) -> Any:
-    """The member of staff signed in (until the console's sign-in lands: nobody)."""
-    raise HTTPException(status_code=403)
-
-
-StaffMember = Annotated[Any, Depends(signed_in_member)]
+READERS = require_staff(Role.ANALYST, Role.CASEWORKER)
+"""Who reads the dashboard: the ministry's analysts and the caseworkers."""
+Reader = Annotated[StaffMember, Depends(READERS)]
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ def _today(request: Request) -> date:
 
 
 @page(router, "dashboard")
-async def dashboard(request: Request, member: StaffMember) -> HTMLResponse:
+async def dashboard(request: Request, member: Reader) -> HTMLResponse:
     filters, errors = read_filters(request)
     today = _today(request)
     choices = await run_in_threadpool(read_figures, statistics_view(request), None, None, today)
@@ -223,9 +224,10 @@ async def dashboard(request: Request, member: StaffMember) -> HTMLResponse:
     if not errors:
         chosen = await run_in_threadpool(select, statistics_view(request), filters, today)
     lang = language(request)
-    return render(
+    return console_page(
         request,
         "dashboard.html",
+        member,
         {
             "filters": filters,
             "errors": errors,
@@ -237,14 +239,13 @@ async def dashboard(request: Request, member: StaffMember) -> HTMLResponse:
             "charts": charts,
             "month_name": lambda month, pattern="MMM yy": format_date(month, pattern, locale=lang),
             "few_cases": FEW_CASES,
-            "member": member,
         },
         status_code=422 if errors else 200,
     )
 
 
 @page(router, "dashboard_csv")
-async def dashboard_csv(request: Request, member: StaffMember) -> Response:
+async def dashboard_csv(request: Request, member: Reader) -> Response:
     """The API's CSV export of the filters' period (and platform), for a signed-in member."""
     filters, errors = read_filters(request)
     if errors:
@@ -272,7 +273,7 @@ def _years(view: CaseStatistics, today: date) -> list[int]:
 
 
 @page(router, "annual_report")
-async def annual_report(request: Request, member: StaffMember) -> HTMLResponse:
+async def annual_report(request: Request, member: Reader) -> HTMLResponse:
     today = _today(request)
     view = statistics_view(request)
     years = await run_in_threadpool(_years, view, today)
@@ -280,9 +281,10 @@ async def annual_report(request: Request, member: StaffMember) -> HTMLResponse:
     year = int(asked) if asked.isdigit() and 2000 <= int(asked) <= 2100 else years[0]
     report: AnnualStatisticsView = await run_in_threadpool(annual_figures, view, year)
     lang = language(request)
-    return render(
+    return console_page(
         request,
         "annual_report.html",
+        member,
         {
             "year": year,
             "years": years,
@@ -290,6 +292,5 @@ async def annual_report(request: Request, member: StaffMember) -> HTMLResponse:
             "outcome_keys": [o.value for o in Outcome],
             "category_name": lambda key: category_name(key, lang),
             "platform_name": display_name,
-            "member": member,
         },
     )

@@ -11,10 +11,10 @@ import io
 import re
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from eventsourcing.persistence import OperationalError
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from application.access import Role
@@ -22,17 +22,22 @@ from application.case_statistics import CaseStatistics
 from application.clock import SettableClock
 from application.mediation import MediationApplication
 from domain.values import Category, Outcome, Priority, Stance
-from interfaces.web.dashboard import signed_in_member
 from tests.conftest import auth
 from tests.statistics_oracle import expected_platform_entry, in_period
 from tests.statistics_workflows import AppWorkflow, run_scenario
+from tests.web.test_console import PASSWORD, STAFF_ROLES, accounts_of, signed_in
 
 SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
 
-def as_member(app: FastAPI, role: Role) -> None:
-    """Sign a member of staff with `role` in (the console's sign-in, stood in for)."""
-    app.dependency_overrides[signed_in_member] = lambda: {"role": role}
+def signed_in_as(http: TestClient, username: str) -> None:
+    """Make `username`'s account (its role as tests/web/test_console.py gives it) and sign it
+    in through the console's sign-in page."""
+    accounts = accounts_of(http)
+    if username not in {account.username for account in accounts.accounts()}:
+        role, platform = STAFF_ROLES[username]
+        accounts.add(username, role, PASSWORD, by="test", platform=platform)
+    signed_in(http, username)
 
 
 @pytest.fixture
@@ -54,7 +59,7 @@ def flow(http: TestClient, clock: SettableClock) -> AppWorkflow:
     work.act(later[0], "resolve", outcome=Outcome.RESOLVED)
     clock.advance(timedelta(days=20))
     statistics(http, min_position=work.position)
-    as_member(http.app, Role.ANALYST)
+    signed_in_as(http, "anna")
     return work
 
 
@@ -282,18 +287,32 @@ def test_the_figures_are_written_in_the_page_s_language(
     assert "March 2026" in english
 
 
-@pytest.mark.parametrize("role", [Role.ANALYST, Role.CASEWORKER])
-def test_analysts_and_caseworkers_see_the_dashboard(
-    http: TestClient, flow: AppWorkflow, role: Role
+PAGES = ("/tableau-de-bord", "/en/dashboard/annual-report", "/tableau-de-bord/export.csv")
+
+
+@pytest.mark.parametrize("username", list(STAFF_ROLES))
+def test_analysts_and_caseworkers_only_see_the_dashboard(
+    http: TestClient, flow: AppWorkflow, username: str
 ) -> None:
-    as_member(http.app, role)
-    for path in ("/tableau-de-bord", "/tableau-de-bord/rapport-annuel", "/en/dashboard"):
-        assert http.get(path).status_code == 200, path
+    role, _ = STAFF_ROLES[username]
+    signed_in_as(http, username)
+    for path in PAGES:
+        page = http.get(path, follow_redirects=False)
+        if role in (Role.ANALYST, Role.CASEWORKER):
+            assert page.status_code == 200, (username, path)
+        else:
+            assert page.status_code == 403, (username, path)
+            assert "figures-table" not in page.text
+            assert "platforms-table" not in page.text
 
 
-def test_nobody_signed_in_is_refused(http: TestClient) -> None:
-    for path in ("/tableau-de-bord", "/en/dashboard/annual-report", "/tableau-de-bord/export.csv"):
-        assert http.get(path).status_code in (401, 403), path
+def test_nobody_signed_in_is_sent_to_the_sign_in_page(http: TestClient) -> None:
+    for path in PAGES:
+        page = http.get(path, params={"platform": "amazon"}, follow_redirects=False)
+        assert page.status_code == 303, path
+        target = urlsplit(page.headers["location"])
+        assert target.path in ("/console/connexion", "/en/console/sign-in")
+        assert parse_qs(target.query)["next"] == [f"{path}?platform=amazon"]
 
 
 def test_nothing_personal_is_on_the_pages(http: TestClient, flow: AppWorkflow) -> None:
@@ -365,7 +384,7 @@ def test_invalid_filters_are_said_next_to_their_fields(http: TestClient, flow: A
 
 
 def test_with_no_case_yet_the_page_says_so_and_shows_no_rate(http: TestClient) -> None:
-    as_member(http.app, Role.ANALYST)
+    signed_in_as(http, "anna")
     page = http.get("/tableau-de-bord")
 
     assert page.status_code == 200
@@ -378,15 +397,16 @@ def test_with_no_case_yet_the_page_says_so_and_shows_no_rate(http: TestClient) -
 def test_when_the_store_fails_the_page_says_so_with_a_503(
     http: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    as_member(http.app, Role.ANALYST)
+    signed_in_as(http, "anna")
 
     def fail(*_: Any, **__: Any) -> None:
         raise OperationalError("the database cannot be reached")
 
     view = http.app.state.runner.view(CaseStatistics.name)  # type: ignore[attr-defined]
     monkeypatch.setattr(view, "counters", fail)
-    for path in ("/tableau-de-bord", "/en/dashboard/annual-report", "/tableau-de-bord/export.csv"):
+    for path in PAGES:
         page = http.get(path)
         assert page.status_code == 503, path
         assert page.headers["retry-after"].isdigit()
+        assert page.headers["content-type"].startswith("text/html")
         assert "OperationalError" not in page.text
