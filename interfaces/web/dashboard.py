@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from babel.dates import format_date
 from fastapi import APIRouter, Depends, Request, Response
@@ -40,7 +40,7 @@ from interfaces.http.statistics_views import (
     StatisticsView,
 )
 from interfaces.web import charts
-from interfaces.web.console_pages import console_page
+from interfaces.web.console_pages import HOMES, console_page
 from interfaces.web.page_errors import PageRoute
 from interfaces.web.pages import language, page
 from interfaces.web.staff import StaffMember, require_staff
@@ -211,6 +211,22 @@ def select(view: CaseStatistics, filters: Filters, today: date) -> Selection:
     return chosen
 
 
+def _dashboard_page(
+    request: Request,
+    template: str,
+    member: StaffMember,
+    context: dict[str, Any],
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page of the dashboard in the console's layout; its menu names the dashboard's pages,
+    and the member's home only when it is elsewhere (a caseworker's queues)."""
+    home = HOMES.get(member.role)
+    elsewhere = home if home is not None and home.page != "dashboard" else None
+    return console_page(
+        request, template, member, {**context, "home": elsewhere}, status_code=status_code
+    )
+
+
 def _today(request: Request) -> date:
     return utc_today(request.app.state.mediation.clock.now())
 
@@ -224,7 +240,7 @@ async def dashboard(request: Request, member: Reader) -> HTMLResponse:
     if not errors:
         chosen = await run_in_threadpool(select, statistics_view(request), filters, today)
     lang = language(request)
-    return console_page(
+    return _dashboard_page(
         request,
         "dashboard.html",
         member,
@@ -281,7 +297,7 @@ async def annual_report(request: Request, member: Reader) -> HTMLResponse:
     year = int(asked) if asked.isdigit() and 2000 <= int(asked) <= 2100 else years[0]
     report: AnnualStatisticsView = await run_in_threadpool(annual_figures, view, year)
     lang = language(request)
-    return console_page(
+    return _dashboard_page(
         request,
         "annual_report.html",
         member,

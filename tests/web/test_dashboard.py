@@ -300,6 +300,11 @@ def test_analysts_and_caseworkers_only_see_the_dashboard(
         page = http.get(path, follow_redirects=False)
         if role in (Role.ANALYST, Role.CASEWORKER):
             assert page.status_code == 200, (username, path)
+            if path == "/tableau-de-bord":
+                menu = re.search(r"<nav .*?</nav>", page.text, re.S).group(0)  # type: ignore[union-attr]
+                assert menu.count('href="/tableau-de-bord"') == 1
+                assert ('href="/console"' in menu) is (role is Role.CASEWORKER)
+                assert f"Connecté\u00a0: {username}" in menu
         else:
             assert page.status_code == 403, (username, path)
             assert "figures-table" not in page.text
