@@ -78,6 +78,10 @@ class Filters:
         }
         return {name: value for name, value in found.items() if value}
 
+    def shows(self, entry: PlatformFiguresView) -> bool:
+        """Whether the platform of `entry` is among those shown."""
+        return not self.platform or entry.platform == self.platform
+
 
 CATEGORY_KEYS = [c.value for c in Category] + [UNQUALIFIED]
 
@@ -198,9 +202,7 @@ def _months_before(last: date) -> list[tuple[date, date]]:
 def select(view: CaseStatistics, filters: Filters, today: date) -> Selection:
     """Read the figures of the filters' period as GET /statistics does, and each month's."""
     figures, every = read_figures_and_whole(view, filters.first, filters.last, today)
-    platforms = [
-        p for p in figures.platforms if p.platform == filters.platform or not filters.platform
-    ]
+    platforms = [p for p in figures.platforms if filters.shows(p)]
     whole = (platforms[0] if platforms else None) if filters.platform else every
     categories = [
         c for c in figures.categories if c.category == filters.category or not filters.category
@@ -233,6 +235,7 @@ def _today(request: Request) -> date:
 
 @page(router, "dashboard")
 async def dashboard(request: Request, member: Reader) -> HTMLResponse:
+    """The figures of the filters' view: headline, charts and their tables."""
     filters, errors = read_filters(request)
     today = _today(request)
     choices = await run_in_threadpool(read_figures, statistics_view(request), None, None, today)
@@ -275,7 +278,7 @@ async def dashboard_csv(request: Request, member: Reader) -> Response:
     figures = await run_in_threadpool(
         read_figures, statistics_view(request), filters.first, filters.last, _today(request)
     )
-    shown = [p for p in figures.platforms if p.platform == filters.platform or not filters.platform]
+    shown = [p for p in figures.platforms if filters.shows(p)]
     lang = language(request)
     return await csv_download(
         request, request.app.state.mediation, figures, filters.first, filters.last,
@@ -284,17 +287,21 @@ async def dashboard_csv(request: Request, member: Reader) -> Response:
 
 
 def _years(view: CaseStatistics, today: date) -> list[int]:
+    """The years a case was reported in, at most: from the first one's to this one, latest
+    first."""
     first = view.first_reported_on()
     return list(range(today.year, (first or today).year - 1, -1))
 
 
 @page(router, "annual_report")
 async def annual_report(request: Request, member: Reader) -> HTMLResponse:
+    """The P2B Art. 11(4)-style table of a year (`year`, this year by default), per platform."""
     today = _today(request)
     view = statistics_view(request)
     years = await run_in_threadpool(_years, view, today)
     asked = request.query_params.get("year", "")
     year = int(asked) if asked.isdigit() and 2000 <= int(asked) <= 2100 else years[0]
+    years = sorted({*years, year}, reverse=True)  # a year asked for is always in the selector
     report: AnnualStatisticsView = await run_in_threadpool(annual_figures, view, year)
     lang = language(request)
     return _dashboard_page(

@@ -354,6 +354,7 @@ def test_the_annual_report_is_get_statistics_annual(http: TestClient, flow: AppW
     assert '<caption id="annual-table-caption">' in page.text
     empty = http.get("/en/dashboard/annual-report", params={"year": "2025"})
     assert "No case was reported in 2025" in empty.text
+    assert '<option value="2025" selected>' in empty.text
 
 
 def test_the_csv_download_is_the_api_s_export_of_the_same_filters(
