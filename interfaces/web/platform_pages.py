@@ -152,6 +152,8 @@ def show_portal_case(
             "notice": notice,
             "notice_text": None if notice is None else say(notice.message, **notice.params),
             "form_action": url("platform_case", lang, case_id=case.id),
+            "answer_heading": say(N_("Your answer")),
+            "answer_button": say(N_("Send your answer")),
             "errors": {name: say(text, **values) for name, (text, values) in errors.items()},
             "refused_command": None if refusal is None else ANSWER.command,
             "values": typed or {},
