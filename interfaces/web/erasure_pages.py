@@ -123,6 +123,9 @@ async def erasure(
     case = await run_in_threadpool(read_case, mediation, identifier)
     reason = str(posted.get(REASON, ""))[: MAX_REASON_LENGTH * 2]
     version = posted_version(posted)
+    if case.personal_data_erased:
+        notice = Notice("refused", ERASED_ALREADY, {})
+        return show_erasure(request, staff, case, notice=notice, status_code=409)
     try:
         checked = EraseRequest.model_validate({REASON: reason}).reason
     except (ValidationError, InvalidValue):
