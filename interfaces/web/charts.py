@@ -17,7 +17,7 @@ from markupsafe import Markup
 WIDTH = 720
 FONT = 14
 LINE = 30  # a bar's row
-LABEL_WIDTH = 170  # the labels' column, left of the bars
+LABEL_WIDTH = 200  # the labels' column, left of the bars: 22 characters at FONT
 TEXT = "#1b1b1b"
 MUTED = "#505a5f"
 ACCENT = "#1f4e8c"

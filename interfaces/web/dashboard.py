@@ -174,7 +174,7 @@ class Selection:
         rows = []
         for entry in self.platforms:
             counts = [entry.by_category.get(c, 0) for c in series]
-            if not self.filters.category:
+            if self.more_categories:
                 counts.append(entry.cases - sum(counts))
             rows.append((entry, counts))
         return rows

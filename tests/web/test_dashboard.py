@@ -273,6 +273,35 @@ def test_every_chart_has_a_title_a_description_and_the_table_of_its_numbers(
     assert "<script" not in page
 
 
+def columns_of_each_table(page: str) -> dict[str, list[int]]:
+    """Each table's id → how many cells its header row and each of its rows have."""
+    found = {}
+    for table_id, body in re.findall(r'<table id="([\w-]+)">(.*?)</table>', page, re.S):
+        rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+        found[table_id] = [len(re.findall(r"<t[hd][ >]", row)) for row in rows]
+    return found
+
+
+@pytest.mark.parametrize("many_categories", [False, True])
+def test_every_row_of_every_table_has_a_cell_under_each_heading(
+    http: TestClient, clock: SettableClock, many_categories: bool
+) -> None:
+    app: MediationApplication = http.app.state.mediation  # type: ignore[attr-defined]
+    work = AppWorkflow(app, clock)
+    if many_categories:
+        run_scenario(work)
+    else:
+        work.report("amazon.fr", Category.DELISTING)
+    statistics(http, min_position=work.position)
+    signed_in_as(http, "anna")
+
+    for path in ("/en/dashboard", "/en/dashboard?category=delisting"):
+        tables = columns_of_each_table(http.get(path).text)
+        assert "categories-table" in tables
+        for table_id, cells in tables.items():
+            assert len(set(cells)) == 1, f"{path} {table_id}: cells per row {cells}"
+
+
 def test_the_figures_are_written_in_the_page_s_language(
     http: TestClient, flow: AppWorkflow
 ) -> None:
