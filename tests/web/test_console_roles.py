@@ -8,6 +8,7 @@ Accounts are made through the accounts service (tests/web/test_console.py's `con
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -314,6 +315,9 @@ def test_a_platform_acknowledges_once_and_answers_under_the_portals_rules(
     case_id = sent_case(roles)["id"]
     signed_in(roles, "amazon-desk")
     path = f"/console/plateforme/dossiers/{case_id}"
+    forged = roles.post(path, data={"command": "acknowledge"}, follow_redirects=False)
+    assert forged.status_code == 403
+    assert "PlatformAcknowledged" not in [e["type"] for e in history(roles, case_id)]
 
     acknowledged = form_post(roles, path, command="acknowledge")
     assert acknowledged.status_code == 303
@@ -493,3 +497,39 @@ def test_an_erasure_without_its_csrf_token_or_from_a_stale_page_records_nothing(
     assert stale.status_code == 409
     assert "Rien n'a été enregistré" in text_of(stale.text)
     assert len(history(roles, case_id)) == version
+
+
+# Every role's pages: in English too, and a 503 page when the store cannot be reached.
+
+
+@pytest.mark.parametrize(
+    ("username", "home", "case_page"),
+    [
+        ("aude", "/en/console/audit", "/en/console/audit/cases/{id}"),
+        ("amazon-desk", "/en/console/platform", "/en/console/platform/cases/{id}"),
+        ("dora", "/en/console/personal-data", "/en/console/personal-data/cases/{id}"),
+    ],
+)
+def test_each_roles_pages_are_in_english_too_and_a_503_page_when_the_store_fails(
+    roles: TestClient, monkeypatch: pytest.MonkeyPatch, username: str, home: str, case_page: str
+) -> None:
+    case_id = sent_case(roles)["id"]
+    signed_in(roles, username)
+
+    led = roles.get("/en/console", follow_redirects=False)
+    assert led.headers["location"] == home
+    assert roles.get(home).status_code == 200
+    page = roles.get(case_page.format(id=case_id))
+    assert page.status_code == 200
+    assert '<html lang="en">' in page.text
+
+    def unreachable(*_: Any, **__: Any) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+    mediation = roles.app.state.mediation  # type: ignore[attr-defined]
+    for read in ("get_case", "case_for_platform", "integrity_report"):
+        monkeypatch.setattr(mediation, read, unreachable)
+    down = roles.get(case_page.format(id=case_id))
+    assert down.status_code == 503
+    assert down.headers["retry-after"]
+    assert "Atelier Dupont" not in down.text
