@@ -2,14 +2,14 @@
 
 A report sent is answered 303 to the receipt. The receipt is shown to the browser that sent
 the report only (its tracking code rides in a short-lived cookie, never in an address), and a
-form sent twice (a double click, the back button) opens one case: each form carries a key of
-its own, the report's idempotency key.
+report sent twice (a double click, the back button, a reload) opens one case: its idempotency
+key is a fingerprint of the browser and of what the form says (`report_key`).
 """
 
 from __future__ import annotations
 
-import re
-import secrets
+import hashlib
+import json
 from datetime import date
 from typing import Any
 
@@ -17,6 +17,7 @@ from babel.lists import format_list
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from application.errors import CaseNotFound, IdempotencyKeyReused
 from application.mediation import CommandResult, MediationApplication
@@ -24,9 +25,8 @@ from domain.case import utc_today
 from domain.measures import urgency_rule
 from domain.values import ERASED, Priority
 from infrastructure.settings import Settings
-from interfaces.http.deps import IDEMPOTENCY_KEY
 from interfaces.http.problems import STORE_ERRORS
-from interfaces.web.forms import checked_form, secure
+from interfaces.web.forms import CSRF_COOKIE, CSRF_FIELD, checked_form, secure
 from interfaces.web.outage import store_outage_page, unavailable
 from interfaces.web.pages import language, page, render, url
 from interfaces.web.report_form import (
@@ -78,24 +78,22 @@ def _translated(choices: tuple[Choice, ...], lang: str) -> list[Choice]:
 def _form_page(
     request: Request,
     form: ReportForm,
-    key: str,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     return render(
-        request, "report.html", _form_context(request, form, key, errors), status_code=status_code
+        request, "report.html", _form_context(request, form, errors), status_code=status_code
     )
 
 
 def _form_context(
-    request: Request, form: ReportForm, key: str, errors: dict[str, str] | None
+    request: Request, form: ReportForm, errors: dict[str, str] | None
 ) -> dict[str, Any]:
     lang = language(request)
     say = wording(lang)
     return {
         "values": form.values,
         "errors": errors or {},
-        "report_key": key,
         "honeypot": HONEYPOT,
         "sizes": _translated(SIZES, lang),
         "measures": _translated(MEASURES, lang),
@@ -108,14 +106,18 @@ def _form_context(
     }
 
 
-def _new_key() -> str:
-    return secrets.token_urlsafe(18)
+def report_key(posted: FormData, browser: str) -> str:
+    """The report's idempotency key: a fingerprint of the browser (its CSRF token) and of what
+    the form says. The same report sent again from the same browser (a double click, the back
+    button, a reload) opens one case; a report changed before it is sent again opens another."""
+    said = sorted((name, str(value)) for name, value in posted.multi_items() if name != CSRF_FIELD)
+    return hashlib.sha256(json.dumps([browser, said]).encode()).hexdigest()
 
 
 @page(router, "report")
 async def report_form(request: Request) -> HTMLResponse:
     """The empty form; the messages to the business in the page's language unless changed."""
-    return _form_page(request, ReportForm.of({"language": language(request)}), _new_key())
+    return _form_page(request, ReportForm.of({"language": language(request)}))
 
 
 @page(router, "report", methods=("POST",))
@@ -128,15 +130,14 @@ async def send_report(request: Request) -> Response:
     if posted.get(HONEYPOT):
         return RedirectResponse(url("receipt", language(request)), status_code=303)
     form = ReportForm.of(posted)
-    typed_key = str(posted.get("report_key") or "")
-    key = typed_key if re.fullmatch(IDEMPOTENCY_KEY, typed_key) else _new_key()
+    key = report_key(posted, request.cookies[CSRF_COOKIE])
     try:
         result = await run_in_threadpool(_record, request, form, key)
     except ReportFormErrors as wrong:
         errors = wrong.said_in(language(request))
-        return _form_page(request, form, key, errors, status_code=422)
+        return _form_page(request, form, errors, status_code=422)
     except STORE_ERRORS:
-        context = _form_context(request, form, key, None) | {"outage": True}
+        context = _form_context(request, form, None) | {"outage": True}
         return unavailable(request, "report.html", context)
     answer = RedirectResponse(url("receipt", language(request)), status_code=303)
     answer.set_cookie(

@@ -75,10 +75,8 @@ def post_report(
     **changes: str,
 ) -> httpx.Response:
     """The report form, fetched then sent with `changes` (a value None: the field left out)."""
-    form = http.get(path)
-    key = re.search(r'name="report_key" value="([^"]+)"', form.text)
-    assert key is not None
-    data = {"csrf": http.cookies[CSRF_COOKIE], "report_key": key[1], **FORM, **changes}
+    http.get(path)
+    data = {"csrf": http.cookies[CSRF_COOKIE], **FORM, **changes}
     return http.post(path, data={k: v for k, v in data.items() if v is not None}, headers=headers)
 
 
@@ -327,10 +325,8 @@ def test_dates_are_read_as_people_write_them_and_a_termination_may_be_announced(
 
 
 def test_a_form_sent_twice_opens_one_case(http: TestClient) -> None:
-    form = http.get("/signaler")
-    key = re.search(r'name="report_key" value="([^"]+)"', form.text)
-    assert key is not None
-    data = {"csrf": http.cookies[CSRF_COOKIE], "report_key": key[1], **FORM}
+    http.get("/signaler")
+    data = {"csrf": http.cookies[CSRF_COOKIE], **FORM}
 
     first = http.post("/signaler", data=data)
     position = mediation_of(http).log_position()
@@ -346,6 +342,15 @@ def test_a_form_sent_twice_opens_one_case(http: TestClient) -> None:
     assert mediation_of(http).log_position() > position, (
         "a form changed after it was sent is a new report"
     )
+
+
+def test_the_same_words_from_another_browser_are_another_report(http: TestClient) -> None:
+    first, _ = report(http)
+    http.cookies.clear()  # another browser: another CSRF token
+
+    second, _ = report(http)
+
+    assert second != first
 
 
 def test_a_forged_report_is_refused_and_records_nothing(http: TestClient) -> None:
