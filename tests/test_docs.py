@@ -143,3 +143,23 @@ def test_the_readme_sends_readers_only_to_what_the_repository_holds() -> None:
     assert "../shared" not in readme
     for target in re.findall(r"\]\(((?!https?:)[^)#]+)", readme):
         assert (ROOT / target).exists(), target
+
+
+def test_the_web_pages_table_lists_every_page_at_both_its_addresses() -> None:
+    from interfaces.web.pages import SITE
+    from interfaces.web.site import ROUTERS
+
+    assert ROUTERS, "the site's pages are registered as its routers are imported"
+    table = (ROOT / "docs" / "web.md").read_text()
+    rows = {
+        row[0]: row
+        for row in (
+            [cell.strip() for cell in line.strip("|").split("|")]
+            for line in table.splitlines()
+            if line.startswith("| ")
+        )
+    }
+    for name, addresses in SITE.items():
+        assert name in rows, f"docs/web.md's page table lacks {name}"
+        assert f"`{addresses.fr}`" in rows[name][1], name
+        assert f"`{addresses.en}`" in rows[name][2], name
