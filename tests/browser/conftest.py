@@ -70,10 +70,14 @@ def chromium_executable() -> str | None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of this folder is a browser test (before `-m` selects)."""
+    """Every test of this folder is a browser test (before `-m` selects), and runs after every
+    other test: Playwright's sync API keeps an event loop running in the main thread from the
+    first browser test to the end of the session, and a later test's `asyncio.run` would fail
+    ("cannot be called from a running event loop")."""
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: HERE in item.path.parents)  # stable: each group keeps its order
 
 
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
