@@ -64,6 +64,7 @@ SITE: dict[str, Addresses] = {
     "case": Addresses("/console/dossiers/{case_id}", "/en/console/cases/{case_id}"),
     # The staff console: the auditor's, the platforms' and the data protection officer's pages.
     "audit_home": Addresses("/console/audit", "/en/console/audit"),
+    "audit_accounts": Addresses("/console/audit/comptes", "/en/console/audit/accounts"),
     "audit_case": Addresses(
         "/console/audit/dossiers/{case_id}", "/en/console/audit/cases/{case_id}"
     ),

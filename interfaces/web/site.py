@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from interfaces.web import (
+    account_pages,
     audit_pages,
     case_page,
     console,
@@ -27,6 +28,7 @@ STATIC = home.__file__.rsplit("/", 1)[0] + "/static"
 
 ROUTERS = (
     home.router,
+    account_pages.router,
     dashboard.router,
     reporting.router,
     tracking.router,

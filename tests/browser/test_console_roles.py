@@ -120,6 +120,13 @@ def test_an_auditor_replays_a_case_at_a_version_and_downloads_its_dossier(
     assert_accessible(page)
     page.emulate_media(media="print")
     expect(page.get_by_role("navigation")).to_be_hidden()
+    page.emulate_media(media="screen")
+
+    page.get_by_role("link", name="Auditer un dossier").click()
+    page.get_by_role("link", name="Les comptes des agents et chaque changement").click()
+    expect(page.locator("#accounts")).to_contain_text("aude")
+    expect(page.locator("#changes")).to_contain_text("Compte créé")
+    assert_accessible(page)
     assert mine(console_errors) == []
 
 

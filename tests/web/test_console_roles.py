@@ -386,6 +386,7 @@ def test_another_platforms_case_or_one_not_sent_is_the_404_of_a_case_that_does_n
 AREAS = {
     "audit": (
         "/console/audit",
+        "/console/audit/comptes",
         "/console/audit/dossiers/{id}",
         "/console/audit/dossiers/{id}/dossier.json",
         "/console/audit/dossiers/{id}/imprimer",
@@ -533,3 +534,31 @@ def test_each_roles_pages_are_in_english_too_and_a_503_page_when_the_store_fails
     assert down.status_code == 503
     assert down.headers["retry-after"]
     assert "Atelier Dupont" not in down.text
+
+
+def test_an_auditor_reads_who_could_do_what_the_accounts_and_each_change_by_whom_and_when(
+    roles: TestClient, clock: SettableClock
+) -> None:
+    accounts = accounts_of(roles)
+    clock.advance(timedelta(hours=2))
+    accounts.set_role("bob", Role.AUDITOR, by="chief")
+    accounts.disable("alice", by="chief")
+    signed_in(roles, "aude")
+
+    page = roles.get("/console/audit/comptes")
+
+    assert page.status_code == 200
+    html = page.text
+    rows = re.findall(r"<tr>(.*?)</tr>", html[html.index('id="changes"') :], re.S)[1:]
+    newest = [text_of(cell) for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", rows[0], re.S)]
+    assert newest[1:] == ["chief", "alice", "Compte désactivé", "Agent instructeur", "—"]
+    second = [text_of(cell) for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", rows[1], re.S)]
+    assert second[1:4] == ["chief", "bob", "Rôle modifié"]
+    assert second[4] == label(Role.AUDITOR)
+    assert len(rows) == len(accounts.changes())
+    listed = html[html.index('id="accounts"') : html.index('id="changes"')]
+    assert "Désactivé" in listed
+    for username in ("alice", "bob", "aude", "amazon-desk", "ebay-desk"):
+        assert f'<th scope="row">{username}</th>' in listed
+    assert PASSWORD not in html
+    assert "$argon2id$" not in html
