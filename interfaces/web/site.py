@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -24,7 +26,7 @@ from interfaces.web.pages import STATIC_PATH, render
 from interfaces.web.staff import install_staff_pages
 from interfaces.web.throttle import Throttles
 
-STATIC = home.__file__.rsplit("/", 1)[0] + "/static"
+STATIC = Path(__file__).with_name("static")
 
 ROUTERS = (
     home.router,
