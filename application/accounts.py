@@ -23,16 +23,21 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from datetime import datetime
+from datetime import timedelta
 from enum import Enum
 from typing import Protocol
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.exceptions import InvalidHashError
+from argon2.exceptions import VerificationError
 
 from application.access import Role
-from application.clock import Clock, SystemClock
+from application.clock import Clock
+from application.clock import SystemClock
 from application.errors import ApplicationError
 from domain.platforms import PlatformDirectory
 

@@ -16,27 +16,31 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
+from typing import Protocol
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, StoredEvent
+from eventsourcing.persistence import AggregateRecorder
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from application.errors import CaseNotFound
-from application.keys import Keys, public_key_hex
-from application.sealing import (
-    GENESIS,
-    SNAPSHOT_SEAL,
-    BrokenSeal,
-    Opened,
-    Sealer,
-    chain_hash,
-)
+from application.keys import Keys
+from application.keys import public_key_hex
+from application.sealing import GENESIS
+from application.sealing import SNAPSHOT_SEAL
+from application.sealing import BrokenSeal
+from application.sealing import Opened
+from application.sealing import Sealer
+from application.sealing import chain_hash
 from application.tracking_codes import TrackingCodeIndex
 
 CHECKPOINT_FORMAT = "p2b-mediation/checkpoint/1"

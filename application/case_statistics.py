@@ -31,19 +31,28 @@ from __future__ import annotations
 
 import calendar
 import json
-from abc import ABC, abstractmethod
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from abc import ABC
+from abc import abstractmethod
+from collections import Counter
+from collections import defaultdict
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
+from typing import NamedTuple
 from uuid import UUID
 
 from domain.case import Case
 from domain.deadlines import is_overdue
-from domain.measures import MeasureFacts, StatementOfReasons
-from domain.values import EscalationReason, Status
+from domain.measures import MeasureFacts
+from domain.measures import StatementOfReasons
+from domain.values import EscalationReason
+from domain.values import Status
 
 UNQUALIFIED = "unqualified"
 UNSTATED = "unstated"  # no measure facts, neither established nor stated

@@ -9,45 +9,62 @@ The commands and the reads of one case are the mediation application's
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar, Protocol, cast, runtime_checkable
+from typing import Any
+from typing import ClassVar
+from typing import Protocol
+from typing import cast
+from typing import runtime_checkable
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import (
-    ApplicationRecorder,
-    EventStore,
-    IntegrityError,
-    JSONTranscoder,
-    Mapper,
-    Recording,
-)
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import Application
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import EventStore
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Recording
+from eventsourcing.utils import Environment
+from eventsourcing.utils import get_topic
 
-from application.audit import Auditor, Checkpoint, CheckpointArchive, IntegrityReport
-from application.clock import Clock, SystemClock
-from application.data_keys import DataKey, DataKeyRing, MemoryDataKeyRing, Rotation, seeded_from
+from application.audit import Auditor
+from application.audit import Checkpoint
+from application.audit import CheckpointArchive
+from application.audit import IntegrityReport
+from application.clock import Clock
+from application.clock import SystemClock
+from application.data_keys import DataKey
+from application.data_keys import DataKeyRing
+from application.data_keys import MemoryDataKeyRing
+from application.data_keys import Rotation
+from application.data_keys import seeded_from
 from application.errors import CaseNotFound
-from application.key_rotation import (
-    KeysStatus,
-    keys_status,
-    open_ring,
-    rotate,
-    rotation_due,
-    rotation_unfinished,
-)
+from application.key_rotation import KeysStatus
+from application.key_rotation import keys_status
+from application.key_rotation import open_ring
+from application.key_rotation import rotate
+from application.key_rotation import rotation_due
+from application.key_rotation import rotation_unfinished
 from application.keys import Keys
-from application.personal_data import (
-    CaseAwareMapper,
-    CaseKeys,
-    CaseKeyStore,
-    EncryptedPersonalText,
-    UnreadPersonalText,
-    keys_per_call,
-)
-from application.projections import EventLog, open_seal
-from application.sealing import SealedEventStore, SealedSnapshotStore, Sealer, integrity_failure
+from application.personal_data import CaseAwareMapper
+from application.personal_data import CaseKeys
+from application.personal_data import CaseKeyStore
+from application.personal_data import EncryptedPersonalText
+from application.personal_data import UnreadPersonalText
+from application.personal_data import keys_per_call
+from application.projections import EventLog
+from application.projections import open_seal
+from application.sealing import SealedEventStore
+from application.sealing import SealedSnapshotStore
+from application.sealing import Sealer
+from application.sealing import integrity_failure
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
 

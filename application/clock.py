@@ -7,7 +7,9 @@ date) can set it. In service it is the system clock.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Protocol
 
 

@@ -21,15 +21,22 @@ import secrets
 import threading
 import time
 import uuid
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from abc import ABC
+from abc import abstractmethod
+from collections.abc import Iterator
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
 from typing import Protocol
 
 from application.errors import ApplicationError
-from application.keys import KEY_BYTES, KeySet, UnknownKey
+from application.keys import KEY_BYTES
+from application.keys import KeySet
+from application.keys import UnknownKey
 
 LONGEST_ROTATION_DAYS = 30
 """A rotation at least this often: the GDPR asks for an erasure within one month."""

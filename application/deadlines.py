@@ -26,27 +26,31 @@ skipped here, never retried blind.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import timedelta
 from uuid import UUID
 
-from application.case_queues import (
-    CaseQueues,
-    Cursor,
-    Order,
-    Queue,
-    QueueFilters,
-    QueueItem,
-    sort_value,
-)
+from application.case_queues import CaseQueues
+from application.case_queues import Cursor
+from application.case_queues import Order
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
+from application.case_queues import QueueItem
+from application.case_queues import sort_value
 from application.clock import Clock
-from application.errors import ApplicationError, VersionConflict
+from application.errors import ApplicationError
+from application.errors import VersionConflict
 from application.mediation import MediationApplication
 from application.schedule import Schedule
 from domain.case import utc_today
-from domain.errors import CaseError, InvalidValue
-from domain.values import Priority, Status
+from domain.errors import CaseError
+from domain.errors import InvalidValue
+from domain.values import Priority
+from domain.values import Status
 
 log = logging.getLogger("mediation.deadlines")
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, is_dataclass
-from datetime import date, datetime
+from dataclasses import dataclass
+from dataclasses import fields
+from dataclasses import is_dataclass
+from datetime import date
+from datetime import datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
 from domain.platforms import Platform
-from domain.values import PersonalText, Siren, TrackingCode
+from domain.values import PersonalText
+from domain.values import Siren
+from domain.values import TrackingCode
 
 # Attributes every event has, shown beside `data` rather than in it.
 _ENVELOPE = frozenset(

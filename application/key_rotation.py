@@ -14,17 +14,17 @@ done, by the next rotation):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
-from application.data_keys import (
-    DataKey,
-    RegisteredDataKey,
-    RingNotFound,
-    Rotation,
-    RotationBusy,
-)
+from application.data_keys import DataKey
+from application.data_keys import RegisteredDataKey
+from application.data_keys import RingNotFound
+from application.data_keys import Rotation
+from application.data_keys import RotationBusy
 from application.personal_data import CaseKeys
 
 

@@ -8,51 +8,54 @@ and counts never come from here: they come from read models.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from datetime import date, datetime
-from typing import Any, cast
-from uuid import UUID, uuid4, uuid5
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import fields
+from datetime import date
+from datetime import datetime
+from typing import Any
+from typing import cast
+from uuid import UUID
+from uuid import uuid4
+from uuid import uuid5
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import (
-    IntegrityError,
-    Recording,
-)
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import Recording
 
 from application.audit import CheckpointArchive
 from application.case_store import CaseStore
 from application.clock import Clock
-from application.data_keys import (
-    DataKeyRetired,
-    DataKeyRing,
-)
-from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
-from application.history import HistoryEntry, history_entry
+from application.data_keys import DataKeyRetired
+from application.data_keys import DataKeyRing
+from application.errors import CaseNotFound
+from application.errors import IdempotencyKeyReused
+from application.errors import StaleVersion
+from application.errors import VersionConflict
+from application.history import HistoryEntry
+from application.history import history_entry
 from application.keys import Keys
-from application.personal_data import (
-    WrappedKey,
-    keys_per_call,
-)
-from application.tracking_codes import TrackingCodeIndex, tracking_index_id
+from application.personal_data import WrappedKey
+from application.personal_data import keys_per_call
+from application.tracking_codes import TrackingCodeIndex
+from application.tracking_codes import tracking_index_id
 from domain.case import Case
 from domain.deadlines import Deadlines
 from domain.errors import InvalidValue
 from domain.measures import MeasureFacts
 from domain.platforms import Platform
-from domain.values import (
-    Category,
-    Channel,
-    Company,
-    EscalationReason,
-    Language,
-    Outcome,
-    PersonalText,
-    Priority,
-    Stance,
-    Status,
-    TrackingCode,
-)
+from domain.values import Category
+from domain.values import Channel
+from domain.values import Company
+from domain.values import EscalationReason
+from domain.values import Language
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Stance
+from domain.values import Status
+from domain.values import TrackingCode
 
 _IDEMPOTENCY_NAMESPACE = UUID("0b6f7a52-3f0e-4d1a-8c55-7f3e2d9a1c44")
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
+from uuid import uuid5
 
-from application.mail import Audience, MailTemplate
-from domain.case import Case, utc_today
+from application.mail import Audience
+from application.mail import MailTemplate
+from domain.case import Case
+from domain.case import utc_today
 from domain.platforms import PlatformDirectory
-from domain.values import ERASED, Language
+from domain.values import ERASED
+from domain.values import Language
 
 TEMPLATES: dict[type[Case.Event], tuple[MailTemplate, ...]] = {
     Case.Reported: (MailTemplate.ACKNOWLEDGEMENT,),

@@ -16,24 +16,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+from typing import Protocol
 from uuid import UUID
 
 from application.clock import Clock
 from application.errors import CaseNotFound
-from application.mail import (
-    MailDeliveryError,
-    MailRenderer,
-    MailTransport,
-    PermanentMailError,
-    TransientMailError,
-    build_message,
-    message_id,
-)
-from application.notifications import Notice, addressed
+from application.mail import MailDeliveryError
+from application.mail import MailRenderer
+from application.mail import MailTransport
+from application.mail import PermanentMailError
+from application.mail import TransientMailError
+from application.mail import build_message
+from application.mail import message_id
+from application.notifications import Notice
+from application.notifications import addressed
 from domain.platforms import PlatformDirectory
 
 if TYPE_CHECKING:  # the application imports the projections, which import this module

@@ -17,30 +17,38 @@ from __future__ import annotations
 import base64
 import functools
 import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
+from typing import Any
+from typing import ParamSpec
+from typing import Protocol
+from typing import TypeVar
+from typing import runtime_checkable
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import (
-    Mapper,
-    MapperDeserialisationError,
-    PersistenceError,
-    StoredEvent,
-    Transcoding,
-)
+from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import MapperDeserialisationError
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Transcoding
 
-from application.data_keys import DataKeyRing, RegisteredDataKey
+from application.data_keys import DataKeyRing
+from application.data_keys import RegisteredDataKey
 from application.errors import ApplicationError
 from application.keys import UnknownKey
 from application.sealing import integrity_failure
-from domain.values import ERASED, PersonalText
+from domain.values import ERASED
+from domain.values import PersonalText
 
 _current_case: ContextVar[UUID | None] = ContextVar("current_case", default=None)
 _call_keys: ContextVar[dict[UUID, bytes | None] | None] = ContextVar("call_keys", default=None)

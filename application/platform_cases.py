@@ -8,14 +8,17 @@ is due. It holds no personal data: the portal shows each case as the case itself
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from abc import ABC
+from abc import abstractmethod
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from application.case_queues import Cursor, RowUpdates
+from application.case_queues import Cursor
+from application.case_queues import RowUpdates
 from domain.case import Case
 from domain.values import Status
 

@@ -14,16 +14,25 @@ import copy
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any
+from typing import Generic
+from typing import Protocol
+from typing import Self
+from typing import TypeVar
 
-from application.case_queues import CaseQueues, queue_updates
-from application.case_statistics import CaseStatistics, changes
+from application.case_queues import CaseQueues
+from application.case_queues import queue_updates
+from application.case_statistics import CaseStatistics
+from application.case_statistics import changes
 from application.notifications import notices_for
 from application.outbox import OutboxLog
-from application.platform_cases import PlatformCases, platform_case_updates
-from application.sealing import BrokenSeal, integrity_failure
+from application.platform_cases import PlatformCases
+from application.platform_cases import platform_case_updates
+from application.sealing import BrokenSeal
+from application.sealing import integrity_failure
 
 log = logging.getLogger("mediation.projections")
 

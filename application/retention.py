@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from uuid import UUID
 
 from application.case_store import CaseStore

@@ -23,23 +23,24 @@ import hmac
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import (
-    AggregateRecorder,
-    EventStore,
-    Mapper,
-    Notification,
-    Recording,
-    StoredEvent,
-)
+from eventsourcing.persistence import AggregateRecorder
+from eventsourcing.persistence import EventStore
+from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Recording
+from eventsourcing.persistence import StoredEvent
 
 from application.errors import ApplicationError
-from application.keys import KeySet, UnknownKey
+from application.keys import KeySet
+from application.keys import UnknownKey
 
 log = logging.getLogger("mediation.integrity")
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
+from uuid import uuid5
 
 from eventsourcing.domain import Aggregate
 

@@ -12,25 +12,27 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import Transcoding
 
-from domain.measures import Measure, MeasureFacts, StatementOfReasons, UrgencyRule
+from domain.measures import Measure
+from domain.measures import MeasureFacts
+from domain.measures import StatementOfReasons
+from domain.measures import UrgencyRule
 from domain.platforms import Platform
-from domain.values import (
-    Category,
-    Channel,
-    Company,
-    CompanySize,
-    EscalationReason,
-    Language,
-    Outcome,
-    PersonalText,
-    Priority,
-    Siren,
-    Stance,
-    Status,
-    TrackingCode,
-)
+from domain.values import Category
+from domain.values import Channel
+from domain.values import Company
+from domain.values import CompanySize
+from domain.values import EscalationReason
+from domain.values import Language
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Siren
+from domain.values import Stance
+from domain.values import Status
+from domain.values import TrackingCode
 
 
 class EnumAsValue(Transcoding):

@@ -17,8 +17,14 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import command_cost, http_figures, read_scale, rebuild
-from bench.harness import DEFAULT_POSTGRES, Figure, Mode, write_results
+from bench import command_cost
+from bench import http_figures
+from bench import read_scale
+from bench import rebuild
+from bench.harness import DEFAULT_POSTGRES
+from bench.harness import Figure
+from bench.harness import Mode
+from bench.harness import write_results
 
 FIGURES: dict[int, Callable[[Mode], list[Figure]]] = {
     1: lambda mode: http_figures.commands(mode, "postgres"),

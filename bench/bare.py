@@ -18,9 +18,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
+from fastapi import Response
 
-from interfaces.http.schemas import QualifyCaseRequest, ReportCaseRequest
+from interfaces.http.schemas import QualifyCaseRequest
+from interfaces.http.schemas import ReportCaseRequest
 
 TABLE = "bare_writes"
 

@@ -25,24 +25,33 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from typing import Any
 
 from application.case_store import SNAPSHOT_INTERVAL
 from application.clock import SettableClock
-from application.mediation import MediationApplication, ReportRequest
-from bench.filling import (
-    fresh_schema,
-    new_keys,
-    postgres_settings,
-    say,
-    sqlite_settings,
-    sqlite_tempdir,
-)
-from bench.harness import Figure, Goal, Mode, percentile
+from application.mediation import MediationApplication
+from application.mediation import ReportRequest
+from bench.filling import fresh_schema
+from bench.filling import new_keys
+from bench.filling import postgres_settings
+from bench.filling import say
+from bench.filling import sqlite_settings
+from bench.filling import sqlite_tempdir
+from bench.harness import Figure
+from bench.harness import Goal
+from bench.harness import Mode
+from bench.harness import percentile
 from bench.standalone import run
 from domain.platforms import Platform
-from domain.values import Category, Company, CompanySize, PersonalText, Priority, Siren
+from domain.values import Category
+from domain.values import Company
+from domain.values import CompanySize
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Siren
 from infrastructure.settings import Settings
 from interfaces.composition import open_application
 

@@ -17,8 +17,12 @@ import os
 from pathlib import Path
 
 from bench.harness import DEFAULT_POSTGRES
-from bench.http_figures import ROLES, load
-from bench.servers import TOKENS, bare, service, store
+from bench.http_figures import ROLES
+from bench.http_figures import load
+from bench.servers import TOKENS
+from bench.servers import bare
+from bench.servers import service
+from bench.servers import store
 
 TICKS = os.sysconf("SC_CLK_TCK")
 # What a process is, from its command line.

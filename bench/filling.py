@@ -42,10 +42,15 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from concurrent.futures import Future
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from contextlib import suppress
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,15 +62,20 @@ from psycopg import sql
 
 from application.clock import SettableClock
 from application.errors import ApplicationError
-from application.keys import Keys, KeySet
+from application.keys import Keys
+from application.keys import KeySet
 from application.mediation import MediationApplication
 from application.personal_data import WrappedKey
-from application.projections import open_seal, rebuild_all
+from application.projections import open_seal
+from application.projections import rebuild_all
 from bench.harness import ROOT
 from domain.errors import DomainError
 from infrastructure.keyfiles import as_environment
-from infrastructure.settings import Settings, Store, load_settings
-from interfaces.composition import open_application, projection_runner
+from infrastructure.settings import Settings
+from infrastructure.settings import Store
+from infrastructure.settings import load_settings
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
 from interfaces.demo_cli import one_case
 
 FILL_VERSION = 2

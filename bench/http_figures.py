@@ -13,12 +13,20 @@ import json
 import subprocess
 import sys
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
-from bench.harness import ROOT, Figure, Goal, Mode
-from bench.load import QUALIFY, REPORT
-from bench.servers import TOKENS, bare, service, store
+from bench.harness import ROOT
+from bench.harness import Figure
+from bench.harness import Goal
+from bench.harness import Mode
+from bench.load import QUALIFY
+from bench.load import REPORT
+from bench.servers import TOKENS
+from bench.servers import bare
+from bench.servers import service
+from bench.servers import store
 
 COMMANDS = {"report": "POST /cases", "qualify": "POST /cases/{id}/qualify"}
 ROLES = {"report": "reporter", "qualify": "caseworker"}

@@ -33,11 +33,22 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from application.case_queues import QUEUES, CaseQueues, Cursor, Queue, QueueFilters, sort_value
-from application.case_statistics import CaseStatistics, statistics
+from application.case_queues import QUEUES
+from application.case_queues import CaseQueues
+from application.case_queues import Cursor
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
+from application.case_queues import sort_value
+from application.case_statistics import CaseStatistics
+from application.case_statistics import statistics
 from application.mediation import MediationApplication
-from bench.filling import Filled, filled_postgres, say
-from bench.harness import Figure, Goal, Mode, percentile
+from bench.filling import Filled
+from bench.filling import filled_postgres
+from bench.filling import say
+from bench.harness import Figure
+from bench.harness import Goal
+from bench.harness import Mode
+from bench.harness import percentile
 from bench.standalone import run
 from domain.platforms import Platform
 from interfaces.composition import projection_runner

@@ -30,9 +30,16 @@ import time
 from typing import Any
 
 from application.mediation import MediationApplication
-from application.projections import EventLog, open_seal, rebuild_all
-from bench.filling import Filled, filled_postgres, filled_sqlite, say
-from bench.harness import Figure, Goal, Mode
+from application.projections import EventLog
+from application.projections import open_seal
+from application.projections import rebuild_all
+from bench.filling import Filled
+from bench.filling import filled_postgres
+from bench.filling import filled_sqlite
+from bench.filling import say
+from bench.harness import Figure
+from bench.harness import Goal
+from bench.harness import Mode
 from bench.standalone import run
 from interfaces.composition import projection_runner
 

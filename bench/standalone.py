@@ -7,7 +7,9 @@ import os
 import time
 from collections.abc import Callable
 
-from bench.harness import DEFAULT_POSTGRES, Figure, Mode
+from bench.harness import DEFAULT_POSTGRES
+from bench.harness import Figure
+from bench.harness import Mode
 
 
 def number(value: float | None) -> str:

@@ -19,27 +19,31 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eventsourcing.persistence import EventStore, JSONTranscoder, Transcoding
+from eventsourcing.persistence import EventStore
+from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import Transcoding
 
 from application.clock import SettableClock
 from application.keys import Keys
-from application.mediation import MediationApplication, ReportRequest
+from application.mediation import MediationApplication
+from application.mediation import ReportRequest
 from domain.platforms import Platform
-from domain.values import (
-    Category,
-    Company,
-    CompanySize,
-    PersonalText,
-    Priority,
-    Siren,
-)
-from infrastructure.keyfiles import as_environment, data_key_ring
+from domain.values import Category
+from domain.values import Company
+from domain.values import CompanySize
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Siren
+from infrastructure.keyfiles import as_environment
+from infrastructure.keyfiles import data_key_ring
 from infrastructure.settings import load_settings
 from interfaces.composition import open_application
 

@@ -10,42 +10,46 @@ caller.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import MISSING, field, fields
-from datetime import UTC, date, datetime
-from typing import Any, cast
-from uuid import UUID, uuid4
+from dataclasses import MISSING
+from dataclasses import field
+from dataclasses import fields
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from typing import Any
+from typing import cast
+from uuid import UUID
+from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
 
 from domain.deadlines import Deadlines
-from domain.errors import (
-    CommandNotAllowed,
-    InvalidCaseCommand,
-    InvalidValue,
-    PersonalDataErasedError,
-)
-from domain.measures import MeasureFacts, UrgencyRule, urgency_rule
+from domain.errors import CommandNotAllowed
+from domain.errors import InvalidCaseCommand
+from domain.errors import InvalidValue
+from domain.errors import PersonalDataErasedError
+from domain.measures import MeasureFacts
+from domain.measures import UrgencyRule
+from domain.measures import urgency_rule
 from domain.platforms import Platform
-from domain.values import (
-    LONGEST_RESPONSE_DELAY,
-    MAX_ACTOR_LENGTH,
-    MAX_REASON_LENGTH,
-    AllowedCommand,
-    Category,
-    Channel,
-    Company,
-    EscalationReason,
-    Language,
-    Outcome,
-    PersonalText,
-    Priority,
-    Stance,
-    Status,
-    TrackingCode,
-    check_past_date,
-    clean_text,
-    erased,
-)
+from domain.values import LONGEST_RESPONSE_DELAY
+from domain.values import MAX_ACTOR_LENGTH
+from domain.values import MAX_REASON_LENGTH
+from domain.values import AllowedCommand
+from domain.values import Category
+from domain.values import Channel
+from domain.values import Company
+from domain.values import EscalationReason
+from domain.values import Language
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Stance
+from domain.values import Status
+from domain.values import TrackingCode
+from domain.values import check_past_date
+from domain.values import clean_text
+from domain.values import erased
 
 QUALIFY = "qualify"
 SEND_TO_PLATFORM = "send-to-platform"

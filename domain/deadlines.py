@@ -15,7 +15,8 @@ disagree about a day.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 from domain.errors import InvalidValue
 from domain.values import Priority

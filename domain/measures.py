@@ -10,11 +10,14 @@ rule that applied is kept in the event that applied it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from enum import Enum
 
 from domain.errors import InvalidValue
-from domain.values import EARLIEST_DATE, LONGEST_RESPONSE_DELAY, check_past_date
+from domain.values import EARLIEST_DATE
+from domain.values import LONGEST_RESPONSE_DELAY
+from domain.values import check_past_date
 
 
 class Measure(Enum):

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from domain.errors import InvalidValue
-from domain.values import MAX_NAME_LENGTH, PersonalText, parse_email
+from domain.values import MAX_NAME_LENGTH
+from domain.values import PersonalText
+from domain.values import parse_email
 
 # Canonical key -> display name and the spellings that mean it (already slugged, see _slug).
 KNOWN_PLATFORMS: dict[str, tuple[str, tuple[str, ...]]] = {

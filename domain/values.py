@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 import secrets
 from base64 import b32encode
-from dataclasses import dataclass, fields, is_dataclass, replace
-from datetime import date, timedelta
+from dataclasses import dataclass
+from dataclasses import fields
+from dataclasses import is_dataclass
+from dataclasses import replace
+from datetime import date
+from datetime import timedelta
 from enum import Enum
 from typing import TypeVar
 

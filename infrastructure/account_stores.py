@@ -15,23 +15,26 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
 from application.access import Role
-from application.accounts import Account, AccountChange, ChangeKind, StoredSession
-from infrastructure.read_model_store import (
-    Dialect,
-    Index,
-    PostgresDialect,
-    SQLiteDialect,
-    Table,
-    columns_of,
-    memory_datastore,
-)
+from application.accounts import Account
+from application.accounts import AccountChange
+from application.accounts import ChangeKind
+from application.accounts import StoredSession
+from infrastructure.read_model_store import Dialect
+from infrastructure.read_model_store import Index
+from infrastructure.read_model_store import PostgresDialect
+from infrastructure.read_model_store import SQLiteDialect
+from infrastructure.read_model_store import Table
+from infrastructure.read_model_store import columns_of
+from infrastructure.read_model_store import memory_datastore
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from application.data_keys import DataKey, DataKeyRing
-from infrastructure.secret_files import check_owner_only, pending, recover, write_secret_file
+from application.data_keys import DataKey
+from application.data_keys import DataKeyRing
+from infrastructure.secret_files import check_owner_only
+from infrastructure.secret_files import pending
+from infrastructure.secret_files import recover
+from infrastructure.secret_files import write_secret_file
 from infrastructure.settings import SettingsError
 
 FORMAT = "p2b-mediation data keys 1"

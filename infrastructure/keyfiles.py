@@ -16,19 +16,22 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import NoEncryption
+from cryptography.hazmat.primitives.serialization import PrivateFormat
 
-from application.data_keys import DataKeyRing, MemoryDataKeyRing
-from application.keys import Keys, KeySet
+from application.data_keys import DataKeyRing
+from application.data_keys import MemoryDataKeyRing
+from application.keys import Keys
+from application.keys import KeySet
 from infrastructure.data_key_file import DataKeyFile
-from infrastructure.secret_files import check_owner_only, write_secret_file
-from infrastructure.settings import (
-    Settings,
-    SettingsError,
-    Store,
-    parse_key_set,
-    parse_signing_key,
-)
+from infrastructure.secret_files import check_owner_only
+from infrastructure.secret_files import write_secret_file
+from infrastructure.settings import Settings
+from infrastructure.settings import SettingsError
+from infrastructure.settings import Store
+from infrastructure.settings import parse_key_set
+from infrastructure.settings import parse_signing_key
 
 
 def keys_for(settings: Settings, *, create: bool = True) -> tuple[Keys, str | None]:

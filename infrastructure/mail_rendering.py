@@ -15,19 +15,23 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2 import Environment
+from jinja2 import PackageLoader
+from jinja2 import StrictUndefined
+from jinja2 import pass_context
+from jinja2 import select_autoescape
 from jinja2.runtime import Context
 
-from application.mail import MailTemplate, RenderedMail
-from domain.measures import Measure, StatementOfReasons
-from domain.values import (
-    CATEGORY_LABELS,
-    Category,
-    EscalationReason,
-    Language,
-    Outcome,
-    Stance,
-)
+from application.mail import MailTemplate
+from application.mail import RenderedMail
+from domain.measures import Measure
+from domain.measures import StatementOfReasons
+from domain.values import CATEGORY_LABELS
+from domain.values import Category
+from domain.values import EscalationReason
+from domain.values import Language
+from domain.values import Outcome
+from domain.values import Stance
 
 _BUSINESS = frozenset({"contact_name", "company_name", "platform_name", "tracking_url"})
 _PLATFORM = frozenset({"platform_name", "case_id", "company_name", "siren", "response_due"})

@@ -19,18 +19,18 @@ import re
 import smtplib
 import ssl
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
+from urllib.parse import urlsplit
 
-from application.mail import (
-    TEMPLATE_HEADER,
-    MailDeliveryError,
-    MailTransport,
-    PermanentMailError,
-    TransientMailError,
-)
+from application.mail import TEMPLATE_HEADER
+from application.mail import MailDeliveryError
+from application.mail import MailTransport
+from application.mail import PermanentMailError
+from application.mail import TransientMailError
 
 log = logging.getLogger("mediation.mail")
 

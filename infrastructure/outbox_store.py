@@ -23,19 +23,19 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 from application.mail import MailTemplate
 from application.notifications import Notice
-from application.outbox import Delivery, Outbox, OutboxEntry
-from infrastructure.read_model_store import (
-    STATE,
-    Dialect,
-    Index,
-    PostgresDialect,
-    ProjectionState,
-    Shape,
-    SQLiteDialect,
-    Table,
-    columns_of,
-    memory_datastore,
-)
+from application.outbox import Delivery
+from application.outbox import Outbox
+from application.outbox import OutboxEntry
+from infrastructure.read_model_store import STATE
+from infrastructure.read_model_store import Dialect
+from infrastructure.read_model_store import Index
+from infrastructure.read_model_store import PostgresDialect
+from infrastructure.read_model_store import ProjectionState
+from infrastructure.read_model_store import Shape
+from infrastructure.read_model_store import SQLiteDialect
+from infrastructure.read_model_store import Table
+from infrastructure.read_model_store import columns_of
+from infrastructure.read_model_store import memory_datastore
 
 
 @dataclass(frozen=True)

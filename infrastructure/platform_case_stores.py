@@ -8,21 +8,22 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from application.case_queues import Cursor, RowUpdates
-from application.platform_cases import PlatformCase, PlatformCases
+from application.case_queues import Cursor
+from application.case_queues import RowUpdates
+from application.platform_cases import PlatformCase
+from application.platform_cases import PlatformCases
 from domain.values import Status
-from infrastructure.queue_stores import KEY, apply_updates
-from infrastructure.read_model_store import (
-    Index,
-    InMemory,
-    OnPostgres,
-    OnSQLite,
-    ReadModelStore,
-    Shape,
-    Table,
-    columns_of,
-    store_for,
-)
+from infrastructure.queue_stores import KEY
+from infrastructure.queue_stores import apply_updates
+from infrastructure.read_model_store import Index
+from infrastructure.read_model_store import InMemory
+from infrastructure.read_model_store import OnPostgres
+from infrastructure.read_model_store import OnSQLite
+from infrastructure.read_model_store import ReadModelStore
+from infrastructure.read_model_store import Shape
+from infrastructure.read_model_store import Table
+from infrastructure.read_model_store import columns_of
+from infrastructure.read_model_store import store_for
 
 CASES = Table(
     "cases",

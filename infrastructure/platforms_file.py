@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import InvalidValue
-from domain.platforms import BUILTIN_PLATFORMS, KnownPlatform, PlatformDirectory
+from domain.platforms import BUILTIN_PLATFORMS
+from domain.platforms import KnownPlatform
+from domain.platforms import PlatformDirectory
 
 FIELDS = ("key", "name", "aliases", "contacts", "portal")
 REQUIRED = ("key", "name")

@@ -27,10 +27,12 @@ import time
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from eventsourcing.postgres import ConnectionPool, PostgresDatastore
+from eventsourcing.postgres import ConnectionPool
+from eventsourcing.postgres import PostgresDatastore
 from psycopg import Connection
 from psycopg.rows import DictRow
-from psycopg_pool.pool import AddConnection, MaintenanceTask
+from psycopg_pool.pool import AddConnection
+from psycopg_pool.pool import MaintenanceTask
 
 PING_AFTER_IDLE_SECONDS = 1.0
 RECONNECT_EVERY_SECONDS = 0.5

@@ -13,30 +13,26 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from application.case_queues import (
-    QUEUES,
-    CaseQueues,
-    Cursor,
-    Order,
-    Queue,
-    QueueFilters,
-    QueueItem,
-    RowUpdates,
-)
+from application.case_queues import QUEUES
+from application.case_queues import CaseQueues
+from application.case_queues import Cursor
+from application.case_queues import Order
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
+from application.case_queues import QueueItem
+from application.case_queues import RowUpdates
 from domain.deadlines import overdue_cutoff
 from domain.values import Status
-from infrastructure.read_model_store import (
-    Dialect,
-    Index,
-    InMemory,
-    OnPostgres,
-    OnSQLite,
-    ReadModelStore,
-    Shape,
-    Table,
-    columns_of,
-    store_for,
-)
+from infrastructure.read_model_store import Dialect
+from infrastructure.read_model_store import Index
+from infrastructure.read_model_store import InMemory
+from infrastructure.read_model_store import OnPostgres
+from infrastructure.read_model_store import OnSQLite
+from infrastructure.read_model_store import ReadModelStore
+from infrastructure.read_model_store import Shape
+from infrastructure.read_model_store import Table
+from infrastructure.read_model_store import columns_of
+from infrastructure.read_model_store import store_for
 
 FILTERS = ("platform", "category", "priority", "assignee")
 KEY = "id"

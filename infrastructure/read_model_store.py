@@ -24,14 +24,19 @@ import dataclasses
 import hashlib
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from enum import Enum
 from functools import cached_property
-from typing import Any, TypeVar
-from uuid import UUID, uuid4
+from typing import Any
+from typing import TypeVar
+from uuid import UUID
+from uuid import uuid4
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore

@@ -12,28 +12,38 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, PersistenceError, StoredEvent
-from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
-from eventsourcing.postgres import (
-    PostgresAggregateRecorder,
-    PostgresApplicationRecorder,
-    PostgresDatastore,
-    PostgresFactory,
-)
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder
+from eventsourcing.popo import POPOFactory
+from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.sqlite import SQLiteCursor
+from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL
+from psycopg.sql import Identifier
 
-from application.data_keys import DataKeyRetired, RegisteredDataKey
+from application.data_keys import DataKeyRetired
+from application.data_keys import RegisteredDataKey
 from application.personal_data import WrappedKey
 from infrastructure.postgres_pool import replace_pool
 

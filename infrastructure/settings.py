@@ -13,21 +13,34 @@ import re
 from email.utils import getaddresses
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import unquote, urlsplit
+from typing import Annotated
+from typing import Any
+from urllib.parse import unquote
+from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import Field
+from pydantic import PrivateAttr
+from pydantic import ValidationError
+from pydantic import field_validator
+from pydantic import model_validator
+from pydantic_settings import BaseSettings
+from pydantic_settings import NoDecode
+from pydantic_settings import SettingsConfigDict
 
-from application.access import Credential, Role
+from application.access import Credential
+from application.access import Role
 from application.data_keys import LONGEST_ROTATION_DAYS
-from application.keys import KEY_BYTES, KeySet
+from application.keys import KEY_BYTES
+from application.keys import KeySet
 from domain.deadlines import Deadlines
 from domain.errors import InvalidValue
 from domain.platforms import PlatformDirectory
-from infrastructure.mail_transport import MailTarget, parse_mail_url
-from infrastructure.platforms_file import PlatformsFileError, load_platforms
+from infrastructure.mail_transport import MailTarget
+from infrastructure.mail_transport import parse_mail_url
+from infrastructure.platforms_file import PlatformsFileError
+from infrastructure.platforms_file import load_platforms
 
 MIN_TOKEN_LENGTH = 16
 

@@ -18,33 +18,31 @@ read_model_store.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from application.case_statistics import (
-    DAY,
-    SEP,
-    CaseFacts,
-    CaseStatistics,
-    Deltas,
-    Kind,
-    bucketed,
-    covering,
-)
+from application.case_statistics import DAY
+from application.case_statistics import SEP
+from application.case_statistics import CaseFacts
+from application.case_statistics import CaseStatistics
+from application.case_statistics import Deltas
+from application.case_statistics import Kind
+from application.case_statistics import bucketed
+from application.case_statistics import covering
 from domain.deadlines import overdue_cutoff
-from infrastructure.read_model_store import (
-    Column,
-    Index,
-    InMemory,
-    OnPostgres,
-    OnSQLite,
-    ReadModelStore,
-    Shape,
-    Table,
-    store_for,
-)
+from infrastructure.read_model_store import Column
+from infrastructure.read_model_store import Index
+from infrastructure.read_model_store import InMemory
+from infrastructure.read_model_store import OnPostgres
+from infrastructure.read_model_store import OnSQLite
+from infrastructure.read_model_store import ReadModelStore
+from infrastructure.read_model_store import Shape
+from infrastructure.read_model_store import Table
+from infrastructure.read_model_store import store_for
 
 FACTS = Table(
     "facts", (Column("case_id", UUID, not_null=True), Column("facts", str, not_null=True)),

@@ -12,7 +12,9 @@ import psycopg
 from eventsourcing.persistence import OperationalError
 from psycopg import sql
 
-from infrastructure.settings import Settings, SettingsError, Store
+from infrastructure.settings import Settings
+from infrastructure.settings import SettingsError
+from infrastructure.settings import Store
 
 
 def prepare_store(settings: Settings) -> str | None:

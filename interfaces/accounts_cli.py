@@ -17,11 +17,14 @@ from rich.console import Console
 from rich.table import Table
 
 from application.access import Role
-from application.accounts import Account, StaffAccounts, check_password
+from application.accounts import Account
+from application.accounts import StaffAccounts
+from application.accounts import check_password
 from application.errors import ApplicationError
 from infrastructure.settings import load_settings
 from interfaces.composition import staff_accounts
-from interfaces.trust_cli import fail, opened
+from interfaces.trust_cli import fail
+from interfaces.trust_cli import opened
 
 users = typer.Typer(help="The staff accounts of the web console: add, disable, roles, history.")
 

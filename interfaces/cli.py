@@ -10,15 +10,23 @@ import typer
 import uvicorn
 from eventsourcing.persistence import PersistenceError
 
-from infrastructure.settings import SettingsError, Store, load_settings
+from infrastructure.settings import SettingsError
+from infrastructure.settings import Store
+from infrastructure.settings import load_settings
 from interfaces.accounts_cli import users
-from interfaces.composition import open_application, projection_runner, staff_accounts
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
+from interfaces.composition import staff_accounts
 from interfaces.deadlines_cli import deadlines
 from interfaces.demo_cli import demo
-from interfaces.http.app import announce_generated, generated_credentials
+from interfaces.http.app import announce_generated
+from interfaces.http.app import generated_credentials
 from interfaces.mail_cli import mail
-from interfaces.projections_cli import projections, worker
-from interfaces.trust_cli import audit, keys, retention
+from interfaces.projections_cli import projections
+from interfaces.projections_cli import worker
+from interfaces.trust_cli import audit
+from interfaces.trust_cli import keys
+from interfaces.trust_cli import retention
 from interfaces.web.pages import SITE
 
 cli = typer.Typer(

@@ -9,22 +9,28 @@ from datetime import timedelta
 from application.accounts import StaffAccounts
 from application.case_queues import CaseQueues
 from application.clock import Clock
-from application.data_keys import DataKeyRing, Rotation, RotationBusy
-from application.deadlines import DeadlineProcess, DeadlineRun, on_schedule
+from application.data_keys import DataKeyRing
+from application.data_keys import Rotation
+from application.data_keys import RotationBusy
+from application.deadlines import DeadlineProcess
+from application.deadlines import DeadlineRun
+from application.deadlines import on_schedule
 from application.mediation import MediationApplication
-from application.outbox import MailSettings, OutboxSender, SendRun
-from application.projections import (
-    OutboxProjection,
-    PlatformCasesProjection,
-    ProjectionRunner,
-    QueueProjection,
-    StatisticsProjection,
-)
+from application.outbox import MailSettings
+from application.outbox import OutboxSender
+from application.outbox import SendRun
+from application.projections import OutboxProjection
+from application.projections import PlatformCasesProjection
+from application.projections import ProjectionRunner
+from application.projections import QueueProjection
+from application.projections import StatisticsProjection
 from application.schedule import Schedule
 from infrastructure.account_stores import accounts_for
 from infrastructure.checkpoints import CheckpointFolder
 from infrastructure.data_key_file import DataKeyFile
-from infrastructure.keyfiles import data_key_ring, forget_seeded_data_keys, keys_for
+from infrastructure.keyfiles import data_key_ring
+from infrastructure.keyfiles import forget_seeded_data_keys
+from infrastructure.keyfiles import keys_for
 from infrastructure.log_listener import LogListener
 from infrastructure.mail_rendering import renderer
 from infrastructure.mail_transport import transport_for
@@ -35,7 +41,9 @@ from infrastructure.queue_stores import case_queues_for
 from infrastructure.recorders import PostgresMediationRecorder
 from infrastructure.settings import Settings
 from infrastructure.statistics_stores import case_statistics_for
-from infrastructure.store_setup import postgres_conninfo, prepare_store, schema_lock
+from infrastructure.store_setup import postgres_conninfo
+from infrastructure.store_setup import prepare_store
+from infrastructure.store_setup import schema_lock
 
 log = logging.getLogger("mediation")
 

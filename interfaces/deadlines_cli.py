@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from application.case_queues import CaseQueues
-from application.deadlines import DeadlineProcess, DeadlineRun
+from application.deadlines import DeadlineProcess
+from application.deadlines import DeadlineRun
 from domain.case import utc_today
 from interfaces.composition import projection_runner
-from interfaces.trust_cli import fail, opened
+from interfaces.trust_cli import fail
+from interfaces.trust_cli import opened
 
 deadlines = typer.Typer(
     help="Remind the silent platforms; escalate the cases whose platform stayed silent past "

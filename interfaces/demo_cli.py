@@ -16,33 +16,41 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Any
+from datetime import UTC
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from typing import Annotated
+from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn
+from rich.progress import MofNCompleteColumn
+from rich.progress import Progress
+from rich.progress import TextColumn
+from rich.progress import TimeRemainingColumn
 
 from application.case_queues import CaseQueues
 from application.clock import SettableClock
-from application.deadlines import SYSTEM_ACTOR, DeadlineProcess
+from application.deadlines import SYSTEM_ACTOR
+from application.deadlines import DeadlineProcess
 from application.errors import ApplicationError
-from application.mediation import MediationApplication, ReportRequest
+from application.mediation import MediationApplication
+from application.mediation import ReportRequest
 from domain.case import utc_today
 from domain.errors import DomainError
 from domain.platforms import Platform
-from domain.values import (
-    Category,
-    Channel,
-    Company,
-    CompanySize,
-    EscalationReason,
-    Outcome,
-    PersonalText,
-    Priority,
-    Siren,
-    Stance,
-    luhn_is_valid,
-)
+from domain.values import Category
+from domain.values import Channel
+from domain.values import Company
+from domain.values import CompanySize
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Siren
+from domain.values import Stance
+from domain.values import luhn_is_valid
 from interfaces.composition import projection_runner
 
 # How often each platform and category comes up, roughly as in the 2018 reports.
@@ -195,7 +203,8 @@ def demo(
     ] = False,
 ) -> None:
     """Fill an empty store with realistic synthetic cases spread over the past year."""
-    from interfaces.trust_cli import fail, opened
+    from interfaces.trust_cli import fail
+    from interfaces.trust_cli import opened
 
     rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
     with opened() as (application, _):

@@ -7,11 +7,14 @@ from uuid import UUID
 
 import typer
 
-from application.outbox import Delivery, Outbox
+from application.outbox import Delivery
+from application.outbox import Outbox
 from infrastructure.outbox_store import NAME as OUTBOX
 from infrastructure.settings import load_settings
-from interfaces.composition import mail_sender, projection_runner
-from interfaces.trust_cli import fail, opened
+from interfaces.composition import mail_sender
+from interfaces.composition import projection_runner
+from interfaces.trust_cli import fail
+from interfaces.trust_cli import opened
 
 mail = typer.Typer(help="The e-mails: what is pending, sent or given up on; retry or send now.")
 

@@ -9,15 +9,13 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn
+from rich.progress import MofNCompleteColumn
+from rich.progress import Progress
+from rich.progress import ProgressColumn
+from rich.progress import Task
+from rich.progress import TextColumn
+from rich.progress import TimeRemainingColumn
 from rich.text import Text
 
 from application.case_queues import CaseQueues
@@ -25,12 +23,10 @@ from application.case_statistics import CaseStatistics
 from application.platform_cases import PlatformCases
 from application.projections import rebuild_all
 from infrastructure.settings import load_settings
-from interfaces.composition import (
-    data_key_schedule,
-    deadline_schedule,
-    mail_schedule,
-    projection_runner,
-)
+from interfaces.composition import data_key_schedule
+from interfaces.composition import deadline_schedule
+from interfaces.composition import mail_schedule
+from interfaces.composition import projection_runner
 from interfaces.trust_cli import opened
 
 projections = typer.Typer(help="Inspect the read models that follow the event log.")

@@ -17,15 +17,22 @@ from uuid import UUID
 import typer
 from eventsourcing.persistence import PersistenceError
 
-from application.audit import Checkpoint, Problem, verify_dossier
+from application.audit import Checkpoint
+from application.audit import Problem
+from application.audit import verify_dossier
 from application.data_keys import RotationBusy
-from application.errors import ApplicationError, CaseNotFound
+from application.errors import ApplicationError
+from application.errors import CaseNotFound
 from application.keys import Keys
 from application.mediation import MediationApplication
-from application.retention import cases_to_erase, erasures_since
-from infrastructure.checkpoints import CheckpointFolder, read_checkpoint
-from infrastructure.keyfiles import as_environment, keys_for
-from infrastructure.settings import SettingsError, load_settings
+from application.retention import cases_to_erase
+from application.retention import erasures_since
+from infrastructure.checkpoints import CheckpointFolder
+from infrastructure.checkpoints import read_checkpoint
+from infrastructure.keyfiles import as_environment
+from infrastructure.keyfiles import keys_for
+from infrastructure.settings import SettingsError
+from infrastructure.settings import load_settings
 from interfaces.composition import open_application
 
 audit = typer.Typer(help="Verify sealed histories, write and check checkpoints and dossiers.")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from application.clock import SettableClock
 from application.keys import Keys
 from application.mediation import MediationApplication
 from infrastructure.keyfiles import as_environment
-from infrastructure.settings import Settings, load_settings
+from infrastructure.settings import Settings
+from infrastructure.settings import load_settings
 from interfaces.composition import open_application
 from interfaces.http.app import create_app
 

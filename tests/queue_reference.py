@@ -4,8 +4,12 @@ the service's code."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -13,37 +17,30 @@ from uuid import UUID
 from eventsourcing.sqlite import SQLiteDatastore
 from hypothesis import strategies as st
 
-from application.case_queues import (
-    CaseQueues,
-    Queue,
-)
+from application.case_queues import CaseQueues
+from application.case_queues import Queue
 from application.clock import SettableClock
 from application.errors import CaseNotFound
-from application.mediation import MediationApplication, ReportRequest
+from application.mediation import MediationApplication
+from application.mediation import ReportRequest
 from domain.errors import CommandNotAllowed
 from domain.platforms import Platform
-from domain.values import (
-    Category,
-    Channel,
-    EscalationReason,
-    Outcome,
-    PersonalText,
-    Priority,
-    Stance,
-    Status,
-)
-from infrastructure.queue_stores import (
-    MemoryCaseQueues,
-    PostgresCaseQueues,
-    SQLiteCaseQueues,
-)
+from domain.values import Category
+from domain.values import Channel
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Stance
+from domain.values import Status
+from infrastructure.queue_stores import MemoryCaseQueues
+from infrastructure.queue_stores import PostgresCaseQueues
+from infrastructure.queue_stores import SQLiteCaseQueues
 from tests.domain.factories import company
-from tests.queue_workflows import (
-    STATUS_QUEUES,
-    TODAY,
-    everything,
-    ids,
-)
+from tests.queue_workflows import STATUS_QUEUES
+from tests.queue_workflows import TODAY
+from tests.queue_workflows import everything
+from tests.queue_workflows import ids
 
 # 2. The projection through the application: event by event = from scratch = the reference.
 

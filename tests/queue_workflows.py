@@ -10,34 +10,30 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
+from uuid import uuid4
 
 import pytest
 
-from application.case_queues import (
-    QUEUES,
-    CaseQueues,
-    Cursor,
-    Queue,
-    QueueFilters,
-    QueueItem,
-    sort_value,
-)
+from application.case_queues import QUEUES
+from application.case_queues import CaseQueues
+from application.case_queues import Cursor
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
+from application.case_queues import QueueItem
+from application.case_queues import sort_value
 from application.clock import SettableClock
 from application.mediation import MediationApplication
-from application.projections import EventLog, ProjectionRunner, QueueProjection
-from domain.values import (
-    Status,
-)
-from infrastructure.queue_stores import (
-    MemoryCaseQueues,
-)
+from application.projections import EventLog
+from application.projections import ProjectionRunner
+from application.projections import QueueProjection
+from domain.values import Status
+from infrastructure.queue_stores import MemoryCaseQueues
 from infrastructure.settings import Settings
-from interfaces.composition import open_application, projection_runner
-from tests.conftest import (
-    START,
-    settings_for,
-)
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
+from tests.conftest import START
+from tests.conftest import settings_for
 
 TODAY = START.date()
 EVERYTHING = 100_000

@@ -7,18 +7,19 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
 
 from domain.measures import MeasureFacts
-from domain.values import (
-    Outcome,
-    Status,
-)
+from domain.values import Outcome
+from domain.values import Status
 from tests.conftest import START
 
 TODAY = START.date()

@@ -3,61 +3,66 @@ what was accepted, random workflows (Hypothesis), and the stores they run on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
+from uuid import uuid4
 
 import pytest
 from eventsourcing.sqlite import SQLiteDatastore
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 
-from application.case_statistics import (
-    CaseStatistics,
-    annual,
-    statistics,
-)
+from application.case_statistics import CaseStatistics
+from application.case_statistics import annual
+from application.case_statistics import statistics
 from application.clock import SettableClock
 from application.errors import CaseNotFound
-from application.mediation import MediationApplication, ReportRequest
+from application.mediation import MediationApplication
+from application.mediation import ReportRequest
 from application.projections import EventLog
-from domain.errors import CommandNotAllowed, PersonalDataErasedError
-from domain.measures import Measure, MeasureFacts, StatementOfReasons
+from domain.errors import CommandNotAllowed
+from domain.errors import PersonalDataErasedError
+from domain.measures import Measure
+from domain.measures import MeasureFacts
+from domain.measures import StatementOfReasons
 from domain.platforms import Platform
-from domain.values import (
-    Category,
-    Channel,
-    EscalationReason,
-    Outcome,
-    PersonalText,
-    Priority,
-    Stance,
-    Status,
-)
+from domain.values import Category
+from domain.values import Channel
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Stance
+from domain.values import Status
 from infrastructure.settings import Settings
-from infrastructure.statistics_stores import (
-    MemoryCaseStatistics,
-    PostgresCaseStatistics,
-    SQLiteCaseStatistics,
-)
+from infrastructure.statistics_stores import MemoryCaseStatistics
+from infrastructure.statistics_stores import PostgresCaseStatistics
+from infrastructure.statistics_stores import SQLiteCaseStatistics
 from interfaces.composition import open_application
-from tests.conftest import PLATFORM_TOKENS, auth, platform_auth, report_body, settings_for
+from tests.conftest import PLATFORM_TOKENS
+from tests.conftest import auth
+from tests.conftest import platform_auth
+from tests.conftest import report_body
+from tests.conftest import settings_for
 from tests.domain.factories import company
-from tests.statistics_oracle import (
-    ADDS_PERSONAL_DATA,
-    PERMITTED,
-    RAW_PLATFORMS,
-    Record,
-    Refused,
-    assert_annual,
-    assert_same_figures,
-    expected_statistics,
-    facts_of,
-)
+from tests.statistics_oracle import ADDS_PERSONAL_DATA
+from tests.statistics_oracle import PERMITTED
+from tests.statistics_oracle import RAW_PLATFORMS
+from tests.statistics_oracle import Record
+from tests.statistics_oracle import Refused
+from tests.statistics_oracle import assert_annual
+from tests.statistics_oracle import assert_same_figures
+from tests.statistics_oracle import expected_statistics
+from tests.statistics_oracle import facts_of
 
 # Driving workflows: through the application, or over HTTP, recording what was accepted.
 

@@ -17,22 +17,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from application.access import Role
-from application.accounts import (
-    USERNAME,
-    Account,
-    AccountError,
-    ChangeKind,
-    Locked,
-    NoSuchAccount,
-    Refused,
-    SignedIn,
-    StaffAccounts,
-    check_username,
-    pause_after,
-)
+from application.accounts import USERNAME
+from application.accounts import Account
+from application.accounts import AccountError
+from application.accounts import ChangeKind
+from application.accounts import Locked
+from application.accounts import NoSuchAccount
+from application.accounts import Refused
+from application.accounts import SignedIn
+from application.accounts import StaffAccounts
+from application.accounts import check_username
+from application.accounts import pause_after
 from application.clock import SettableClock
-from infrastructure.settings import Settings, SettingsError, load_settings
-from interfaces.composition import open_application, staff_accounts
+from infrastructure.settings import Settings
+from infrastructure.settings import SettingsError
+from infrastructure.settings import load_settings
+from interfaces.composition import open_application
+from interfaces.composition import staff_accounts
 from tests.conftest import START
 
 PASSWORD = "correct horse battery staple"

@@ -20,38 +20,51 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
+from uuid import uuid4
 
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import NoEncryption
+from cryptography.hazmat.primitives.serialization import PrivateFormat
 
 from application.clock import SettableClock
-from application.data_keys import DataKey, DataKeyRetired, RingNotFound, RotationBusy
-from application.keys import Keys, KeySet
+from application.data_keys import DataKey
+from application.data_keys import DataKeyRetired
+from application.data_keys import RingNotFound
+from application.data_keys import RotationBusy
+from application.keys import Keys
+from application.keys import KeySet
 from application.mediation import MediationApplication
 from application.personal_data import WrappedKey
 from domain.platforms import BUILTIN_PLATFORMS
 from infrastructure.data_key_file import read_ring
-from infrastructure.keyfiles import data_key_file_path, write_key_file
-from infrastructure.settings import Settings, Store, load_settings
-from interfaces.composition import data_key_schedule, open_application
+from infrastructure.keyfiles import data_key_file_path
+from infrastructure.keyfiles import write_key_file
+from infrastructure.settings import Settings
+from infrastructure.settings import Store
+from infrastructure.settings import load_settings
+from interfaces.composition import data_key_schedule
+from interfaces.composition import open_application
 from interfaces.http.schemas import ReportCaseRequest
-from tests.conftest import (
-    ACTORS,
-    PLATFORMS_FILE,
-    REQUIRE_POSTGRES,
-    TOKENS_SETTING,
-    PostgresSchema,
-    report_body,
-    settings_for,
-    store_environment,
-)
-from tests.infrastructure.test_log_order import Worker, connect, wait_until_blocked
+from tests.conftest import ACTORS
+from tests.conftest import PLATFORMS_FILE
+from tests.conftest import REQUIRE_POSTGRES
+from tests.conftest import TOKENS_SETTING
+from tests.conftest import PostgresSchema
+from tests.conftest import report_body
+from tests.conftest import settings_for
+from tests.conftest import store_environment
+from tests.infrastructure.test_log_order import Worker
+from tests.infrastructure.test_log_order import connect
+from tests.infrastructure.test_log_order import wait_until_blocked
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from interfaces.cli import main; main()"]

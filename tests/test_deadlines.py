@@ -24,37 +24,62 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck
+from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from application.case_queues import CaseQueues, Queue, QueueFilters, QueueItem
-from application.case_statistics import CaseStatistics, statistics
+from application.case_queues import CaseQueues
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
+from application.case_queues import QueueItem
+from application.case_statistics import CaseStatistics
+from application.case_statistics import statistics
 from application.clock import SettableClock
-from application.deadlines import DeadlineProcess, DeadlineRun
+from application.deadlines import DeadlineProcess
+from application.deadlines import DeadlineRun
 from application.history import HistoryEntry
-from application.mediation import MediationApplication, ReportRequest
+from application.mediation import MediationApplication
+from application.mediation import ReportRequest
 from application.projections import ProjectionRunner
-from domain.errors import CaseError, InvalidValue
+from domain.errors import CaseError
+from domain.errors import InvalidValue
 from domain.platforms import Platform
-from domain.values import Category, PersonalText, Priority, Stance, Status
+from domain.values import Category
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Stance
+from domain.values import Status
 from infrastructure.settings import Settings
 from interfaces.cli import cli
-from interfaces.composition import deadline_schedule, open_application, projection_runner
+from interfaces.composition import deadline_schedule
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
 from interfaces.http.app import create_app
-from tests.conftest import PLATFORMS_FILE, START, TOKENS_SETTING, settings_for, store_environment
+from tests.conftest import PLATFORMS_FILE
+from tests.conftest import START
+from tests.conftest import TOKENS_SETTING
+from tests.conftest import settings_for
+from tests.conftest import store_environment
 from tests.domain.factories import company
 from tests.queue_workflows import everything
 

@@ -9,15 +9,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from uuid import UUID
 
 from application.clock import SystemClock
 from application.mediation import MediationApplication
 from domain.case import Case
-from domain.values import Priority, Status
+from domain.values import Priority
+from domain.values import Status
 from infrastructure.settings import Settings
-from interfaces.composition import open_application, projection_runner
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
 from tests.test_projections import run
 
 CASES = 40

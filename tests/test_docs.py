@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,16 @@ from fastapi import APIRouter
 
 import interfaces.http
 from application.access import Role
-from domain.case import TRANSITIONS, Case
-from domain.deadlines import Deadlines, is_overdue
-from domain.values import CATEGORY_LABELS, CATEGORY_P2B_BASIS, Category, Outcome, Priority, Status
+from domain.case import TRANSITIONS
+from domain.case import Case
+from domain.deadlines import Deadlines
+from domain.deadlines import is_overdue
+from domain.values import CATEGORY_LABELS
+from domain.values import CATEGORY_P2B_BASIS
+from domain.values import Category
+from domain.values import Outcome
+from domain.values import Priority
+from domain.values import Status
 from interfaces.http.auth import admitted_roles
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,14 +14,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import PLATFORMS_FILE, TOKENS_SETTING, auth, report_body
+from tests.conftest import PLATFORMS_FILE
+from tests.conftest import TOKENS_SETTING
+from tests.conftest import auth
+from tests.conftest import report_body
 
 pytestmark = pytest.mark.slow
 

@@ -11,16 +11,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import (
-    PLATFORMS_FILE,
-    TEST_KEYS,
-    TOKENS_SETTING,
-    PostgresSchema,
-    auth,
-    report_body,
-    require_postgres,
-)
-from tests.test_end_to_end import Server, server_env, servers, start
+from tests.conftest import PLATFORMS_FILE
+from tests.conftest import TEST_KEYS
+from tests.conftest import TOKENS_SETTING
+from tests.conftest import PostgresSchema
+from tests.conftest import auth
+from tests.conftest import report_body
+from tests.conftest import require_postgres
+from tests.test_end_to_end import Server
+from tests.test_end_to_end import server_env
+from tests.test_end_to_end import servers
+from tests.test_end_to_end import start
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 __all__ = ["servers"]

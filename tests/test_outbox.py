@@ -19,18 +19,27 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from application.clock import SettableClock
-from application.mail import MailTemplate, message_id
+from application.mail import MailTemplate
+from application.mail import message_id
 from application.mediation import MediationApplication
 from application.notifications import Notice
-from application.outbox import Delivery, Outbox
+from application.outbox import Delivery
+from application.outbox import Outbox
 from infrastructure.outbox_store import NAME as OUTBOX
 from infrastructure.outbox_store import outbox_for
 from infrastructure.settings import Settings
 from interfaces.cli import cli
-from interfaces.composition import mail_sender, open_application, projection_runner
+from interfaces.composition import mail_sender
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
 from interfaces.http.app import create_app
-from tests.conftest import START, auth, report_body, settings_for, store_environment
-from tests.smtp_server import Inbox, smtp_server
+from tests.conftest import START
+from tests.conftest import auth
+from tests.conftest import report_body
+from tests.conftest import settings_for
+from tests.conftest import store_environment
+from tests.smtp_server import Inbox
+from tests.smtp_server import smtp_server
 
 QUALIFY = {"category": "delisting", "priority": "normal", "summary": "Delisted."}
 SEND = {"message": "Please state your reasons."}

@@ -18,15 +18,22 @@ import pytest
 from application.mail import message_id
 from application.mediation import ReportRequest
 from application.notifications import notices_for
-from application.outbox import Delivery, Outbox
+from application.outbox import Delivery
+from application.outbox import Outbox
 from domain.platforms import Platform
-from domain.values import Category, PersonalText, Priority
+from domain.values import Category
+from domain.values import PersonalText
+from domain.values import Priority
 from infrastructure.outbox_store import NAME as OUTBOX
 from infrastructure.settings import Settings
-from interfaces.composition import open_application, projection_runner
-from tests.conftest import TOKENS_SETTING, settings_for, store_environment
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
+from tests.conftest import TOKENS_SETTING
+from tests.conftest import settings_for
+from tests.conftest import store_environment
 from tests.domain.factories import company
-from tests.smtp_server import Inbox, smtp_server
+from tests.smtp_server import Inbox
+from tests.smtp_server import smtp_server
 from tests.test_multiprocess import WORKER
 
 pytestmark = pytest.mark.slow

@@ -22,11 +22,14 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from contextlib import closing
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
+from uuid import uuid4
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -40,21 +43,22 @@ from application.personal_data import PersonalDataUnreadable
 from application.sealing import Sealer
 from domain.case import Case
 from domain.platforms import BUILTIN_PLATFORMS
-from infrastructure.settings import Settings, SettingsError, Store, load_settings
+from infrastructure.settings import Settings
+from infrastructure.settings import SettingsError
+from infrastructure.settings import Store
+from infrastructure.settings import load_settings
 from interfaces.composition import open_application
 from interfaces.http.schemas import ReportCaseRequest
-from tests.conftest import (
-    ACTORS,
-    KEY_SETTINGS,
-    PLATFORMS_FILE,
-    START,
-    TEST_KEYS,
-    TOKENS_SETTING,
-    PostgresSchema,
-    auth,
-    report_body,
-    store_environment,
-)
+from tests.conftest import ACTORS
+from tests.conftest import KEY_SETTINGS
+from tests.conftest import PLATFORMS_FILE
+from tests.conftest import START
+from tests.conftest import TEST_KEYS
+from tests.conftest import TOKENS_SETTING
+from tests.conftest import PostgresSchema
+from tests.conftest import auth
+from tests.conftest import report_body
+from tests.conftest import store_environment
 from tests.interfaces.problems import assert_problem
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,10 +3,13 @@ applied once, the list newest sent first, its filters, and keyset pages."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from uuid import UUID, uuid4
+from datetime import date
+from datetime import timedelta
+from uuid import UUID
+from uuid import uuid4
 
-from application.case_queues import Cursor, sortable
+from application.case_queues import Cursor
+from application.case_queues import sortable
 from application.mediation import MediationApplication
 from application.platform_cases import PlatformCases
 from domain.values import Status

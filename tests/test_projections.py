@@ -12,12 +12,16 @@ from typing import Any
 
 import pytest
 
-from application.case_queues import Queue, QueueFilters
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
 from application.clock import SettableClock
 from application.mediation import MediationApplication
-from application.projections import ProjectionRunner, rebuild, rebuild_all
+from application.projections import ProjectionRunner
+from application.projections import rebuild
+from application.projections import rebuild_all
 from infrastructure.settings import Settings
-from interfaces.composition import open_application, projection_runner
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
 from tests.conftest import store_environment
 
 MEDIATION = [sys.executable, "-c", "from interfaces.cli import main; main()"]

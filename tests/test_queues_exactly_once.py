@@ -9,54 +9,43 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck
+from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from application.case_queues import (
-    CaseQueues,
-)
+from application.case_queues import CaseQueues
 from application.clock import SettableClock
 from application.mediation import MediationApplication
-from application.projections import EventLog, ProjectionRunner, QueueProjection
-from domain.values import (
-    Category,
-    EscalationReason,
-    Outcome,
-    Priority,
-    Stance,
-)
-from infrastructure.queue_stores import (
-    MemoryCaseQueues,
-    case_queues_for,
-)
+from application.projections import EventLog
+from application.projections import ProjectionRunner
+from application.projections import QueueProjection
+from domain.values import Category
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import Priority
+from domain.values import Stance
+from infrastructure.queue_stores import MemoryCaseQueues
+from infrastructure.queue_stores import case_queues_for
 from infrastructure.settings import Settings
 from interfaces.composition import open_application
-from tests.conftest import (
-    START,
-    require_postgres,
-)
-from tests.faults import (
-    Faults,
-    FaultyDatastore,
-    Injected,
-)
-from tests.queue_reference import (
-    Expected,
-    allowed,
-    check_against_reference,
-    issue,
-)
-from tests.queue_workflows import (
-    TODAY,
-    application_on,
-    fresh_folder,
-    model_at,
-    readable,
-    runner_for,
-    snapshot,
-    whole_log,
-)
+from tests.conftest import START
+from tests.conftest import require_postgres
+from tests.faults import Faults
+from tests.faults import FaultyDatastore
+from tests.faults import Injected
+from tests.queue_reference import Expected
+from tests.queue_reference import allowed
+from tests.queue_reference import check_against_reference
+from tests.queue_reference import issue
+from tests.queue_workflows import TODAY
+from tests.queue_workflows import application_on
+from tests.queue_workflows import fresh_folder
+from tests.queue_workflows import model_at
+from tests.queue_workflows import readable
+from tests.queue_workflows import runner_for
+from tests.queue_workflows import snapshot
+from tests.queue_workflows import whole_log
 
 # 3. Exactly once, when the projection is interrupted between handling and commit.
 

@@ -6,34 +6,29 @@ No test sleeps to wait for a projection: each waits for a position."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 
-from application.case_queues import (
-    Queue,
-)
+from application.case_queues import Queue
 from application.clock import SettableClock
-from domain.values import (
-    Status,
-)
-from tests.conftest import (
-    START,
-    auth,
-    platform_auth,
-    report_body,
-)
+from domain.values import Status
+from tests.conftest import START
+from tests.conftest import auth
+from tests.conftest import platform_auth
+from tests.conftest import report_body
 from tests.interfaces.problems import assert_problem
-from tests.queue_workflows import (
-    ITEM_FIELDS,
-    SOME_ID,
-    STATUS_QUEUES,
-    TODAY,
-    b64,
-)
+from tests.queue_workflows import ITEM_FIELDS
+from tests.queue_workflows import SOME_ID
+from tests.queue_workflows import STATUS_QUEUES
+from tests.queue_workflows import TODAY
+from tests.queue_workflows import b64
 
 # 4. HTTP.
 

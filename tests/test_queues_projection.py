@@ -7,56 +7,51 @@ No test sleeps to wait for a projection: each waits for a position."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import closing
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck
+from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 
-from application.case_queues import (
-    Queue,
-)
+from application.case_queues import Queue
 from application.clock import SettableClock
 from application.mediation import MediationApplication
-from application.projections import ProjectionRunner, QueueProjection
-from domain.values import (
-    Category,
-    PersonalText,
-    Priority,
-    Status,
-)
-from infrastructure.settings import Settings, Store
+from application.projections import ProjectionRunner
+from application.projections import QueueProjection
+from domain.values import Category
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Status
+from infrastructure.settings import Settings
+from infrastructure.settings import Store
 from interfaces.composition import open_application
-from tests.conftest import (
-    START,
-    PostgresSchema,
-    require_postgres,
-)
-from tests.queue_reference import (
-    WORKFLOWS,
-    Expected,
-    a_report,
-    allowed,
-    check_against_reference,
-    concrete,
-    issue,
-    scratch_store,
-)
-from tests.queue_workflows import (
-    STATUS_QUEUES,
-    TODAY,
-    application_on,
-    everything,
-    fresh_folder,
-    ids,
-    runner_for,
-    snapshot,
-    whole_log,
-)
+from tests.conftest import START
+from tests.conftest import PostgresSchema
+from tests.conftest import require_postgres
+from tests.queue_reference import WORKFLOWS
+from tests.queue_reference import Expected
+from tests.queue_reference import a_report
+from tests.queue_reference import allowed
+from tests.queue_reference import check_against_reference
+from tests.queue_reference import concrete
+from tests.queue_reference import issue
+from tests.queue_reference import scratch_store
+from tests.queue_workflows import STATUS_QUEUES
+from tests.queue_workflows import TODAY
+from tests.queue_workflows import application_on
+from tests.queue_workflows import everything
+from tests.queue_workflows import fresh_folder
+from tests.queue_workflows import ids
+from tests.queue_workflows import runner_for
+from tests.queue_workflows import snapshot
+from tests.queue_workflows import whole_log
 
 
 @pytest.mark.parametrize(

@@ -4,47 +4,42 @@ their order and filters, keyset pages and cursors, positions, the blue/green swi
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from collections.abc import Iterator
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
+from uuid import uuid4
 
 import pytest
 
-from application.case_queues import (
-    QUEUES,
-    CaseQueues,
-    Cursor,
-    Order,
-    Queue,
-    QueueFilters,
-    QueueItem,
-)
+from application.case_queues import QUEUES
+from application.case_queues import CaseQueues
+from application.case_queues import Cursor
+from application.case_queues import Order
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
+from application.case_queues import QueueItem
 from application.clock import SettableClock
 from domain.errors import InvalidValue
-from domain.values import (
-    Status,
-)
-from infrastructure.queue_stores import (
-    MemoryCaseQueues,
-    PostgresCaseQueues,
-    SQLiteCaseQueues,
-    case_queues_for,
-)
-from tests.conftest import (
-    START,
-)
-from tests.queue_workflows import (
-    STATUS_QUEUES,
-    TODAY,
-    application_on,
-    b64,
-    everything,
-    ids,
-    snapshot,
-    walk,
-)
+from domain.values import Status
+from infrastructure.queue_stores import MemoryCaseQueues
+from infrastructure.queue_stores import PostgresCaseQueues
+from infrastructure.queue_stores import SQLiteCaseQueues
+from infrastructure.queue_stores import case_queues_for
+from tests.conftest import START
+from tests.queue_workflows import STATUS_QUEUES
+from tests.queue_workflows import TODAY
+from tests.queue_workflows import application_on
+from tests.queue_workflows import b64
+from tests.queue_workflows import everything
+from tests.queue_workflows import ids
+from tests.queue_workflows import snapshot
+from tests.queue_workflows import walk
 
 # 1. The contract of every CaseQueues implementation.
 

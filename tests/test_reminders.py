@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -20,28 +23,29 @@ from typer.testing import CliRunner
 from application.clock import SettableClock
 from application.deadlines import DeadlineRun
 from application.mediation import MediationApplication
-from domain.errors import CaseError, InvalidValue
-from domain.values import PersonalText, Priority, Status
+from domain.errors import CaseError
+from domain.errors import InvalidValue
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Status
 from infrastructure.settings import Settings
 from interfaces.cli import cli
 from tests.conftest import settings_for
-from tests.test_deadlines import (
-    ESCALATED,
-    REMINDED,
-    SYSTEM,
-    Service,
-    answer,
-    cli_environment,  # noqa: F401 (a fixture)
-    day,
-    escalations,
-    ids_in,
-    lines_starting,
-    on_day,
-    reminders,
-    send_case,
-    service,
-    skipped_ids,
-)
+from tests.test_deadlines import ESCALATED
+from tests.test_deadlines import REMINDED
+from tests.test_deadlines import SYSTEM
+from tests.test_deadlines import Service
+from tests.test_deadlines import answer
+from tests.test_deadlines import cli_environment  # noqa: F401 (a fixture)
+from tests.test_deadlines import day
+from tests.test_deadlines import escalations
+from tests.test_deadlines import ids_in
+from tests.test_deadlines import lines_starting
+from tests.test_deadlines import on_day
+from tests.test_deadlines import reminders
+from tests.test_deadlines import send_case
+from tests.test_deadlines import service
+from tests.test_deadlines import skipped_ids
 
 STANDARD_DAYS = (7, 14)
 URGENT_DAYS = (2, 4)

@@ -9,37 +9,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck
+from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from application.case_statistics import (
-    CaseStatistics,
-)
+from application.case_statistics import CaseStatistics
 from application.clock import SettableClock
-from application.projections import ProjectionRunner, StatisticsProjection
+from application.projections import ProjectionRunner
+from application.projections import StatisticsProjection
 from infrastructure.settings import Settings
-from infrastructure.statistics_stores import (
-    MemoryCaseStatistics,
-    case_statistics_for,
-)
-from interfaces.composition import open_application, projection_runner
-from tests.conftest import START, require_postgres
-from tests.faults import (
-    Faults,
-    FaultyDatastore,
-    Injected,
-)
-from tests.statistics_workflows import (
-    AppWorkflow,
-    application_on,
-    check_against_reference,
-    counter_rows,
-    fresh_folder,
-    run_scenario,
-    scratch_statistics,
-    truncated_log,
-)
+from infrastructure.statistics_stores import MemoryCaseStatistics
+from infrastructure.statistics_stores import case_statistics_for
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
+from tests.conftest import START
+from tests.conftest import require_postgres
+from tests.faults import Faults
+from tests.faults import FaultyDatastore
+from tests.faults import Injected
+from tests.statistics_workflows import AppWorkflow
+from tests.statistics_workflows import application_on
+from tests.statistics_workflows import check_against_reference
+from tests.statistics_workflows import counter_rows
+from tests.statistics_workflows import fresh_folder
+from tests.statistics_workflows import run_scenario
+from tests.statistics_workflows import scratch_statistics
+from tests.statistics_workflows import truncated_log
 
 # 3. Exactly once.
 

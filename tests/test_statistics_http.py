@@ -9,7 +9,10 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,30 +20,26 @@ from fastapi.testclient import TestClient
 
 from application.clock import SettableClock
 from domain.measures import Measure
-from domain.values import (
-    Category,
-    Outcome,
-    Priority,
-    Stance,
-)
-from tests.conftest import START, auth, report_body
+from domain.values import Category
+from domain.values import Outcome
+from domain.values import Priority
+from domain.values import Stance
+from tests.conftest import START
+from tests.conftest import auth
+from tests.conftest import report_body
 from tests.interfaces.problems import assert_problem
-from tests.statistics_oracle import (
-    TODAY,
-    UNQUALIFIED,
-    assert_annual,
-    assert_same_figures,
-    canonical,
-    decimals_of,
-    expected_annual,
-    expected_statistics,
-    published,
-)
-from tests.statistics_workflows import (
-    HttpWorkflow,
-    Workflow,
-    run_scenario,
-)
+from tests.statistics_oracle import TODAY
+from tests.statistics_oracle import UNQUALIFIED
+from tests.statistics_oracle import assert_annual
+from tests.statistics_oracle import assert_same_figures
+from tests.statistics_oracle import canonical
+from tests.statistics_oracle import decimals_of
+from tests.statistics_oracle import expected_annual
+from tests.statistics_oracle import expected_statistics
+from tests.statistics_oracle import published
+from tests.statistics_workflows import HttpWorkflow
+from tests.statistics_workflows import Workflow
+from tests.statistics_workflows import run_scenario
 
 # 5. HTTP.
 

@@ -8,52 +8,50 @@ No test sleeps to wait for a projection: each waits for a position."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck
+from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from application.case_statistics import (
-    CaseStatistics,
-    annual,
-)
+from application.case_statistics import CaseStatistics
+from application.case_statistics import annual
 from application.clock import SettableClock
 from application.mediation import MediationApplication
-from application.projections import ProjectionRunner, StatisticsProjection, rebuild
-from domain.values import (
-    EscalationReason,
-    Outcome,
-    Status,
-)
+from application.projections import ProjectionRunner
+from application.projections import StatisticsProjection
+from application.projections import rebuild
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import Status
 from infrastructure.settings import Settings
-from interfaces.composition import open_application, projection_runner
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
 from tests.conftest import require_postgres
-from tests.statistics_oracle import (
-    UNQUALIFIED,
-    answered_after_reminder,
-    answered_on_time,
-)
-from tests.statistics_workflows import (
-    FIRST_INSTANT,
-    WORKFLOWS,
-    AppWorkflow,
-    Workflow,
-    application_on,
-    as_of_days,
-    check_against_reference,
-    counter_rows,
-    figures,
-    fresh_folder,
-    periods_of,
-    play,
-    run_scenario,
-    scratch_statistics,
-)
+from tests.statistics_oracle import UNQUALIFIED
+from tests.statistics_oracle import answered_after_reminder
+from tests.statistics_oracle import answered_on_time
+from tests.statistics_workflows import FIRST_INSTANT
+from tests.statistics_workflows import WORKFLOWS
+from tests.statistics_workflows import AppWorkflow
+from tests.statistics_workflows import Workflow
+from tests.statistics_workflows import application_on
+from tests.statistics_workflows import as_of_days
+from tests.statistics_workflows import check_against_reference
+from tests.statistics_workflows import counter_rows
+from tests.statistics_workflows import figures
+from tests.statistics_workflows import fresh_folder
+from tests.statistics_workflows import periods_of
+from tests.statistics_workflows import play
+from tests.statistics_workflows import run_scenario
+from tests.statistics_workflows import scratch_statistics
 
 # 1. The projection: event by event = from scratch = the reference.
 

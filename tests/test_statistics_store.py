@@ -4,42 +4,39 @@ counters, due dates, positions, the blue/green switch."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from datetime import date, timedelta
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
+from uuid import uuid4
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck
+from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from application.case_statistics import (
-    ALL,
-    MONTH,
-    SEP,
-    CaseFacts,
-    CaseStatistics,
-    Kind,
-    covering,
-)
-from application.case_statistics import (
-    DAY as DAY_BUCKET,
-)
+from application.case_statistics import ALL
+from application.case_statistics import DAY as DAY_BUCKET
+from application.case_statistics import MONTH
+from application.case_statistics import SEP
+from application.case_statistics import CaseFacts
+from application.case_statistics import CaseStatistics
+from application.case_statistics import Kind
+from application.case_statistics import covering
 from application.clock import SettableClock
-from infrastructure.statistics_stores import (
-    COUNTERS,
-    MemoryCaseStatistics,
-    PostgresCaseStatistics,
-    SQLCaseStatistics,
-    SQLiteCaseStatistics,
-    case_statistics_for,
-)
-from tests.statistics_workflows import (
-    application_on,
-    counter_rows,
-)
+from infrastructure.statistics_stores import COUNTERS
+from infrastructure.statistics_stores import MemoryCaseStatistics
+from infrastructure.statistics_stores import PostgresCaseStatistics
+from infrastructure.statistics_stores import SQLCaseStatistics
+from infrastructure.statistics_stores import SQLiteCaseStatistics
+from infrastructure.statistics_stores import case_statistics_for
+from tests.statistics_workflows import application_on
+from tests.statistics_workflows import counter_rows
 
 # 2. The contract of every CaseStatistics implementation.
 

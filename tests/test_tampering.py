@@ -23,7 +23,8 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import closing
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,15 +37,24 @@ from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from application.audit import canonical, verify_dossier
+from application.audit import canonical
+from application.audit import verify_dossier
 from application.case_store import SNAPSHOT_INTERVAL
 from application.clock import SettableClock
 from application.keys import public_key_hex
-from application.sealing import EVENT_SEAL, SNAPSHOT_SEAL, chain_hash
-from infrastructure.settings import Settings, Store
+from application.sealing import EVENT_SEAL
+from application.sealing import SNAPSHOT_SEAL
+from application.sealing import chain_hash
+from infrastructure.settings import Settings
+from infrastructure.settings import Store
 from interfaces.http.app import create_app
-from tests.conftest import ACTORS, TEST_KEYS, auth, report_body, store_environment
-from tests.interfaces.problems import PROBLEM_JSON, assert_problem
+from tests.conftest import ACTORS
+from tests.conftest import TEST_KEYS
+from tests.conftest import auth
+from tests.conftest import report_body
+from tests.conftest import store_environment
+from tests.interfaces.problems import PROBLEM_JSON
+from tests.interfaces.problems import assert_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIATION = [sys.executable, "-c", "from interfaces.cli import main; main()"]

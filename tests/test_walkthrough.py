@@ -8,7 +8,8 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,11 @@ import pytest
 
 from application.keys import Keys
 from infrastructure.keyfiles import as_environment
-from tests.test_end_to_end import ROOT, Server, server_env, servers, start
+from tests.test_end_to_end import ROOT
+from tests.test_end_to_end import Server
+from tests.test_end_to_end import server_env
+from tests.test_end_to_end import servers
+from tests.test_end_to_end import start
 
 __all__ = ["servers"]  # the fixture, shared with test_end_to_end
 

@@ -12,19 +12,26 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
-from application.access import Credential, Role
+from application.access import Credential
+from application.access import Role
 from application.clock import Clock
 from application.mediation import MediationApplication
-from infrastructure.settings import Settings, load_settings
-from interfaces.composition import (
-    data_key_schedule,
-    deadline_schedule,
-    mail_schedule,
-    open_application,
-    projection_runner,
-    staff_accounts,
-)
-from interfaces.http import audit, cases, erasure, operations, portal, queues, statistics, tracking
+from infrastructure.settings import Settings
+from infrastructure.settings import load_settings
+from interfaces.composition import data_key_schedule
+from interfaces.composition import deadline_schedule
+from interfaces.composition import mail_schedule
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
+from interfaces.composition import staff_accounts
+from interfaces.http import audit
+from interfaces.http import cases
+from interfaces.http import erasure
+from interfaces.http import operations
+from interfaces.http import portal
+from interfaces.http import queues
+from interfaces.http import statistics
+from interfaces.http import tracking
 from interfaces.http.contract import complete
 from interfaces.http.docs import install_docs
 from interfaces.http.limits import LimitRequestBodies

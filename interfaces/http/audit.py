@@ -7,17 +7,19 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from application.audit import CHAIN_RULE, DOSSIER_FORMAT
+from application.audit import CHAIN_RULE
+from application.audit import DOSSIER_FORMAT
 from application.dossier import make_dossier
 from application.mediation import MediationApplication
 from interfaces.http.auth import AuthorizedRoute
-from interfaces.http.deps import Auditor, MediationDep
-from interfaces.http.problems import CASE_READ, READ, answers
-from interfaces.http.schemas import (
-    CaseView,
-    HistoryEventView,
-    IntegrityView,
-)
+from interfaces.http.deps import Auditor
+from interfaces.http.deps import MediationDep
+from interfaces.http.problems import CASE_READ
+from interfaces.http.problems import READ
+from interfaces.http.problems import answers
+from interfaces.http.schemas import CaseView
+from interfaces.http.schemas import HistoryEventView
+from interfaces.http.schemas import IntegrityView
 
 router = APIRouter(prefix="/cases", tags=["audit"], route_class=AuthorizedRoute)
 

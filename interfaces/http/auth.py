@@ -9,16 +9,22 @@ about what its body would have done (not even that its JSON is malformed).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable
+from collections.abc import Coroutine
+from collections.abc import Iterable
 from typing import Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends
+from fastapi import Request
+from fastapi import Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from application.access import Credential, Role
+from application.access import Credential
+from application.access import Role
 from interfaces.http.problems import ProblemError
 
 bearer = HTTPBearer(auto_error=False, description="A token from MEDIATION_TOKENS")

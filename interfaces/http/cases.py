@@ -7,37 +7,37 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter
+from fastapi import Query
+from fastapi import Request
+from fastapi import Response
 
 from domain.errors import InvalidValue
 from interfaces.http.auth import AuthorizedRoute
-from interfaces.http.deps import (
-    COMMAND_ANSWERS,
-    ETAG,
-    REPORT_ANSWERS,
-    CaseReader,
-    Caseworker,
-    IdempotencyKey,
-    IfMatch,
-    MediationDep,
-    Reporter,
-)
-from interfaces.http.problems import CASE_READ, answers
-from interfaces.http.schemas import (
-    CaseView,
-    CommandResponse,
-    EscalateCaseRequest,
-    EscalateCaseResponse,
-    HistoryEventView,
-    HistoryView,
-    PlatformResponseRequest,
-    QualifyCaseRequest,
-    ReportCaseRequest,
-    ReportCaseResponse,
-    ResolveCaseRequest,
-    SendToPlatformRequest,
-    SendToPlatformResponse,
-)
+from interfaces.http.deps import COMMAND_ANSWERS
+from interfaces.http.deps import ETAG
+from interfaces.http.deps import REPORT_ANSWERS
+from interfaces.http.deps import CaseReader
+from interfaces.http.deps import Caseworker
+from interfaces.http.deps import IdempotencyKey
+from interfaces.http.deps import IfMatch
+from interfaces.http.deps import MediationDep
+from interfaces.http.deps import Reporter
+from interfaces.http.problems import CASE_READ
+from interfaces.http.problems import answers
+from interfaces.http.schemas import CaseView
+from interfaces.http.schemas import CommandResponse
+from interfaces.http.schemas import EscalateCaseRequest
+from interfaces.http.schemas import EscalateCaseResponse
+from interfaces.http.schemas import HistoryEventView
+from interfaces.http.schemas import HistoryView
+from interfaces.http.schemas import PlatformResponseRequest
+from interfaces.http.schemas import QualifyCaseRequest
+from interfaces.http.schemas import ReportCaseRequest
+from interfaces.http.schemas import ReportCaseResponse
+from interfaces.http.schemas import ResolveCaseRequest
+from interfaces.http.schemas import SendToPlatformRequest
+from interfaces.http.schemas import SendToPlatformResponse
 
 router = APIRouter(prefix="/cases", tags=["cases"], route_class=AuthorizedRoute)
 

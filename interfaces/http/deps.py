@@ -6,14 +6,23 @@ pool, and those hops (one per dependency per request) cost more CPU than the com
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends
+from fastapi import Header
+from fastapi import Query
+from fastapi import Request
 
-from application.access import Credential, Role
+from application.access import Credential
+from application.access import Role
 from application.mediation import MediationApplication
 from interfaces.http.auth import require
-from interfaces.http.problems import COMMAND, REPORT, ProblemError, answers, header_docs
+from interfaces.http.problems import COMMAND
+from interfaces.http.problems import REPORT
+from interfaces.http.problems import ProblemError
+from interfaces.http.problems import answers
+from interfaces.http.problems import header_docs
 from interfaces.http.read_models import ReadModelWaits
 
 

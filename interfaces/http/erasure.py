@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
+from fastapi import Response
 
 from interfaces.http.auth import AuthorizedRoute
-from interfaces.http.deps import COMMAND_ANSWERS, DataProtectionOfficer, IfMatch, MediationDep
-from interfaces.http.schemas import CommandResponse, EraseRequest
+from interfaces.http.deps import COMMAND_ANSWERS
+from interfaces.http.deps import DataProtectionOfficer
+from interfaces.http.deps import IfMatch
+from interfaces.http.deps import MediationDep
+from interfaces.http.schemas import CommandResponse
+from interfaces.http.schemas import EraseRequest
 
 router = APIRouter(prefix="/cases", tags=["erasure"], route_class=AuthorizedRoute)
 

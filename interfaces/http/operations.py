@@ -5,35 +5,41 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated
+from typing import Any
+from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from fastapi import Path as PathParam
+from fastapi import Request
+from fastapi import Response
 from fastapi.responses import JSONResponse
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
-from pydantic import BaseModel, Field
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter
+from prometheus_client import Gauge
+from prometheus_client import Histogram
+from prometheus_client import generate_latest
+from pydantic import BaseModel
+from pydantic import Field
+from starlette.types import ASGIApp
+from starlette.types import Message
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
 from application.access import Role
-from application.outbox import Delivery, Outbox
+from application.outbox import Delivery
+from application.outbox import Outbox
 from infrastructure.outbox_store import NAME as OUTBOX
 from interfaces.http.auth import authorize
 from interfaces.http.deps import MediationDep
 from interfaces.http.labels import request_labels
-from interfaces.http.problems import (
-    PROBLEM_TYPES,
-    SIGNED_IN,
-    ProblemError,
-    answers,
-    problem_response,
-)
+from interfaces.http.problems import PROBLEM_TYPES
+from interfaces.http.problems import SIGNED_IN
+from interfaces.http.problems import ProblemError
+from interfaces.http.problems import answers
+from interfaces.http.problems import problem_response
 
 router = APIRouter(tags=["operations"])
 

@@ -10,27 +10,40 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Query
+from fastapi import Request
+from fastapi import Response
+from pydantic import BaseModel
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from application.access import Credential, Role
-from application.case_queues import Cursor, Order, sortable
-from application.mediation import CommandResult, MediationApplication
+from application.access import Credential
+from application.access import Role
+from application.case_queues import Cursor
+from application.case_queues import Order
+from application.case_queues import sortable
+from application.mediation import CommandResult
+from application.mediation import MediationApplication
 from application.platform_cases import PlatformCases
 from domain.values import Status
-from interfaces.http.auth import AuthorizedRoute, require
-from interfaces.http.deps import (
-    ETAG,
-    IfMatch,
-    MediationDep,
-    MinPosition,
-    command_answers,
-    read_model_at,
-)
+from interfaces.http.auth import AuthorizedRoute
+from interfaces.http.auth import require
+from interfaces.http.deps import ETAG
+from interfaces.http.deps import IfMatch
+from interfaces.http.deps import MediationDep
+from interfaces.http.deps import MinPosition
+from interfaces.http.deps import command_answers
+from interfaces.http.deps import read_model_at
 from interfaces.http.portal_views import PortalCaseView
-from interfaces.http.problems import CASE_READ, COMMAND, READ_MODEL, answers
-from interfaces.http.schemas import CommandResponse, IsoDate, PlatformResponseRequest
+from interfaces.http.problems import CASE_READ
+from interfaces.http.problems import COMMAND
+from interfaces.http.problems import READ_MODEL
+from interfaces.http.problems import answers
+from interfaces.http.schemas import CommandResponse
+from interfaces.http.schemas import IsoDate
+from interfaces.http.schemas import PlatformResponseRequest
 
 router = APIRouter(prefix="/platform/cases", tags=["platform portal"], route_class=AuthorizedRoute)
 

@@ -3,15 +3,26 @@ contact name or e-mail, no internal notes, no assignee)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import AliasPath, BaseModel, Field, field_validator
+from pydantic import AliasPath
+from pydantic import BaseModel
+from pydantic import Field
+from pydantic import field_validator
 
-from domain.case import ACKNOWLEDGE, RECORD_PLATFORM_RESPONSE, Case
-from domain.values import Category, CompanySize, Stance, Status
-from interfaces.http.schemas import FROM_STATE, MeasureFactsView, Shown
+from domain.case import ACKNOWLEDGE
+from domain.case import RECORD_PLATFORM_RESPONSE
+from domain.case import Case
+from domain.values import Category
+from domain.values import CompanySize
+from domain.values import Stance
+from domain.values import Status
+from interfaces.http.schemas import FROM_STATE
+from interfaces.http.schemas import MeasureFactsView
+from interfaces.http.schemas import Shown
 
 PORTAL_PATHS = {ACKNOWLEDGE: "acknowledge", RECORD_PLATFORM_RESPONSE: "response"}
 """The platform's commands by their path under /platform/cases/{id}/."""

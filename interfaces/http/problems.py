@@ -8,28 +8,35 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Literal
 from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import PersistenceError
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
+from application.errors import CaseNotFound
+from application.errors import IdempotencyKeyReused
+from application.errors import StaleVersion
+from application.errors import VersionConflict
 from application.personal_data import PersonalDataUnreadable
 from application.sealing import IntegrityFailure
-from domain.errors import (
-    CommandNotAllowed,
-    InvalidCaseCommand,
-    InvalidValue,
-    PersonalDataErasedError,
-)
+from domain.errors import CommandNotAllowed
+from domain.errors import InvalidCaseCommand
+from domain.errors import InvalidValue
+from domain.errors import PersonalDataErasedError
 from domain.values import Status
 from interfaces.http.labels import request_labels
 from interfaces.http.schemas import AllowedCommandView

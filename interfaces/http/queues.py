@@ -6,20 +6,32 @@ the page itself is read in the thread pool."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter
+from fastapi import Query
+from fastapi import Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from application.case_queues import QUEUES, CaseQueues, Cursor, Queue, QueueFilters, sort_value
+from application.case_queues import QUEUES
+from application.case_queues import CaseQueues
+from application.case_queues import Cursor
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
+from application.case_queues import sort_value
 from application.mediation import MediationApplication
 from domain.values import Status
 from interfaces.http.auth import AuthorizedRoute
-from interfaces.http.deps import Caseworker, MediationDep, MinPosition, read_model_at
-from interfaces.http.problems import READ_MODEL, answers
+from interfaces.http.deps import Caseworker
+from interfaces.http.deps import MediationDep
+from interfaces.http.deps import MinPosition
+from interfaces.http.deps import read_model_at
+from interfaces.http.problems import READ_MODEL
+from interfaces.http.problems import answers
 from interfaces.http.schemas import IsoDate
 
 router = APIRouter(tags=["queues"], route_class=AuthorizedRoute)

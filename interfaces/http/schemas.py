@@ -7,52 +7,57 @@ is refused with the same words everywhere; unknown fields are refused, not ignor
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from typing import Annotated, Any, Self
+from datetime import date
+from datetime import datetime
+from typing import Annotated
+from typing import Any
+from typing import Self
 from uuid import UUID
 
-from pydantic import (
-    AfterValidator,
-    AliasPath,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    field_validator,
-)
+from pydantic import AfterValidator
+from pydantic import AliasPath
+from pydantic import BaseModel
+from pydantic import BeforeValidator
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import StringConstraints
+from pydantic import field_validator
 
-from application.audit import Checkpoint, IntegrityReport
+from application.audit import Checkpoint
+from application.audit import IntegrityReport
 from application.history import HistoryEntry
-from application.mediation import CommandResult, ReportRequest
+from application.mediation import CommandResult
+from application.mediation import ReportRequest
 from domain.case import Case
-from domain.measures import Measure, MeasureFacts, StatementOfReasons, UrgencyRule
-from domain.platforms import Platform, PlatformDirectory
-from domain.values import (
-    MAX_ACTOR_LENGTH,
-    MAX_EMAIL_LENGTH,
-    MAX_NAME_LENGTH,
-    MAX_REASON_LENGTH,
-    MAX_TEXT_LENGTH,
-    AllowedCommand,
-    Category,
-    Channel,
-    Company,
-    CompanySize,
-    EscalationReason,
-    Language,
-    Outcome,
-    PersonalText,
-    Priority,
-    Siren,
-    Stance,
-    Status,
-    TrackingCode,
-    clean_text,
-    parse_email,
-    parse_p2b_article,
-    personal_text,
-)
+from domain.measures import Measure
+from domain.measures import MeasureFacts
+from domain.measures import StatementOfReasons
+from domain.measures import UrgencyRule
+from domain.platforms import Platform
+from domain.platforms import PlatformDirectory
+from domain.values import MAX_ACTOR_LENGTH
+from domain.values import MAX_EMAIL_LENGTH
+from domain.values import MAX_NAME_LENGTH
+from domain.values import MAX_REASON_LENGTH
+from domain.values import MAX_TEXT_LENGTH
+from domain.values import AllowedCommand
+from domain.values import Category
+from domain.values import Channel
+from domain.values import Company
+from domain.values import CompanySize
+from domain.values import EscalationReason
+from domain.values import Language
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Siren
+from domain.values import Stance
+from domain.values import Status
+from domain.values import TrackingCode
+from domain.values import clean_text
+from domain.values import parse_email
+from domain.values import parse_p2b_article
+from domain.values import personal_text
 
 
 def rule(pattern: str, words: str) -> Any:

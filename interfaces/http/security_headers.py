@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+from starlette.types import Message
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
 # Cache-Control: no-store on every answer, not only those with personal data: any API answer
 # may carry some, and a cached /healthz, /readyz, /metrics or /openapi.json would show a past

@@ -6,26 +6,41 @@ the figures themselves are read and computed in the thread pool."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter
+from fastapi import Path
+from fastapi import Query
+from fastapi import Request
+from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
-from application.case_statistics import CaseStatistics, annual, every_platform, statistics
+from application.case_statistics import CaseStatistics
+from application.case_statistics import annual
+from application.case_statistics import every_platform
+from application.case_statistics import statistics
 from domain.case import utc_today
 from domain.errors import InvalidValue
 from domain.platforms import platform_key
 from interfaces.http.auth import AuthorizedRoute
-from interfaces.http.deps import Analyst, MediationDep, MinPosition, read_model_at
-from interfaces.http.problems import READ_MODEL, ProblemError, answers, header_docs
+from interfaces.http.deps import Analyst
+from interfaces.http.deps import MediationDep
+from interfaces.http.deps import MinPosition
+from interfaces.http.deps import read_model_at
+from interfaces.http.problems import READ_MODEL
+from interfaces.http.problems import ProblemError
+from interfaces.http.problems import answers
+from interfaces.http.problems import header_docs
 from interfaces.http.schemas import IsoDate
-from interfaces.http.statistics_export import Language, Table, csv_text, file_name
-from interfaces.http.statistics_views import (
-    AnnualStatisticsView,
-    PlatformFiguresView,
-    PlatformStatisticsView,
-    StatisticsView,
-)
+from interfaces.http.statistics_export import Language
+from interfaces.http.statistics_export import Table
+from interfaces.http.statistics_export import csv_text
+from interfaces.http.statistics_export import file_name
+from interfaces.http.statistics_views import AnnualStatisticsView
+from interfaces.http.statistics_views import PlatformFiguresView
+from interfaces.http.statistics_views import PlatformStatisticsView
+from interfaces.http.statistics_views import StatisticsView
 
 router = APIRouter(prefix="/statistics", tags=["statistics"], route_class=AuthorizedRoute)
 

@@ -24,10 +24,13 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from application.case_statistics import UNQUALIFIED, UNSTATED
+from application.case_statistics import UNQUALIFIED
+from application.case_statistics import UNSTATED
 from domain.measures import Measure
 from domain.platforms import display_name
-from domain.values import CATEGORY_LABELS, Category, Outcome
+from domain.values import CATEGORY_LABELS
+from domain.values import Category
+from domain.values import Outcome
 from interfaces.http.statistics_views import PlatformFiguresView
 
 Language = Literal["fr", "en"]

@@ -17,7 +17,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
 RATE_DECIMALS = 4
 DAYS_DECIMALS = 1

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from application.accounts import ChangeKind, StaffAccounts
+from application.accounts import ChangeKind
+from application.accounts import StaffAccounts
 from interfaces.web.audit_pages import AUDITOR
 from interfaces.web.console_pages import console_page
 from interfaces.web.page_errors import PageRoute

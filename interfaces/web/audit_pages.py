@@ -11,13 +11,22 @@ case: the auditor's panel holds links and GET forms only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from typing import Annotated
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
 from application.access import Role
@@ -25,17 +34,25 @@ from application.dossier import make_dossier
 from application.errors import CaseNotFound
 from application.mediation import MediationApplication
 from domain.case import Case
-from interfaces.http.audit import dossier_document, integrity_view
-from interfaces.http.schemas import CaseView, IntegrityView
+from interfaces.http.audit import dossier_document
+from interfaces.http.audit import integrity_view
+from interfaces.http.schemas import CaseView
+from interfaces.http.schemas import IntegrityView
 from interfaces.web.case_lookup import case_lookup
-from interfaces.web.case_page import clocks_of, parsed_case_id, show_case
+from interfaces.web.case_page import clocks_of
+from interfaces.web.case_page import parsed_case_id
+from interfaces.web.case_page import show_case
 from interfaces.web.case_timeline import timeline
 from interfaces.web.console_pages import console_page
 from interfaces.web.page_errors import PageRoute
-from interfaces.web.pages import SHOWN_IN, language, page
+from interfaces.web.pages import SHOWN_IN
+from interfaces.web.pages import language
+from interfaces.web.pages import page
 from interfaces.web.report_form import typed_date
-from interfaces.web.staff import StaffMember, require_staff
-from interfaces.web.wording import N_, wording
+from interfaces.web.staff import StaffMember
+from interfaces.web.staff import require_staff
+from interfaces.web.wording import N_
+from interfaces.web.wording import wording
 
 router = APIRouter(route_class=PageRoute)
 

@@ -9,24 +9,31 @@ nested in the API's body (`measure.effective_on`), are flat in the form.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from application.mediation import CommandResult, MediationApplication
-from domain.case import ESCALATE, QUALIFY, RECORD_PLATFORM_RESPONSE, RESOLVE, SEND_TO_PLATFORM
-from domain.errors import InvalidCaseCommand, InvalidValue, PersonalDataErasedError
-from interfaces.http.schemas import (
-    EscalateCaseRequest,
-    PlatformResponseRequest,
-    QualifyCaseRequest,
-    ResolveCaseRequest,
-    SendToPlatformRequest,
-)
+from application.mediation import CommandResult
+from application.mediation import MediationApplication
+from domain.case import ESCALATE
+from domain.case import QUALIFY
+from domain.case import RECORD_PLATFORM_RESPONSE
+from domain.case import RESOLVE
+from domain.case import SEND_TO_PLATFORM
+from domain.errors import InvalidCaseCommand
+from domain.errors import InvalidValue
+from domain.errors import PersonalDataErasedError
+from interfaces.http.schemas import EscalateCaseRequest
+from interfaces.http.schemas import PlatformResponseRequest
+from interfaces.http.schemas import QualifyCaseRequest
+from interfaces.http.schemas import ResolveCaseRequest
+from interfaces.http.schemas import SendToPlatformRequest
 from interfaces.web.wording import N_
 
 MEASURE_FIELDS = ("measure", "effective_on", "statement_of_reasons", "notice_received_on")

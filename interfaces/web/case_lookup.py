@@ -6,12 +6,15 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 
 from interfaces.web.console_pages import console_page
-from interfaces.web.pages import language, url
+from interfaces.web.pages import language
+from interfaces.web.pages import url
 from interfaces.web.staff import StaffMember
-from interfaces.web.wording import N_, wording
+from interfaces.web.wording import N_
+from interfaces.web.wording import wording
 
 FIELD = "case_id"
 UNREADABLE = N_(

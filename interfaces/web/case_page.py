@@ -10,46 +10,61 @@ recorded answers 303 back to the page (Post/Redirect/Get) with a short confirmat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from application.access import Role
-from application.errors import CaseNotFound, VersionConflict
+from application.errors import CaseNotFound
+from application.errors import VersionConflict
 from application.history import HistoryEntry
 from application.mediation import MediationApplication
 from domain.case import Case
-from domain.deadlines import Deadlines, is_overdue
+from domain.deadlines import Deadlines
+from domain.deadlines import is_overdue
 from domain.errors import CommandNotAllowed
-from domain.measures import Measure, StatementOfReasons
-from domain.values import Category, EscalationReason, Priority, Stance
+from domain.measures import Measure
+from domain.measures import StatementOfReasons
+from domain.values import Category
+from domain.values import EscalationReason
+from domain.values import Priority
+from domain.values import Stance
 from interfaces.http.schemas import CaseView
-from interfaces.web.case_forms import (
-    FORMS,
-    CommandForm,
-    FormRefused,
-    Refusal,
-    posted_values,
-    posted_version,
-    run_command,
-    validated,
-)
-from interfaces.web.case_timeline import Step, timeline
+from interfaces.web.case_forms import FORMS
+from interfaces.web.case_forms import CommandForm
+from interfaces.web.case_forms import FormRefused
+from interfaces.web.case_forms import Refusal
+from interfaces.web.case_forms import posted_values
+from interfaces.web.case_forms import posted_version
+from interfaces.web.case_forms import run_command
+from interfaces.web.case_forms import validated
+from interfaces.web.case_timeline import Step
+from interfaces.web.case_timeline import timeline
 from interfaces.web.console import CASEWORKER
 from interfaces.web.console_pages import console_page
 from interfaces.web.console_words import words
 from interfaces.web.forms import checked_form
 from interfaces.web.page_errors import PageRoute
-from interfaces.web.pages import SHOWN_IN, language, page, url
+from interfaces.web.pages import SHOWN_IN
+from interfaces.web.pages import language
+from interfaces.web.pages import page
+from interfaces.web.pages import url
 from interfaces.web.staff import StaffMember
-from interfaces.web.wording import N_, wording
+from interfaces.web.wording import N_
+from interfaces.web.wording import wording
 
 router = APIRouter(route_class=PageRoute)
 

@@ -3,22 +3,24 @@ apart, its personal texts (which a page shows only to the roles that may read th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from application.history import HistoryEntry
-from domain.measures import Measure, StatementOfReasons, UrgencyRule
-from domain.values import (
-    Category,
-    Channel,
-    EscalationReason,
-    Outcome,
-    Priority,
-    Stance,
-)
+from domain.measures import Measure
+from domain.measures import StatementOfReasons
+from domain.measures import UrgencyRule
+from domain.values import Category
+from domain.values import Channel
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import Priority
+from domain.values import Stance
 from interfaces.web.wording import N_
 
 

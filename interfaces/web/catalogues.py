@@ -17,7 +17,8 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+from babel.support import Translations
 
 HERE = Path(__file__).parent
 LOCALES = HERE / "locales"

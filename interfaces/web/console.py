@@ -13,24 +13,39 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from application.access import Role
-from application.case_queues import QUEUES, UNQUALIFIED, CaseQueues, Cursor, Queue, QueueFilters
+from application.case_queues import QUEUES
+from application.case_queues import UNQUALIFIED
+from application.case_queues import CaseQueues
+from application.case_queues import Cursor
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
 from application.mediation import MediationApplication
 from domain.deadlines import is_overdue
 from domain.errors import InvalidValue
 from domain.platforms import PlatformDirectory
-from domain.values import Category, Priority
+from domain.values import Category
+from domain.values import Priority
 from interfaces.http.deps import read_model_at
-from interfaces.http.queues import QueueItemView, page_view
-from interfaces.web.console_pages import HOMES, console_page
+from interfaces.http.queues import QueueItemView
+from interfaces.http.queues import page_view
+from interfaces.web.console_pages import HOMES
+from interfaces.web.console_pages import console_page
 from interfaces.web.console_words import words
 from interfaces.web.page_errors import PageRoute
-from interfaces.web.pages import SHOWN_IN, language, page, url
-from interfaces.web.staff import StaffMember, require_staff
+from interfaces.web.pages import SHOWN_IN
+from interfaces.web.pages import language
+from interfaces.web.pages import page
+from interfaces.web.pages import url
+from interfaces.web.staff import StaffMember
+from interfaces.web.staff import require_staff
 
 router = APIRouter(route_class=PageRoute)
 

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse
 
 from application.access import Role
 from interfaces.web.console_words import words
-from interfaces.web.pages import language, render
+from interfaces.web.pages import language
+from interfaces.web.pages import render
 from interfaces.web.staff import StaffMember
 from interfaces.web.wording import N_
 

@@ -10,19 +10,20 @@ from collections.abc import Callable
 from enum import Enum
 
 from application.access import Role
-from application.case_queues import UNQUALIFIED, Queue
-from domain.measures import Measure, StatementOfReasons, UrgencyRule
-from domain.values import (
-    CATEGORY_LABELS,
-    Category,
-    Channel,
-    CompanySize,
-    EscalationReason,
-    Outcome,
-    Priority,
-    Stance,
-    Status,
-)
+from application.case_queues import UNQUALIFIED
+from application.case_queues import Queue
+from domain.measures import Measure
+from domain.measures import StatementOfReasons
+from domain.measures import UrgencyRule
+from domain.values import CATEGORY_LABELS
+from domain.values import Category
+from domain.values import Channel
+from domain.values import CompanySize
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import Priority
+from domain.values import Stance
+from domain.values import Status
 from interfaces.web.catalogues import translations
 from interfaces.web.wording import N_
 

@@ -11,39 +11,47 @@ how the platforms answer stays the figure of every category, and the page says s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Annotated, Any
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import timedelta
+from typing import Annotated
+from typing import Any
 
 from babel.dates import format_date
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Request
+from fastapi import Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from application.access import Role
-from application.case_statistics import UNQUALIFIED, CaseStatistics
+from application.case_statistics import UNQUALIFIED
+from application.case_statistics import CaseStatistics
 from domain.case import utc_today
 from domain.platforms import display_name
-from domain.values import CATEGORY_LABELS, Category, Outcome
-from interfaces.http.statistics import (
-    annual_figures,
-    csv_download,
-    read_figures,
-    read_figures_and_whole,
-    statistics_view,
-)
+from domain.values import CATEGORY_LABELS
+from domain.values import Category
+from domain.values import Outcome
+from interfaces.http.statistics import annual_figures
+from interfaces.http.statistics import csv_download
+from interfaces.http.statistics import read_figures
+from interfaces.http.statistics import read_figures_and_whole
+from interfaces.http.statistics import statistics_view
 from interfaces.http.statistics_export import Table
-from interfaces.http.statistics_views import (
-    AnnualStatisticsView,
-    CategoryFiguresView,
-    PlatformFiguresView,
-    StatisticsView,
-)
+from interfaces.http.statistics_views import AnnualStatisticsView
+from interfaces.http.statistics_views import CategoryFiguresView
+from interfaces.http.statistics_views import PlatformFiguresView
+from interfaces.http.statistics_views import StatisticsView
 from interfaces.web import charts
-from interfaces.web.console_pages import HOMES, console_page
+from interfaces.web.console_pages import HOMES
+from interfaces.web.console_pages import console_page
 from interfaces.web.page_errors import PageRoute
-from interfaces.web.pages import language, page
-from interfaces.web.staff import StaffMember, require_staff
+from interfaces.web.pages import language
+from interfaces.web.pages import page
+from interfaces.web.staff import StaffMember
+from interfaces.web.staff import require_staff
 
 router = APIRouter(route_class=PageRoute)
 

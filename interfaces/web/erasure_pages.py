@@ -14,8 +14,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -23,19 +27,25 @@ from application.access import Role
 from application.errors import VersionConflict
 from application.mediation import MediationApplication
 from domain.case import Case
-from domain.errors import InvalidValue, PersonalDataErasedError
+from domain.errors import InvalidValue
+from domain.errors import PersonalDataErasedError
 from domain.values import MAX_REASON_LENGTH
 from interfaces.http.schemas import EraseRequest
 from interfaces.web.case_forms import posted_version
 from interfaces.web.case_lookup import case_lookup
-from interfaces.web.case_page import Notice, parsed_case_id
+from interfaces.web.case_page import Notice
+from interfaces.web.case_page import parsed_case_id
 from interfaces.web.console_pages import console_page
 from interfaces.web.forms import checked_form
 from interfaces.web.page_errors import PageRoute
-from interfaces.web.pages import language, page, url
+from interfaces.web.pages import language
+from interfaces.web.pages import page
+from interfaces.web.pages import url
 from interfaces.web.platform_pages import CHANGED
-from interfaces.web.staff import StaffMember, require_staff
-from interfaces.web.wording import N_, wording
+from interfaces.web.staff import StaffMember
+from interfaces.web.staff import require_staff
+from interfaces.web.wording import N_
+from interfaces.web.wording import wording
 
 router = APIRouter(route_class=PageRoute)
 

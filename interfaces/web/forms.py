@@ -10,7 +10,8 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from fastapi import Request, Response
+from fastapi import Request
+from fastapi import Response
 from starlette.datastructures import FormData
 
 CSRF_COOKIE = "mediation_csrf"

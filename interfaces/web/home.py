@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from interfaces.web.pages import page, render
+from interfaces.web.pages import page
+from interfaces.web.pages import render
 
 router = APIRouter()
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from interfaces.http.labels import request_labels
-from interfaces.http.problems import RETRY_AFTER_SECONDS, STORE_ERRORS
+from interfaces.http.problems import RETRY_AFTER_SECONDS
+from interfaces.http.problems import STORE_ERRORS
 from interfaces.web.pages import render
 
 log = logging.getLogger("mediation.web")

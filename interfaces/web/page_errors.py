@@ -8,10 +8,12 @@ answers the 409 page (and the log says which). Everything else goes on to the ap
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
+from collections.abc import Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request
+from fastapi import Response
 from fastapi.routing import APIRoute
 
 from application.errors import CaseNotFound

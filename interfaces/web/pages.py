@@ -8,22 +8,31 @@ Templates name pages, never paths: `url("report")` is `/signaler` on a French pa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, format_percent
-from fastapi import APIRouter, Request
+from babel.dates import format_date
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from babel.numbers import format_percent
+from fastapi import APIRouter
+from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
+from jinja2 import FileSystemLoader
+from jinja2 import select_autoescape
 
-from interfaces.web.catalogues import LANGUAGES, translations
-from interfaces.web.forms import csrf_token, keep_csrf_cookie
+from interfaces.web.catalogues import LANGUAGES
+from interfaces.web.catalogues import translations
+from interfaces.web.forms import csrf_token
+from interfaces.web.forms import keep_csrf_cookie
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC_PATH = "/static"

@@ -15,39 +15,49 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from application.access import Role
-from application.case_queues import Cursor, Order
+from application.case_queues import Cursor
+from application.case_queues import Order
 from application.errors import VersionConflict
 from application.mediation import MediationApplication
 from application.platform_cases import PlatformCases
 from domain.case import RECORD_PLATFORM_RESPONSE
-from domain.errors import CommandNotAllowed, InvalidValue
-from domain.values import Stance, Status
+from domain.errors import CommandNotAllowed
+from domain.errors import InvalidValue
+from domain.values import Stance
+from domain.values import Status
 from interfaces.http.deps import read_model_at
 from interfaces.http.portal import portal_page
 from interfaces.http.portal_views import PortalCaseView
-from interfaces.web.case_forms import (
-    FORMS,
-    FormRefused,
-    Refusal,
-    posted_values,
-    posted_version,
-    run_command,
-    validated,
-)
-from interfaces.web.case_page import Notice, parsed_case_id
+from interfaces.web.case_forms import FORMS
+from interfaces.web.case_forms import FormRefused
+from interfaces.web.case_forms import Refusal
+from interfaces.web.case_forms import posted_values
+from interfaces.web.case_forms import posted_version
+from interfaces.web.case_forms import run_command
+from interfaces.web.case_forms import validated
+from interfaces.web.case_page import Notice
+from interfaces.web.case_page import parsed_case_id
 from interfaces.web.console import min_position
 from interfaces.web.console_pages import console_page
 from interfaces.web.console_words import words
 from interfaces.web.forms import checked_form
 from interfaces.web.page_errors import PageRoute
-from interfaces.web.pages import language, page, url
-from interfaces.web.staff import StaffMember, require_staff
-from interfaces.web.wording import N_, wording
+from interfaces.web.pages import language
+from interfaces.web.pages import page
+from interfaces.web.pages import url
+from interfaces.web.staff import StaffMember
+from interfaces.web.staff import require_staff
+from interfaces.web.wording import N_
+from interfaces.web.wording import wording
 
 router = APIRouter(route_class=PageRoute)
 

@@ -18,19 +18,19 @@ from pydantic import ValidationError
 
 from application.mediation import ReportRequest
 from domain.errors import InvalidValue
-from domain.measures import Measure, MeasureFacts
+from domain.measures import Measure
+from domain.measures import MeasureFacts
 from domain.platforms import PlatformDirectory
-from domain.values import (
-    EARLIEST_DATE,
-    MAX_NAME_LENGTH,
-    MAX_TEXT_LENGTH,
-    Category,
-    Channel,
-    CompanySize,
-    check_past_date,
-)
+from domain.values import EARLIEST_DATE
+from domain.values import MAX_NAME_LENGTH
+from domain.values import MAX_TEXT_LENGTH
+from domain.values import Category
+from domain.values import Channel
+from domain.values import CompanySize
+from domain.values import check_past_date
 from interfaces.http.schemas import ReportCaseRequest
-from interfaces.web.wording import N_, wording
+from interfaces.web.wording import N_
+from interfaces.web.wording import wording
 
 FIELDS = (
     "company_name",

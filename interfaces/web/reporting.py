@@ -14,34 +14,46 @@ from datetime import date
 from typing import Any
 
 from babel.lists import format_list
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from application.errors import CaseNotFound, IdempotencyKeyReused
-from application.mediation import CommandResult, MediationApplication
+from application.errors import CaseNotFound
+from application.errors import IdempotencyKeyReused
+from application.mediation import CommandResult
+from application.mediation import MediationApplication
 from domain.case import utc_today
 from domain.measures import urgency_rule
-from domain.values import ERASED, Priority
+from domain.values import ERASED
+from domain.values import Priority
 from infrastructure.settings import Settings
 from interfaces.http.problems import STORE_ERRORS
-from interfaces.web.forms import CSRF_COOKIE, CSRF_FIELD, checked_form, secure
-from interfaces.web.outage import store_outage_page, unavailable
-from interfaces.web.pages import language, page, render, url
-from interfaces.web.report_form import (
-    CATEGORIES,
-    INVALID,
-    LANGUAGES,
-    MEASURES,
-    SIREN_CHECKSUM,
-    SIZES,
-    STATEMENTS,
-    Choice,
-    ReportForm,
-    ReportFormErrors,
-)
-from interfaces.web.throttle import throttles, too_many
+from interfaces.web.forms import CSRF_COOKIE
+from interfaces.web.forms import CSRF_FIELD
+from interfaces.web.forms import checked_form
+from interfaces.web.forms import secure
+from interfaces.web.outage import store_outage_page
+from interfaces.web.outage import unavailable
+from interfaces.web.pages import language
+from interfaces.web.pages import page
+from interfaces.web.pages import render
+from interfaces.web.pages import url
+from interfaces.web.report_form import CATEGORIES
+from interfaces.web.report_form import INVALID
+from interfaces.web.report_form import LANGUAGES
+from interfaces.web.report_form import MEASURES
+from interfaces.web.report_form import SIREN_CHECKSUM
+from interfaces.web.report_form import SIZES
+from interfaces.web.report_form import STATEMENTS
+from interfaces.web.report_form import Choice
+from interfaces.web.report_form import ReportForm
+from interfaces.web.report_form import ReportFormErrors
+from interfaces.web.throttle import throttles
+from interfaces.web.throttle import too_many
 from interfaces.web.timeline import escalation_from
 from interfaces.web.wording import wording
 

@@ -11,24 +11,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from application.accounts import Locked, SignedIn, StaffAccounts
+from application.accounts import Locked
+from application.accounts import SignedIn
+from application.accounts import StaffAccounts
 from interfaces.web.console_pages import console_page
 from interfaces.web.forms import checked_form
 from interfaces.web.page_errors import PageRoute
-from interfaces.web.pages import SHOWN_IN, language, page, url
-from interfaces.web.staff import (
-    EXPIRED,
-    SESSION_COOKIE,
-    SIGNED_OUT,
-    forget_session_cookie,
-    keep_session_cookie,
-    local_path,
-    now_of,
-)
+from interfaces.web.pages import SHOWN_IN
+from interfaces.web.pages import language
+from interfaces.web.pages import page
+from interfaces.web.pages import url
+from interfaces.web.staff import EXPIRED
+from interfaces.web.staff import SESSION_COOKIE
+from interfaces.web.staff import SIGNED_OUT
+from interfaces.web.staff import forget_session_cookie
+from interfaces.web.staff import keep_session_cookie
+from interfaces.web.staff import local_path
+from interfaces.web.staff import now_of
 
 router = APIRouter(route_class=PageRoute)
 

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from interfaces.web import (
-    account_pages,
-    audit_pages,
-    case_page,
-    console,
-    dashboard,
-    erasure_pages,
-    home,
-    platform_pages,
-    reporting,
-    sign_in,
-    tracking,
-)
+from interfaces.web import account_pages
+from interfaces.web import audit_pages
+from interfaces.web import case_page
+from interfaces.web import console
+from interfaces.web import dashboard
+from interfaces.web import erasure_pages
+from interfaces.web import home
+from interfaces.web import platform_pages
+from interfaces.web import reporting
+from interfaces.web import sign_in
+from interfaces.web import tracking
 from interfaces.web.forms import ForgedForm
-from interfaces.web.pages import STATIC_PATH, render
+from interfaces.web.pages import STATIC_PATH
+from interfaces.web.pages import render
 from interfaces.web.staff import install_staff_pages
 from interfaces.web.throttle import Throttles
 

@@ -10,18 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import FastAPI
+from fastapi import Request
+from fastapi import Response
+from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
 
 from application.access import Role
 from application.accounts import StaffAccounts
 from interfaces.web.console_words import words
 from interfaces.web.forms import secure
-from interfaces.web.pages import language, render, url
+from interfaces.web.pages import language
+from interfaces.web.pages import render
+from interfaces.web.pages import url
 
 SESSION_COOKIE = "mediation_session"
 EXPIRED = "expired"

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
+from limits import RateLimitItem
+from limits import RateLimitItemPerHour
+from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 

@@ -8,14 +8,19 @@ listed here is not shown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 from application.history import HistoryEntry
 from domain.case import Case
 from domain.deadlines import Deadlines
-from domain.values import EscalationReason, Outcome, Priority, Status
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import Priority
+from domain.values import Status
 from interfaces.web.pages import SHOWN_IN
 from interfaces.web.wording import N_
 

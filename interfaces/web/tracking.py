@@ -11,8 +11,11 @@ import logging
 import re
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from application.errors import CaseNotFound
@@ -25,10 +28,17 @@ from domain.errors import InvalidValue
 from domain.values import TrackingCode
 from infrastructure.settings import Settings
 from interfaces.web.outage import store_outage_page
-from interfaces.web.pages import language, page, render, url
-from interfaces.web.throttle import throttles, too_many
-from interfaces.web.timeline import next_step, status_words, steps
-from interfaces.web.wording import N_, wording
+from interfaces.web.pages import language
+from interfaces.web.pages import page
+from interfaces.web.pages import render
+from interfaces.web.pages import url
+from interfaces.web.throttle import throttles
+from interfaces.web.throttle import too_many
+from interfaces.web.timeline import next_step
+from interfaces.web.timeline import status_words
+from interfaces.web.timeline import steps
+from interfaces.web.wording import N_
+from interfaces.web.wording import wording
 
 router = APIRouter()
 log = logging.getLogger("mediation.web")

@@ -6,19 +6,23 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
-    JSONTranscoder,
-    Mapper,
-    Transcoding,
-    UUIDAsHex,
-)
+from eventsourcing.persistence import DatetimeAsISO
+from eventsourcing.persistence import DecimalAsStr
+from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Transcoding
+from eventsourcing.persistence import UUIDAsHex
 
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
-from domain.values import EscalationReason, Language, PersonalText, Status
-from tests.domain.factories import NOW, case_in, qualify, reported_case
+from domain.values import EscalationReason
+from domain.values import Language
+from domain.values import PersonalText
+from domain.values import Status
+from tests.domain.factories import NOW
+from tests.domain.factories import case_in
+from tests.domain.factories import qualify
+from tests.domain.factories import reported_case
 
 
 class PlainText(Transcoding):

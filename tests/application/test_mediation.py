@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -13,20 +14,23 @@ import pytest
 
 from application.case_store import SNAPSHOT_INTERVAL
 from application.clock import SettableClock
-from application.errors import CaseNotFound, IdempotencyKeyReused, StaleVersion, VersionConflict
-from application.mediation import MediationApplication, ReportRequest
-from domain.errors import CommandNotAllowed, InvalidValue
+from application.errors import CaseNotFound
+from application.errors import IdempotencyKeyReused
+from application.errors import StaleVersion
+from application.errors import VersionConflict
+from application.mediation import MediationApplication
+from application.mediation import ReportRequest
+from domain.errors import CommandNotAllowed
+from domain.errors import InvalidValue
 from domain.platforms import Platform
-from domain.values import (
-    Category,
-    Channel,
-    EscalationReason,
-    Outcome,
-    PersonalText,
-    Priority,
-    Stance,
-    Status,
-)
+from domain.values import Category
+from domain.values import Channel
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Stance
+from domain.values import Status
 from infrastructure.settings import Settings
 from interfaces.composition import open_application
 from tests.conftest import START

@@ -9,13 +9,25 @@ from datetime import timedelta
 
 import pytest
 
-from application.mail import Audience, MailTemplate
-from application.notifications import Notice, addressed, notices_for
+from application.mail import Audience
+from application.mail import MailTemplate
+from application.notifications import Notice
+from application.notifications import addressed
+from application.notifications import notices_for
 from domain.case import Case
-from domain.platforms import BUILTIN_PLATFORMS, KnownPlatform
-from domain.values import Language, Outcome, erased
+from domain.platforms import BUILTIN_PLATFORMS
+from domain.platforms import KnownPlatform
+from domain.values import Language
+from domain.values import Outcome
+from domain.values import erased
 from infrastructure.mail_rendering import render
-from tests.domain.factories import DEADLINES, NOW, escalate, qualify, reported_case, resolve, send
+from tests.domain.factories import DEADLINES
+from tests.domain.factories import NOW
+from tests.domain.factories import escalate
+from tests.domain.factories import qualify
+from tests.domain.factories import reported_case
+from tests.domain.factories import resolve
+from tests.domain.factories import send
 
 URL = "https://mediation.example"
 AMAZON = KnownPlatform.parse(

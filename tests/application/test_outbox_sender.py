@@ -8,25 +8,39 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 
 from application.clock import SettableClock
-from application.mail import MailTemplate, message_id
-from application.mediation import MediationApplication, ReportRequest
+from application.mail import MailTemplate
+from application.mail import message_id
+from application.mediation import MediationApplication
+from application.mediation import ReportRequest
 from application.notifications import notices_for
-from application.outbox import Backoff, Delivery, MailSettings, OutboxEntry, OutboxSender
-from domain.platforms import BUILTIN_PLATFORMS, KnownPlatform, Platform
-from domain.values import Category, PersonalText, Priority
+from application.outbox import Backoff
+from application.outbox import Delivery
+from application.outbox import MailSettings
+from application.outbox import OutboxEntry
+from application.outbox import OutboxSender
+from domain.platforms import BUILTIN_PLATFORMS
+from domain.platforms import KnownPlatform
+from domain.platforms import Platform
+from domain.values import Category
+from domain.values import PersonalText
+from domain.values import Priority
 from infrastructure.mail_rendering import renderer
-from infrastructure.mail_transport import MailTarget, transport_for
+from infrastructure.mail_transport import MailTarget
+from infrastructure.mail_transport import transport_for
 from interfaces.composition import open_application
-from tests.conftest import START, settings_for
+from tests.conftest import START
+from tests.conftest import settings_for
 from tests.domain.factories import company
-from tests.smtp_server import Inbox, smtp_server
+from tests.smtp_server import Inbox
+from tests.smtp_server import smtp_server
 
 AMAZON = KnownPlatform.parse(
     key="amazon", name="Amazon", contacts=["p2b@amazon.example"], portal=True

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from uuid import UUID, uuid4
+from uuid import UUID
+from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import StoredEvent
 from hypothesis import given
 from hypothesis import strategies as st
 
-from application.audit import ChainWalk, leaf_hash, merkle_root
+from application.audit import ChainWalk
+from application.audit import leaf_hash
+from application.audit import merkle_root
 from application.keys import KeySet
-from application.sealing import GENESIS, BrokenSeal, Sealer, chain_hash
+from application.sealing import GENESIS
+from application.sealing import BrokenSeal
+from application.sealing import Sealer
+from application.sealing import chain_hash
 
 # Certificate Transparency's test vectors (RFC 6962 trees of the first 1..8 of these leaves).
 CT_LEAVES = [

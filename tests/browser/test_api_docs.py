@@ -5,9 +5,11 @@ itself and list its operations."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
-from tests.browser.conftest import Site, assert_accessible
+from tests.browser.conftest import Site
+from tests.browser.conftest import assert_accessible
 
 REDOC_LOGO_REFUSED = (
     "console: Loading the image 'https://cdn.redoc.ly/redoc/logo-mini.svg' violates the"

@@ -10,13 +10,20 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext
+from playwright.sync_api import Locator
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 from application.access import Role
 from application.accounts import StaffAccounts
-from application.mediation import CommandResult, MediationApplication
+from application.mediation import CommandResult
+from application.mediation import MediationApplication
 from interfaces.http.schemas import ReportCaseRequest
-from tests.browser.conftest import DESKTOP, Site, assert_accessible, open_page
+from tests.browser.conftest import DESKTOP
+from tests.browser.conftest import Site
+from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import open_page
 from tests.browser.screenshots import keep_screenshot
 from tests.conftest import report_body
 

@@ -9,15 +9,21 @@ import json
 import re
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 from application.access import Role
 from application.accounts import StaffAccounts
-from application.mediation import CommandResult, MediationApplication
-from interfaces.http.schemas import QualifyCaseRequest, SendToPlatformRequest
-from tests.browser.conftest import Site, assert_accessible
+from application.mediation import CommandResult
+from application.mediation import MediationApplication
+from interfaces.http.schemas import QualifyCaseRequest
+from interfaces.http.schemas import SendToPlatformRequest
+from tests.browser.conftest import Site
+from tests.browser.conftest import assert_accessible
 from tests.browser.screenshots import keep_screenshot
-from tests.browser.test_console import PASSWORD, reported, sign_in
+from tests.browser.test_console import PASSWORD
+from tests.browser.test_console import reported
+from tests.browser.test_console import sign_in
 
 
 def mine(errors: list[str]) -> list[str]:

@@ -10,17 +10,22 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 from application.access import Role
 from application.accounts import StaffAccounts
 from application.mediation import MediationApplication
-from domain.values import Category, Priority
-from tests.browser.conftest import Site, assert_accessible
+from domain.values import Category
+from domain.values import Priority
+from tests.browser.conftest import Site
+from tests.browser.conftest import assert_accessible
 from tests.browser.screenshots import keep_screenshot
-from tests.browser.test_console import PASSWORD, sign_in
+from tests.browser.test_console import PASSWORD
+from tests.browser.test_console import sign_in
 from tests.conftest import auth
-from tests.statistics_workflows import AppWorkflow, run_scenario
+from tests.statistics_workflows import AppWorkflow
+from tests.statistics_workflows import run_scenario
 
 SPACES = re.compile(r"[\s\u00a0\u202f]+")
 

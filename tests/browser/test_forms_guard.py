@@ -7,16 +7,22 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 from application.mediation import MediationApplication
 from tests.browser.conftest import Site
-from tests.browser.test_console import PASSWORD, reported, sign_in, staff
+from tests.browser.test_console import PASSWORD
+from tests.browser.test_console import reported
+from tests.browser.test_console import sign_in
+from tests.browser.test_console import staff
 from tests.browser.test_public import fill_the_report
 from tests.conftest import auth
 

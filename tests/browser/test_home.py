@@ -4,7 +4,8 @@ accessible, and loading nothing from another host."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 from tests.browser.screenshots import keep_screenshot

@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 from application.mediation import MediationApplication
-from tests.browser.conftest import Site, assert_accessible
+from tests.browser.conftest import Site
+from tests.browser.conftest import assert_accessible
 from tests.browser.screenshots import keep_screenshot
 
 TRACKING_CODE = re.compile(r"[a-z2-7]{5}(-[a-z2-7]{5}){4}[a-z2-7]")

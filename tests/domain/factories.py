@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 
 from domain.case import Case
 from domain.deadlines import Deadlines
 from domain.platforms import Platform
-from domain.values import (
-    Category,
-    Company,
-    CompanySize,
-    EscalationReason,
-    Outcome,
-    PersonalText,
-    Priority,
-    Siren,
-    Stance,
-    Status,
-)
+from domain.values import Category
+from domain.values import Company
+from domain.values import CompanySize
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Siren
+from domain.values import Stance
+from domain.values import Status
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()

@@ -7,25 +7,31 @@ one, and that replaying the recorded events rebuilds the very same state.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import event as observe
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis.stateful import initialize
+from hypothesis.stateful import invariant
+from hypothesis.stateful import rule
 
 from domain.case import Case
-from domain.errors import CommandNotAllowed, InvalidCaseCommand, PersonalDataErasedError
-from domain.values import (
-    Category,
-    EscalationReason,
-    Outcome,
-    PersonalText,
-    Priority,
-    Stance,
-)
-from tests.domain.factories import DEADLINES, NOW, reported_case
+from domain.errors import CommandNotAllowed
+from domain.errors import InvalidCaseCommand
+from domain.errors import PersonalDataErasedError
+from domain.values import Category
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Stance
+from tests.domain.factories import DEADLINES
+from tests.domain.factories import NOW
+from tests.domain.factories import reported_case
 
 ANY_BUT_INADMISSIBLE = {o.value for o in Outcome} - {"inadmissible"}
 MODEL: dict[str, dict[str, str]] = {

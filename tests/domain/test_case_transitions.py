@@ -4,41 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import field
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
 
-from domain.case import TRANSITIONS, Case
-from domain.errors import (
-    CommandNotAllowed,
-    InvalidCaseCommand,
-    InvalidValue,
-    PersonalDataErasedError,
-)
+from domain.case import TRANSITIONS
+from domain.case import Case
+from domain.errors import CommandNotAllowed
+from domain.errors import InvalidCaseCommand
+from domain.errors import InvalidValue
+from domain.errors import PersonalDataErasedError
 from domain.platforms import Platform
-from domain.values import (
-    ERASED,
-    Category,
-    CompanySize,
-    EscalationReason,
-    Outcome,
-    PersonalText,
-    Priority,
-    Status,
-)
-from tests.domain.factories import (
-    DEADLINES,
-    NOW,
-    TODAY,
-    case_in,
-    company,
-    escalate,
-    qualify,
-    reported_case,
-    resolve,
-    respond,
-    send,
-)
+from domain.values import ERASED
+from domain.values import Category
+from domain.values import CompanySize
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Status
+from tests.domain.factories import DEADLINES
+from tests.domain.factories import NOW
+from tests.domain.factories import TODAY
+from tests.domain.factories import case_in
+from tests.domain.factories import company
+from tests.domain.factories import escalate
+from tests.domain.factories import qualify
+from tests.domain.factories import reported_case
+from tests.domain.factories import resolve
+from tests.domain.factories import respond
+from tests.domain.factories import send
 
 # DOMAIN.md's table, written out by hand so that the test does not read the code's own table.
 EXPECTED: dict[Status, dict[str, set[Outcome] | None]] = {

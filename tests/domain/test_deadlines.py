@@ -6,17 +6,28 @@ answer is due on day 15 and its grace ends on day 21; an urgent one, day 5 and d
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.case import Case
-from domain.deadlines import Deadlines, is_overdue
-from domain.errors import CommandNotAllowed, InvalidCaseCommand, InvalidValue
-from domain.values import EscalationReason, Priority, Status
-from tests.domain.factories import NOW, TODAY, case_in, qualify, reported_case, send
+from domain.deadlines import Deadlines
+from domain.deadlines import is_overdue
+from domain.errors import CommandNotAllowed
+from domain.errors import InvalidCaseCommand
+from domain.errors import InvalidValue
+from domain.values import EscalationReason
+from domain.values import Priority
+from domain.values import Status
+from tests.domain.factories import NOW
+from tests.domain.factories import TODAY
+from tests.domain.factories import case_in
+from tests.domain.factories import qualify
+from tests.domain.factories import reported_case
+from tests.domain.factories import send
 
 SENT = date(2026, 3, 2)
 

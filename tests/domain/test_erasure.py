@@ -3,11 +3,16 @@ is erased without any list of fields to keep up to date."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from dataclasses import fields
 
 from domain.case import Case
-from domain.values import ERASED, PersonalText, Status
-from tests.domain.factories import NOW, case_in, reported_case
+from domain.values import ERASED
+from domain.values import PersonalText
+from domain.values import Status
+from tests.domain.factories import NOW
+from tests.domain.factories import case_in
+from tests.domain.factories import reported_case
 
 
 @dataclass(frozen=True)

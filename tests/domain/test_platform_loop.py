@@ -3,27 +3,33 @@ measure it took decides how urgent the case is."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
 
 from domain.case import Case
 from domain.deadlines import Deadlines
-from domain.errors import CommandNotAllowed, InvalidValue
-from domain.measures import Measure, MeasureFacts, StatementOfReasons, UrgencyRule
+from domain.errors import CommandNotAllowed
+from domain.errors import InvalidValue
+from domain.measures import Measure
+from domain.measures import MeasureFacts
+from domain.measures import StatementOfReasons
+from domain.measures import UrgencyRule
 from domain.platforms import Platform
-from domain.values import Category, PersonalText, Priority, Status
-from tests.domain.factories import (
-    DEADLINES,
-    NOW,
-    TODAY,
-    case_in,
-    company,
-    qualify,
-    reported_case,
-    respond,
-    send,
-)
+from domain.values import Category
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Status
+from tests.domain.factories import DEADLINES
+from tests.domain.factories import NOW
+from tests.domain.factories import TODAY
+from tests.domain.factories import case_in
+from tests.domain.factories import company
+from tests.domain.factories import qualify
+from tests.domain.factories import reported_case
+from tests.domain.factories import respond
+from tests.domain.factories import send
 
 PLATFORM = "platform:amazon"
 SYSTEM = "system:deadlines"

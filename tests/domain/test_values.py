@@ -9,20 +9,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import InvalidValue
-from domain.platforms import KNOWN_PLATFORMS, Platform, platform_key
-from domain.values import (
-    CATEGORY_LABELS,
-    MAX_TEXT_LENGTH,
-    Category,
-    PersonalText,
-    Siren,
-    TrackingCode,
-    check_past_date,
-    clean_text,
-    luhn_is_valid,
-    parse_email,
-    parse_p2b_article,
-)
+from domain.platforms import KNOWN_PLATFORMS
+from domain.platforms import Platform
+from domain.platforms import platform_key
+from domain.values import CATEGORY_LABELS
+from domain.values import MAX_TEXT_LENGTH
+from domain.values import Category
+from domain.values import PersonalText
+from domain.values import Siren
+from domain.values import TrackingCode
+from domain.values import check_past_date
+from domain.values import clean_text
+from domain.values import luhn_is_valid
+from domain.values import parse_email
+from domain.values import parse_p2b_article
 
 
 def luhn_digit(first_eight: str) -> str:

@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from application.clock import SettableClock
-from application.mediation import MediationApplication, ReportRequest
+from application.mediation import MediationApplication
+from application.mediation import ReportRequest
 from domain.platforms import Platform
 from domain.values import PersonalText
 from infrastructure.settings import Settings
-from interfaces.composition import open_application, projection_runner
-from tests.conftest import START, settings_for
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
+from tests.conftest import START
+from tests.conftest import settings_for
 from tests.domain.factories import company
 
 pytestmark = pytest.mark.postgres

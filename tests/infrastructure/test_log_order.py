@@ -18,30 +18,44 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
+from uuid import uuid4
 
 import psycopg
 import pytest
-from eventsourcing.persistence import Notification, StoredEvent
-from psycopg.sql import SQL, Identifier
+from eventsourcing.persistence import Notification
+from eventsourcing.persistence import StoredEvent
+from psycopg.sql import SQL
+from psycopg.sql import Identifier
 from psycopg.types.composite import register_composite
 
-from application.case_queues import QUEUES, Cursor, Queue, QueueFilters, sort_value
+from application.case_queues import QUEUES
+from application.case_queues import Cursor
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
+from application.case_queues import sort_value
 from application.clock import SettableClock
-from application.mediation import MediationApplication, ReportRequest
+from application.mediation import MediationApplication
+from application.mediation import ReportRequest
 from application.personal_data import WrappedKey
 from domain.platforms import Platform
-from domain.values import Category, Channel, PersonalText
+from domain.values import Category
+from domain.values import Channel
+from domain.values import PersonalText
 from infrastructure.recorders import PostgresMediationRecorder
 from infrastructure.settings import Settings
 from infrastructure.store_setup import postgres_conninfo
-from interfaces.composition import open_application, projection_runner
-from tests.conftest import START, settings_for
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
+from tests.conftest import START
+from tests.conftest import settings_for
 from tests.domain.factories import company
 
 WAIT_SECONDS = 10.0

@@ -4,7 +4,9 @@ escapes what people wrote, and the templates ship with the package."""
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -12,27 +14,28 @@ from uuid import UUID
 import pytest
 from jinja2 import DictLoader
 
-from application.mail import MailTemplate, build_message, message_id
-from domain.measures import Measure, MeasureFacts, StatementOfReasons
-from domain.values import (
-    Category,
-    EscalationReason,
-    Language,
-    Outcome,
-    PersonalText,
-    Siren,
-    Stance,
-    TrackingCode,
-)
-from infrastructure.mail_rendering import (
-    CONTEXT,
-    LABELLED,
-    LABELS,
-    JinjaMailRenderer,
-    MailTemplateError,
-    render,
-)
-from infrastructure.mail_transport import parse_mail_url, transport_for
+from application.mail import MailTemplate
+from application.mail import build_message
+from application.mail import message_id
+from domain.measures import Measure
+from domain.measures import MeasureFacts
+from domain.measures import StatementOfReasons
+from domain.values import Category
+from domain.values import EscalationReason
+from domain.values import Language
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Siren
+from domain.values import Stance
+from domain.values import TrackingCode
+from infrastructure.mail_rendering import CONTEXT
+from infrastructure.mail_rendering import LABELLED
+from infrastructure.mail_rendering import LABELS
+from infrastructure.mail_rendering import JinjaMailRenderer
+from infrastructure.mail_rendering import MailTemplateError
+from infrastructure.mail_rendering import render
+from infrastructure.mail_transport import parse_mail_url
+from infrastructure.mail_transport import transport_for
 from tests.smtp_server import smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]

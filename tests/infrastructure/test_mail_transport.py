@@ -7,29 +7,29 @@ import email
 import email.policy
 import logging
 import socket
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from application.mail import (
-    MailTemplate,
-    PermanentMailError,
-    RenderedMail,
-    TransientMailError,
-    build_message,
-    message_id,
-)
+from application.mail import MailTemplate
+from application.mail import PermanentMailError
+from application.mail import RenderedMail
+from application.mail import TransientMailError
+from application.mail import build_message
+from application.mail import message_id
 from domain.values import Language
-from infrastructure.mail_transport import (
-    FolderTransport,
-    MailTarget,
-    SmtpTransport,
-    parse_mail_url,
-    transport_for,
-)
-from infrastructure.settings import SettingsError, load_settings
-from tests.smtp_server import Inbox, free_port, smtp_server
+from infrastructure.mail_transport import FolderTransport
+from infrastructure.mail_transport import MailTarget
+from infrastructure.mail_transport import SmtpTransport
+from infrastructure.mail_transport import parse_mail_url
+from infrastructure.mail_transport import transport_for
+from infrastructure.settings import SettingsError
+from infrastructure.settings import load_settings
+from tests.smtp_server import Inbox
+from tests.smtp_server import free_port
+from tests.smtp_server import smtp_server
 
 SENDER = "Médiation P2B <mediation@mediation.example>"
 BUSINESS = "jeanne@atelier-dupont.example"

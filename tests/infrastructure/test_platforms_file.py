@@ -6,9 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from domain.platforms import BUILTIN_PLATFORMS, KNOWN_PLATFORMS, Platform
-from infrastructure.platforms_file import PlatformsFileError, load_platforms
-from infrastructure.settings import SettingsError, load_settings
+from domain.platforms import BUILTIN_PLATFORMS
+from domain.platforms import KNOWN_PLATFORMS
+from domain.platforms import Platform
+from infrastructure.platforms_file import PlatformsFileError
+from infrastructure.platforms_file import load_platforms
+from infrastructure.settings import SettingsError
+from infrastructure.settings import load_settings
 
 EXAMPLE = """
 [[platform]]

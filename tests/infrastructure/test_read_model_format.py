@@ -5,23 +5,34 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
 import pytest
 
-from application.case_queues import CaseQueues, Queue, QueueFilters, QueueItem
-from application.case_statistics import CaseFacts, CaseStatistics, Kind
+from application.case_queues import CaseQueues
+from application.case_queues import Queue
+from application.case_queues import QueueFilters
+from application.case_queues import QueueItem
+from application.case_statistics import CaseFacts
+from application.case_statistics import CaseStatistics
+from application.case_statistics import Kind
 from application.clock import SettableClock
-from application.projections import ProjectionRunner, QueueProjection
+from application.projections import ProjectionRunner
+from application.projections import QueueProjection
 from infrastructure.queue_stores import SHAPE as QUEUE_SHAPE
-from infrastructure.queue_stores import SQLCaseQueues, case_queues_for, queue_shape
+from infrastructure.queue_stores import SQLCaseQueues
+from infrastructure.queue_stores import case_queues_for
+from infrastructure.queue_stores import queue_shape
 from infrastructure.read_model_store import Shape
 from infrastructure.settings import Settings
 from infrastructure.statistics_stores import SHAPE as STATISTICS_SHAPE
-from infrastructure.statistics_stores import SQLCaseStatistics, statistics_shape
-from interfaces.composition import open_application, projection_runner
+from infrastructure.statistics_stores import SQLCaseStatistics
+from infrastructure.statistics_stores import statistics_shape
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
 from tests.application.test_mediation import a_report
 from tests.conftest import START
 

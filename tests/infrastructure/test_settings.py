@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from application.access import Role
-from infrastructure.settings import Settings, SettingsError, Store, load_settings
+from infrastructure.settings import Settings
+from infrastructure.settings import SettingsError
+from infrastructure.settings import Store
+from infrastructure.settings import load_settings
 from tests.conftest import KEY_SETTINGS
 
 LONG = "0123456789abcdef"

@@ -8,16 +8,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
+from typer.testing import Result
 
 from application.access import Role
-from application.accounts import Account, ChangeKind, Refused, SignedIn
+from application.accounts import Account
+from application.accounts import ChangeKind
+from application.accounts import Refused
+from application.accounts import SignedIn
 from application.clock import SettableClock
 from infrastructure.settings import Settings
 from interfaces.cli import cli
-from interfaces.composition import open_application, staff_accounts
+from interfaces.composition import open_application
+from interfaces.composition import staff_accounts
 from tests.conftest import store_environment
-from tests.test_tampering import MEDIATION, cli_env
+from tests.test_tampering import MEDIATION
+from tests.test_tampering import cli_env
 
 PASSWORD = "correct horse battery staple"
 

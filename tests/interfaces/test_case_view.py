@@ -9,10 +9,15 @@ from datetime import date
 from pydantic import AliasPath
 
 from domain.case import Case
-from domain.measures import Measure, MeasureFacts, StatementOfReasons
-from domain.values import ERASED, PersonalText, Status
+from domain.measures import Measure
+from domain.measures import MeasureFacts
+from domain.measures import StatementOfReasons
+from domain.values import ERASED
+from domain.values import PersonalText
+from domain.values import Status
 from interfaces.http.schemas import CaseView
-from tests.domain.factories import NOW, case_in
+from tests.domain.factories import NOW
+from tests.domain.factories import case_in
 
 
 def shown_state_fields() -> set[str]:

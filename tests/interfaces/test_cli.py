@@ -20,22 +20,22 @@ from application.clock import SettableClock
 from application.mediation import ReportRequest
 from application.tracking_codes import tracking_index_id
 from domain.platforms import Platform
-from domain.values import (
-    Category,
-    Channel,
-    EscalationReason,
-    Outcome,
-    PersonalText,
-    Priority,
-    Stance,
-    TrackingCode,
-)
+from domain.values import Category
+from domain.values import Channel
+from domain.values import EscalationReason
+from domain.values import Outcome
+from domain.values import PersonalText
+from domain.values import Priority
+from domain.values import Stance
+from domain.values import TrackingCode
 from infrastructure.settings import Settings
 from interfaces.cli import cli
-from interfaces.composition import open_application, projection_runner
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
 from tests.conftest import settings_for
 from tests.domain.factories import company
-from tests.test_tampering import RawStore, cli_env
+from tests.test_tampering import RawStore
+from tests.test_tampering import cli_env
 
 MEDIATION = [sys.executable, "-c", "from interfaces.cli import main; main()"]
 WIDE = {"COLUMNS": "200"}  # no wrapping at the terminal's width: each row on one line

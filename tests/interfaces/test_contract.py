@@ -30,14 +30,12 @@ from infrastructure.settings import load_settings
 from interfaces.http.app import create_app
 from interfaces.http.auth import admitted_roles
 from interfaces.http.problems import PROBLEM_TYPES
-from tests.conftest import (
-    KEY_SETTINGS,
-    PLATFORMS_FILE,
-    TOKENS,
-    TOKENS_SETTING,
-    auth,
-    report_body,
-)
+from tests.conftest import KEY_SETTINGS
+from tests.conftest import PLATFORMS_FILE
+from tests.conftest import TOKENS
+from tests.conftest import TOKENS_SETTING
+from tests.conftest import auth
+from tests.conftest import report_body
 from tests.interfaces.problems import assert_problem
 from tests.interfaces.served import served
 from tests.test_docs import route_modules

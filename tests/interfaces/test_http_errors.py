@@ -7,9 +7,13 @@ Idempotency-Key of POST /cases across reporters and across app instances.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from typing import Any
 
 import pytest
@@ -20,7 +24,8 @@ from application.tracking_codes import tracking_index_id
 from domain.values import TrackingCode
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
-from tests.conftest import auth, report_body
+from tests.conftest import auth
+from tests.conftest import report_body
 from tests.interfaces.problems import assert_problem
 
 UNKNOWN_CASE = "6b0c1f9e-2a4d-4c8e-9f3a-1d2e3f4a5b6c"

@@ -8,13 +8,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from application.clock import SettableClock
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
-from tests.conftest import START, auth, report_body
+from tests.conftest import START
+from tests.conftest import auth
+from tests.conftest import report_body
 from tests.interfaces.problems import PROBLEM_JSON
 
 json_values = st.recursive(
@@ -62,7 +66,9 @@ def mutated(base: dict[str, Any], data: st.DataObject, fields: list[str]) -> dic
 @pytest.fixture(scope="module")
 def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
     from infrastructure.settings import load_settings
-    from tests.conftest import KEY_SETTINGS, PLATFORMS_FILE, TOKENS_SETTING
+    from tests.conftest import KEY_SETTINGS
+    from tests.conftest import PLATFORMS_FILE
+    from tests.conftest import TOKENS_SETTING
 
     path = tmp_path_factory.mktemp("fuzz")
     configured: Settings = load_settings(

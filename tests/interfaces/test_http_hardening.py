@@ -22,7 +22,9 @@ import threading
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,17 @@ from application.clock import SettableClock
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from interfaces.http.labels import KNOWN_METHODS
-from tests.conftest import PLATFORMS_FILE, TOKENS_SETTING, auth, report_body, settings_for
-from tests.interfaces.problems import PROBLEM_JSON, assert_problem
-from tests.test_end_to_end import Server, server_env, servers, start
+from tests.conftest import PLATFORMS_FILE
+from tests.conftest import TOKENS_SETTING
+from tests.conftest import auth
+from tests.conftest import report_body
+from tests.conftest import settings_for
+from tests.interfaces.problems import PROBLEM_JSON
+from tests.interfaces.problems import assert_problem
+from tests.test_end_to_end import Server
+from tests.test_end_to_end import server_env
+from tests.test_end_to_end import servers
+from tests.test_end_to_end import start
 
 __all__ = ["servers"]  # a fixture
 

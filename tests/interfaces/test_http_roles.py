@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ACTORS, TOKENS, auth, report_body
+from tests.conftest import ACTORS
+from tests.conftest import TOKENS
+from tests.conftest import auth
+from tests.conftest import report_body
 from tests.interfaces.problems import assert_problem
 
 ROLES = ("reporter", "caseworker", "auditor", "analyst", "dpo", "platform")

@@ -1,6 +1,7 @@
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth, report_body
+from tests.conftest import auth
+from tests.conftest import report_body
 
 
 def test_a_report_is_answered_with_its_tracking_code(http: TestClient) -> None:

@@ -7,14 +7,19 @@ business's public tracking page.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from application.clock import SettableClock
-from tests.conftest import ACTORS, auth, report_body
+from tests.conftest import ACTORS
+from tests.conftest import auth
+from tests.conftest import report_body
 from tests.interfaces.problems import PROBLEM_JSON
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from application.clock import SettableClock
-from tests.conftest import auth, report_body
+from tests.conftest import auth
+from tests.conftest import report_body
 from tests.interfaces.problems import assert_problem
 
 

@@ -10,7 +10,9 @@ from fastapi.testclient import TestClient
 
 from application.clock import SettableClock
 from interfaces.http.app import create_app
-from tests.conftest import auth, report_body, settings_for
+from tests.conftest import auth
+from tests.conftest import report_body
+from tests.conftest import settings_for
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "platforms.toml"
 

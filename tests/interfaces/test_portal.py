@@ -10,7 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from application.clock import SettableClock
-from tests.conftest import PLATFORM_TOKENS, auth, platform_auth, report_body
+from tests.conftest import PLATFORM_TOKENS
+from tests.conftest import auth
+from tests.conftest import platform_auth
+from tests.conftest import report_body
 from tests.interfaces.problems import assert_problem
 
 QUALIFY = {"category": "delisting", "priority": "normal", "summary": "Internal: delisted."}

@@ -22,7 +22,9 @@ from fastapi import FastAPI
 
 from application.clock import SettableClock
 from interfaces.http.app import create_app
-from tests.conftest import auth, report_body, settings_for
+from tests.conftest import auth
+from tests.conftest import report_body
+from tests.conftest import settings_for
 from tests.interfaces.problems import assert_problem
 from tests.interfaces.served import served
 

@@ -16,11 +16,14 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
 
 import httpx
 import pytest
@@ -32,18 +35,19 @@ from application.mediation import ReportRequest
 from application.projections import ProjectionRunner
 from domain.platforms import Platform
 from domain.values import PersonalText
-from infrastructure.settings import Settings, load_settings
-from interfaces.composition import deadline_schedule, open_application, projection_runner
+from infrastructure.settings import Settings
+from infrastructure.settings import load_settings
+from interfaces.composition import deadline_schedule
+from interfaces.composition import open_application
+from interfaces.composition import projection_runner
 from interfaces.http.app import create_app
-from tests.conftest import (
-    KEY_SETTINGS,
-    PLATFORMS_FILE,
-    TOKENS_SETTING,
-    PostgresSchema,
-    auth,
-    report_body,
-    require_postgres,
-)
+from tests.conftest import KEY_SETTINGS
+from tests.conftest import PLATFORMS_FILE
+from tests.conftest import TOKENS_SETTING
+from tests.conftest import PostgresSchema
+from tests.conftest import auth
+from tests.conftest import report_body
+from tests.conftest import require_postgres
 from tests.domain.factories import company
 from tests.interfaces.served import served
 

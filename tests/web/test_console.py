@@ -10,7 +10,8 @@ import sqlite3
 from datetime import timedelta
 from html import unescape
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +23,8 @@ from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from interfaces.web.forms import CSRF_COOKIE
 from interfaces.web.staff import SESSION_COOKIE
-from tests.conftest import auth, report_body
+from tests.conftest import auth
+from tests.conftest import report_body
 
 PASSWORD = "correct horse battery"
 STAFF_ROLES = {

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import datetime, time, timedelta
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,23 +19,24 @@ from fastapi.testclient import TestClient
 
 from application.access import Role
 from application.clock import SettableClock
-from domain.values import Category, Status
+from domain.values import Category
+from domain.values import Status
 from infrastructure.settings import Settings
 from interfaces.web import platform_pages
 from interfaces.web.console_words import words
 from interfaces.web.pages import SHOWN_IN
-from tests.conftest import auth, platform_auth
-from tests.test_tampering import RawStore, flip_bit
-from tests.web.test_console import (
-    PASSWORD,
-    accounts_of,
-    console,
-    csrf,
-    history,
-    report,
-    signed_in,
-    text_of,
-)
+from tests.conftest import auth
+from tests.conftest import platform_auth
+from tests.test_tampering import RawStore
+from tests.test_tampering import flip_bit
+from tests.web.test_console import PASSWORD
+from tests.web.test_console import accounts_of
+from tests.web.test_console import console
+from tests.web.test_console import csrf
+from tests.web.test_console import history
+from tests.web.test_console import report
+from tests.web.test_console import signed_in
+from tests.web.test_console import text_of
 
 __all__ = ["console"]  # the fixture, shared with the caseworker's tests
 

@@ -9,9 +9,11 @@ import csv
 import html
 import io
 import re
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 import pytest
 from eventsourcing.persistence import OperationalError
@@ -21,11 +23,19 @@ from application.access import Role
 from application.case_statistics import CaseStatistics
 from application.clock import SettableClock
 from application.mediation import MediationApplication
-from domain.values import Category, Outcome, Priority, Stance
+from domain.values import Category
+from domain.values import Outcome
+from domain.values import Priority
+from domain.values import Stance
 from tests.conftest import auth
-from tests.statistics_oracle import expected_platform_entry, in_period
-from tests.statistics_workflows import AppWorkflow, run_scenario
-from tests.web.test_console import PASSWORD, STAFF_ROLES, accounts_of, signed_in
+from tests.statistics_oracle import expected_platform_entry
+from tests.statistics_oracle import in_period
+from tests.statistics_workflows import AppWorkflow
+from tests.statistics_workflows import run_scenario
+from tests.web.test_console import PASSWORD
+from tests.web.test_console import STAFF_ROLES
+from tests.web.test_console import accounts_of
+from tests.web.test_console import signed_in
 
 SPACES = re.compile(r"[\s\u00a0\u202f]+")
 

@@ -8,7 +8,8 @@ recorded through the application or the API, never through the pages alone.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,14 +24,22 @@ from fastapi.testclient import TestClient
 from application.clock import SettableClock
 from application.mail import MailTemplate
 from application.mediation import MediationApplication
-from application.notifications import Notice, addressed
+from application.notifications import Notice
+from application.notifications import addressed
 from domain.case import Case
-from domain.measures import Measure, StatementOfReasons
-from domain.values import Category, CompanySize, Language, Status
+from domain.measures import Measure
+from domain.measures import StatementOfReasons
+from domain.values import Category
+from domain.values import CompanySize
+from domain.values import Language
+from domain.values import Status
 from infrastructure.settings import Settings
 from interfaces.web.forms import CSRF_COOKIE
-from tests.conftest import ACTORS, START, auth
-from tests.test_tampering import RawStore, flip_bit
+from tests.conftest import ACTORS
+from tests.conftest import START
+from tests.conftest import auth
+from tests.test_tampering import RawStore
+from tests.test_tampering import flip_bit
 
 TODAY = START.date()
 

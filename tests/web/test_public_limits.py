@@ -15,7 +15,9 @@ from application.clock import SettableClock
 from application.mediation import MediationApplication
 from interfaces.http.app import create_app
 from tests.conftest import settings_for
-from tests.web.test_public import FORM, post_report, report
+from tests.web.test_public import FORM
+from tests.web.test_public import post_report
+from tests.web.test_public import report
 
 REPORTS_PER_HOUR = 2
 LOOKUPS_PER_MINUTE = 3

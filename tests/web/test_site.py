@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from fastapi import Request
 from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
-from interfaces.web.catalogues import LANGUAGES, SOURCE_LANGUAGE, untranslated
-from interfaces.web.forms import CSRF_COOKIE, checked_form
+from interfaces.web.catalogues import LANGUAGES
+from interfaces.web.catalogues import SOURCE_LANGUAGE
+from interfaces.web.catalogues import untranslated
+from interfaces.web.forms import CSRF_COOKIE
+from interfaces.web.forms import checked_form
 from interfaces.web.pages import SITE
 
 
