@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-from abc import ABC
 from abc import abstractmethod
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -25,6 +24,9 @@ from typing import Any
 from uuid import UUID
 
 from application.personal_data import stored_form
+from application.read_models import RowsReadModel
+from application.read_models import RowUpdates
+from application.read_models import row_updates
 from domain.case import Case
 from domain.errors import InvalidValue
 from domain.values import Status
@@ -143,23 +145,10 @@ class Cursor:
             ) from None
 
 
-# Field updates per case, as the handlers produce them: case id -> column -> value.
-RowUpdates = dict[UUID, dict[str, Any]]
-
-
-class CaseQueues(ABC):
+class CaseQueues(RowsReadModel):
     """The queue read model: what it stores and what it answers."""
 
     name = "case_queues"
-
-    @abstractmethod
-    def position(self) -> int:
-        """The log position of the last event applied (0 before the first)."""
-
-    @abstractmethod
-    def apply(self, updates: RowUpdates, position: int) -> bool:
-        """Apply the updates and record `position`, in one transaction; refuse (False) a
-        position already reached, so that every event is applied exactly once."""
 
     @abstractmethod
     def page(
@@ -189,25 +178,10 @@ class CaseQueues(ABC):
     def clear(self) -> None:
         """Forget everything (for a rebuild from the start of the log)."""
 
-    @abstractmethod
-    def standby(self) -> CaseQueues:
-        """The second copy, which a rebuild fills while this one keeps answering; an
-        interrupted rebuild resumes where it stopped."""
-
-    @abstractmethod
-    def switch_to(self, standby: CaseQueues) -> bool:
-        """Make the standby copy the one that answers, atomically, if it has caught up with
-        this one (else False: apply more and try again)."""
-
 
 def queue_updates(events: Iterable[Any]) -> RowUpdates:
     """The row updates that a run of events makes, merged per case in log order."""
-    updates: RowUpdates = {}
-    for event in events:
-        fields = fields_of(event)
-        if fields:
-            updates.setdefault(event.originator_id, {}).update(fields)
-    return updates
+    return row_updates(events, fields_of)
 
 
 def fields_of(event: Any) -> Mapping[str, Any]:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import calendar
 import json
-from abc import ABC
 from abc import abstractmethod
 from collections import Counter
 from collections import defaultdict
@@ -47,6 +46,7 @@ from typing import Any
 from typing import NamedTuple
 from uuid import UUID
 
+from application.read_models import ReadModel
 from domain.case import Case
 from domain.deadlines import is_overdue
 from domain.measures import MeasureFacts
@@ -349,13 +349,10 @@ def _month_before(day: date) -> date | None:
     return None if start == date.min else (start - timedelta(days=1)).replace(day=1)
 
 
-class CaseStatistics(ABC):
+class CaseStatistics(ReadModel):
     """The statistics read model: facts per case, counters per day reported."""
 
     name = "case_statistics"
-
-    @abstractmethod
-    def position(self) -> int: ...
 
     @abstractmethod
     def apply(
@@ -383,12 +380,6 @@ class CaseStatistics(ABC):
     def first_reported_on(self) -> date | None:
         """The first day a case counted here was reported (None before any): where a period
         that gives no first day begins."""
-
-    @abstractmethod
-    def standby(self) -> CaseStatistics: ...
-
-    @abstractmethod
-    def switch_to(self, standby: CaseStatistics) -> bool: ...
 
 
 # Answers.

@@ -8,7 +8,6 @@ is due. It holds no personal data: the portal shows each case as the case itself
 
 from __future__ import annotations
 
-from abc import ABC
 from abc import abstractmethod
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -18,7 +17,9 @@ from typing import Any
 from uuid import UUID
 
 from application.case_queues import Cursor
-from application.case_queues import RowUpdates
+from application.read_models import RowsReadModel
+from application.read_models import RowUpdates
+from application.read_models import row_updates
 from domain.case import Case
 from domain.values import Status
 
@@ -34,18 +35,10 @@ class PlatformCase:
     response_due: date | None
 
 
-class PlatformCases(ABC):
+class PlatformCases(RowsReadModel):
     """The cases sent to each platform: what the read model stores and answers."""
 
     name = "platform_cases"
-
-    @abstractmethod
-    def position(self) -> int:
-        """The log position of the last event applied (0 before the first)."""
-
-    @abstractmethod
-    def apply(self, updates: RowUpdates, position: int) -> bool:
-        """Apply the updates and record `position`, in one transaction, once."""
 
     @abstractmethod
     def page(
@@ -59,21 +52,10 @@ class PlatformCases(ABC):
         """The cases sent to `platform` (in `status`, due by `due_by`), newest sent first,
         after the cursor; and the position it reflects."""
 
-    @abstractmethod
-    def standby(self) -> PlatformCases: ...
-
-    @abstractmethod
-    def switch_to(self, standby: PlatformCases) -> bool: ...
-
 
 def platform_case_updates(events: Iterable[Any]) -> RowUpdates:
     """The row updates that a run of events makes, merged per case in log order."""
-    updates: RowUpdates = {}
-    for event in events:
-        fields = _fields_of(event)
-        if fields:
-            updates.setdefault(event.originator_id, {}).update(fields)
-    return updates
+    return row_updates(events, _fields_of)
 
 
 def _fields_of(event: Any) -> Mapping[str, Any]:

@@ -31,6 +31,7 @@ from application.notifications import notices_for
 from application.outbox import OutboxLog
 from application.platform_cases import PlatformCases
 from application.platform_cases import platform_case_updates
+from application.read_models import ReadModel
 from application.sealing import BrokenSeal
 from application.sealing import integrity_failure
 
@@ -75,18 +76,6 @@ class Projection(Protocol):
     def standby(self) -> Projection: ...
 
     def switch_to(self, standby: Projection) -> bool: ...
-
-
-class ReadModel(Protocol):
-    """What the runner needs of a read model's store, besides the writes of its handlers."""
-
-    name: str
-
-    def position(self) -> int: ...
-
-    def standby(self) -> Any: ...
-
-    def switch_to(self, standby: Any) -> bool: ...
 
 
 V = TypeVar("V", bound=ReadModel)
