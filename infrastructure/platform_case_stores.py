@@ -9,21 +9,17 @@ from typing import Any
 from uuid import UUID
 
 from application.case_queues import Cursor
-from application.case_queues import RowUpdates
 from application.platform_cases import PlatformCase
 from application.platform_cases import PlatformCases
+from application.read_models import RowUpdates
 from domain.values import Status
 from infrastructure.queue_stores import KEY
 from infrastructure.queue_stores import apply_updates
 from infrastructure.read_model_store import Index
-from infrastructure.read_model_store import InMemory
-from infrastructure.read_model_store import OnPostgres
-from infrastructure.read_model_store import OnSQLite
 from infrastructure.read_model_store import ReadModelStore
 from infrastructure.read_model_store import Shape
 from infrastructure.read_model_store import Table
 from infrastructure.read_model_store import columns_of
-from infrastructure.read_model_store import store_for
 
 CASES = Table(
     "cases",
@@ -74,15 +70,6 @@ class SQLPlatformCases(ReadModelStore, PlatformCases):
         return self.rows_as(PlatformCase, CASES, rows), position
 
 
-class SQLitePlatformCases(OnSQLite, SQLPlatformCases): ...
-
-
-class PostgresPlatformCases(OnPostgres, SQLPlatformCases): ...
-
-
-class MemoryPlatformCases(InMemory, SQLitePlatformCases): ...
-
-
 def platform_cases_for(recorder: Any) -> PlatformCases:
     """The store beside the application's events, in the same database."""
-    return store_for(recorder, SQLitePlatformCases, PostgresPlatformCases, MemoryPlatformCases)
+    return SQLPlatformCases.beside(recorder)

@@ -20,19 +20,15 @@ from application.case_queues import Order
 from application.case_queues import Queue
 from application.case_queues import QueueFilters
 from application.case_queues import QueueItem
-from application.case_queues import RowUpdates
+from application.read_models import RowUpdates
 from domain.deadlines import overdue_cutoff
 from domain.values import Status
 from infrastructure.read_model_store import Dialect
 from infrastructure.read_model_store import Index
-from infrastructure.read_model_store import InMemory
-from infrastructure.read_model_store import OnPostgres
-from infrastructure.read_model_store import OnSQLite
 from infrastructure.read_model_store import ReadModelStore
 from infrastructure.read_model_store import Shape
 from infrastructure.read_model_store import Table
 from infrastructure.read_model_store import columns_of
-from infrastructure.read_model_store import store_for
 
 FILTERS = ("platform", "category", "priority", "assignee")
 KEY = "id"
@@ -169,15 +165,6 @@ class SQLCaseQueues(ReadModelStore, CaseQueues):
         return self.rows_as(QueueItem, CASES, rows), position
 
 
-class SQLiteCaseQueues(OnSQLite, SQLCaseQueues): ...
-
-
-class PostgresCaseQueues(OnPostgres, SQLCaseQueues): ...
-
-
-class MemoryCaseQueues(InMemory, SQLiteCaseQueues): ...
-
-
 def case_queues_for(recorder: Any) -> CaseQueues:
     """The queue store beside the application's events, in the same database."""
-    return store_for(recorder, SQLiteCaseQueues, PostgresCaseQueues, MemoryCaseQueues)
+    return SQLCaseQueues.beside(recorder)

@@ -34,6 +34,7 @@ from datetime import datetime
 from enum import Enum
 from functools import cached_property
 from typing import Any
+from typing import Self
 from typing import TypeVar
 from uuid import UUID
 from uuid import uuid4
@@ -383,6 +384,32 @@ class ReadModelStore:
         self.state = ProjectionState(dialect, self.shape.live)
         self._create_tables()
 
+    @classmethod
+    def on_sqlite(cls, datastore: SQLiteDatastore) -> Self:
+        """The store in a SQLite file, beside the events."""
+        return cls(datastore, SQLiteDialect())
+
+    @classmethod
+    def on_postgres(cls, datastore: PostgresDatastore, prefix: str = "mediation") -> Self:
+        """The store in PostgreSQL, beside the events (their tables' prefix)."""
+        return cls(datastore, PostgresDialect(datastore.schema, prefix))
+
+    @classmethod
+    def in_memory(cls) -> Self:
+        """The store for an application in memory: SQLite in memory, the same queries."""
+        return cls.on_sqlite(memory_datastore())
+
+    @classmethod
+    def beside(cls, recorder: Any) -> Self:
+        """The store beside the application's events, in the same database (for events in
+        memory, a SQLite database in memory of its own)."""
+        datastore = getattr(recorder, "datastore", None)
+        if isinstance(datastore, SQLiteDatastore):
+            return cls.on_sqlite(datastore)
+        if isinstance(datastore, PostgresDatastore):
+            return cls.on_postgres(datastore, recorder.events_table_name.removesuffix("_events"))
+        return cls.in_memory()
+
     def table(self, table: Table, copy: str) -> str:
         """A table of a copy, as statements name it."""
         return self.dialect.name(self.shape.table_name(table, copy))
@@ -532,43 +559,6 @@ class ProjectionState:
         )
         c.execute(f"DELETE FROM {self.table} WHERE name = {m}", (self.rebuild,))
         return True
-
-
-class OnSQLite(ReadModelStore):
-    """A read model's store in a SQLite file, beside the events."""
-
-    def __init__(self, datastore: SQLiteDatastore) -> None:
-        super().__init__(datastore, SQLiteDialect())
-
-
-class OnPostgres(ReadModelStore):
-    """A read model's store in PostgreSQL, beside the events (their tables' prefix)."""
-
-    def __init__(self, datastore: PostgresDatastore, prefix: str = "mediation") -> None:
-        super().__init__(datastore, PostgresDialect(datastore.schema, prefix))
-
-
-class InMemory(OnSQLite):
-    """A read model's store for a store in memory: SQLite in memory, the same queries."""
-
-    def __init__(self) -> None:
-        super().__init__(memory_datastore())
-
-
-def store_for(
-    recorder: Any,
-    sqlite: Callable[[SQLiteDatastore], S],
-    postgres: Callable[[PostgresDatastore, str], S],
-    memory: Callable[[], S],
-) -> S:
-    """A read model's store beside the application's events, in the same database (for a
-    store in memory, a SQLite database in memory of its own)."""
-    datastore = getattr(recorder, "datastore", None)
-    if isinstance(datastore, SQLiteDatastore):
-        return sqlite(datastore)
-    if isinstance(datastore, PostgresDatastore):
-        return postgres(datastore, recorder.events_table_name.removesuffix("_events"))
-    return memory()
 
 
 def memory_datastore() -> SQLiteDatastore:

@@ -36,13 +36,9 @@ from application.case_statistics import covering
 from domain.deadlines import overdue_cutoff
 from infrastructure.read_model_store import Column
 from infrastructure.read_model_store import Index
-from infrastructure.read_model_store import InMemory
-from infrastructure.read_model_store import OnPostgres
-from infrastructure.read_model_store import OnSQLite
 from infrastructure.read_model_store import ReadModelStore
 from infrastructure.read_model_store import Shape
 from infrastructure.read_model_store import Table
-from infrastructure.read_model_store import store_for
 
 FACTS = Table(
     "facts", (Column("case_id", UUID, not_null=True), Column("facts", str, not_null=True)),
@@ -198,15 +194,6 @@ class SQLCaseStatistics(ReadModelStore, CaseStatistics):
         return None if row is None else self.dialect.decode(date, row["first"])
 
 
-class SQLiteCaseStatistics(OnSQLite, SQLCaseStatistics): ...
-
-
-class PostgresCaseStatistics(OnPostgres, SQLCaseStatistics): ...
-
-
-class MemoryCaseStatistics(InMemory, SQLiteCaseStatistics): ...
-
-
 def case_statistics_for(recorder: Any) -> CaseStatistics:
     """The statistics store beside the application's events, in the same database."""
-    return store_for(recorder, SQLiteCaseStatistics, PostgresCaseStatistics, MemoryCaseStatistics)
+    return SQLCaseStatistics.beside(recorder)

@@ -33,9 +33,7 @@ from domain.values import PersonalText
 from domain.values import Priority
 from domain.values import Stance
 from domain.values import Status
-from infrastructure.queue_stores import MemoryCaseQueues
-from infrastructure.queue_stores import PostgresCaseQueues
-from infrastructure.queue_stores import SQLiteCaseQueues
+from infrastructure.queue_stores import SQLCaseQueues
 from tests.domain.factories import company
 from tests.queue_workflows import STATUS_QUEUES
 from tests.queue_workflows import TODAY
@@ -377,8 +375,8 @@ def check_against_reference(
 def scratch_store(store: str, app: MediationApplication, folder: Path) -> Any:
     """A second, empty queue store in the same kind of database, for a rebuild from scratch."""
     if store == "memory":
-        return MemoryCaseQueues(), None
+        return SQLCaseQueues.in_memory(), None
     if store == "sqlite":
         datastore = SQLiteDatastore(str(folder / "scratch.db"))
-        return SQLiteCaseQueues(datastore), datastore
-    return PostgresCaseQueues(app.recorder.datastore, prefix="scratch"), None  # type: ignore[attr-defined]
+        return SQLCaseQueues.on_sqlite(datastore), datastore
+    return SQLCaseQueues.on_postgres(app.recorder.datastore, prefix="scratch"), None  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ from application.projections import EventLog
 from application.projections import ProjectionRunner
 from application.projections import QueueProjection
 from domain.values import Status
-from infrastructure.queue_stores import MemoryCaseQueues
+from infrastructure.queue_stores import SQLCaseQueues
 from infrastructure.settings import Settings
 from interfaces.composition import open_application
 from interfaces.composition import projection_runner
@@ -152,9 +152,9 @@ def whole_log(app: MediationApplication) -> list[int]:
     return [position for position, _ in app.event_log().read(1, EVERYTHING)]
 
 
-def model_at(log: EventLog, position: int) -> MemoryCaseQueues:
+def model_at(log: EventLog, position: int) -> SQLCaseQueues:
     """The queues as they must be once the events up to `position` are applied, and no more."""
-    view = MemoryCaseQueues()
+    view = SQLCaseQueues.in_memory()
 
     def read(start: int, limit: int) -> list[tuple[int, Any]]:
         return [e for e in log.read(start, limit) if e[0] <= position]

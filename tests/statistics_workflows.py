@@ -44,9 +44,7 @@ from domain.values import Priority
 from domain.values import Stance
 from domain.values import Status
 from infrastructure.settings import Settings
-from infrastructure.statistics_stores import MemoryCaseStatistics
-from infrastructure.statistics_stores import PostgresCaseStatistics
-from infrastructure.statistics_stores import SQLiteCaseStatistics
+from infrastructure.statistics_stores import SQLCaseStatistics
 from interfaces.composition import open_application
 from tests.conftest import PLATFORM_TOKENS
 from tests.conftest import auth
@@ -514,18 +512,18 @@ def scratch_statistics(
     """A second, empty statistics store in the same kind of database; yields how to open it
     (again, as a restarted process would)."""
     if store == "memory":
-        view = MemoryCaseStatistics()
+        view = SQLCaseStatistics.in_memory()
         yield lambda: view
     elif store == "sqlite":
         datastore = SQLiteDatastore(str(folder / f"scratch-{uuid4().hex[:8]}.db"))
         try:
-            yield lambda: SQLiteCaseStatistics(datastore)
+            yield lambda: SQLCaseStatistics.on_sqlite(datastore)
         finally:
             datastore.close()
     else:
         prefix = f"scratch_{uuid4().hex[:8]}"
         datastore = app.recorder.datastore  # type: ignore[attr-defined]
-        yield lambda: PostgresCaseStatistics(datastore, prefix=prefix)
+        yield lambda: SQLCaseStatistics.on_postgres(datastore, prefix=prefix)
 
 
 EVERY_DUE_DATE = date.min  # as of this day no AWAITING counter is overdue: none is left out

@@ -25,7 +25,7 @@ from domain.values import EscalationReason
 from domain.values import Outcome
 from domain.values import Priority
 from domain.values import Stance
-from infrastructure.queue_stores import MemoryCaseQueues
+from infrastructure.queue_stores import SQLCaseQueues
 from infrastructure.queue_stores import case_queues_for
 from infrastructure.settings import Settings
 from interfaces.composition import open_application
@@ -204,7 +204,7 @@ def test_an_interrupted_projection_resumes_to_the_same_read_model_exactly_once(
         assert [c.id for c in run_script(app, clock)] == [c.id for c in expected_cases]
         assert app.log_position() == expected_position
         positions = whole_log(app)
-        memory_view = MemoryCaseQueues()
+        memory_view = SQLCaseQueues.in_memory()
 
         def open_view() -> CaseQueues:
             # A restart: the store opened again from its database (memory keeps its object).

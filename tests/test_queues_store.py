@@ -27,10 +27,10 @@ from application.case_queues import QueueItem
 from application.clock import SettableClock
 from domain.errors import InvalidValue
 from domain.values import Status
-from infrastructure.queue_stores import MemoryCaseQueues
-from infrastructure.queue_stores import PostgresCaseQueues
-from infrastructure.queue_stores import SQLiteCaseQueues
+from infrastructure.queue_stores import SQLCaseQueues
 from infrastructure.queue_stores import case_queues_for
+from infrastructure.read_model_store import PostgresDialect
+from infrastructure.read_model_store import SQLiteDialect
 from tests.conftest import START
 from tests.queue_workflows import STATUS_QUEUES
 from tests.queue_workflows import TODAY
@@ -50,12 +50,13 @@ def queues(
 ) -> Iterator[CaseQueues]:
     """An empty queue store: in memory, or beside the events of a SQLite / PostgreSQL store."""
     if request.param == "memory":
-        yield MemoryCaseQueues()
+        yield SQLCaseQueues.in_memory()
         return
     with application_on(request.param, tmp_path, request, clock) as (_, app):
         view = case_queues_for(app.recorder)
-        expected = SQLiteCaseQueues if request.param == "sqlite" else PostgresCaseQueues
-        assert isinstance(view, expected)
+        expected = SQLiteDialect if request.param == "sqlite" else PostgresDialect
+        assert isinstance(view, SQLCaseQueues)
+        assert isinstance(view.dialect, expected)
         yield view
 
 

@@ -19,7 +19,7 @@ from application.clock import SettableClock
 from application.projections import ProjectionRunner
 from application.projections import StatisticsProjection
 from infrastructure.settings import Settings
-from infrastructure.statistics_stores import MemoryCaseStatistics
+from infrastructure.statistics_stores import SQLCaseStatistics
 from infrastructure.statistics_stores import case_statistics_for
 from interfaces.composition import open_application
 from interfaces.composition import projection_runner
@@ -143,7 +143,7 @@ def test_an_interrupted_projection_resumes_to_the_same_figures_exactly_once(
                         # position.
                         reopened = open_view()
                         reached = reopened.position()
-                        model = MemoryCaseStatistics()
+                        model = SQLCaseStatistics.in_memory()
                         ProjectionRunner(
                             truncated_log(log, reached), [StatisticsProjection(model)]
                         ).catch_up()

@@ -29,11 +29,10 @@ from application.case_statistics import CaseStatistics
 from application.case_statistics import Kind
 from application.case_statistics import covering
 from application.clock import SettableClock
+from infrastructure.read_model_store import PostgresDialect
+from infrastructure.read_model_store import SQLiteDialect
 from infrastructure.statistics_stores import COUNTERS
-from infrastructure.statistics_stores import MemoryCaseStatistics
-from infrastructure.statistics_stores import PostgresCaseStatistics
 from infrastructure.statistics_stores import SQLCaseStatistics
-from infrastructure.statistics_stores import SQLiteCaseStatistics
 from infrastructure.statistics_stores import case_statistics_for
 from tests.statistics_workflows import application_on
 from tests.statistics_workflows import counter_rows
@@ -77,13 +76,14 @@ def stats_store(
 ) -> Iterator[tuple[CaseStatistics, Callable[[], CaseStatistics]]]:
     """An empty statistics store, and how to open it again (memory: the same object)."""
     if request.param == "memory":
-        view = MemoryCaseStatistics()
+        view = SQLCaseStatistics.in_memory()
         yield view, lambda: view
         return
     with application_on(request.param, tmp_path, request, clock) as (_, app):
         view = case_statistics_for(app.recorder)
-        expected = SQLiteCaseStatistics if request.param == "sqlite" else PostgresCaseStatistics
-        assert isinstance(view, expected)
+        expected = SQLiteDialect if request.param == "sqlite" else PostgresDialect
+        assert isinstance(view, SQLCaseStatistics)
+        assert isinstance(view.dialect, expected)
         yield view, lambda: case_statistics_for(app.recorder)
 
 
