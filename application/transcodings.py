@@ -63,30 +63,20 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class SirenAsStr(Transcoding):
-    """A SIREN stored as its nine digits."""
+class TextValue(Transcoding):
+    """A value of one text field stored as that text: a SIREN as its nine digits, a tracking
+    code without its dashes."""
 
-    type = Siren
-    name = "siren"
+    def __init__(self, value_type: type[Siren | TrackingCode], name: str) -> None:
+        self.type = value_type
+        self.name = name
 
-    def encode(self, obj: Siren) -> str:
+    def encode(self, obj: Siren | TrackingCode) -> str:
         return obj.value
 
-    def decode(self, data: str) -> Siren:
-        return Siren(data)
-
-
-class TrackingCodeAsStr(Transcoding):
-    """A tracking code stored without its dashes."""
-
-    type = TrackingCode
-    name = "tracking_code"
-
-    def encode(self, obj: TrackingCode) -> str:
-        return obj.value
-
-    def decode(self, data: str) -> TrackingCode:
-        return TrackingCode(data)
+    def decode(self, data: str) -> Siren | TrackingCode:
+        value: Siren | TrackingCode = self.type(data)
+        return value
 
 
 class PlatformAsDict(Transcoding):
@@ -161,8 +151,8 @@ def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
         transcoder.register(EnumAsValue(enum_type, name))
     for transcoding in (
         DateAsISO(),
-        SirenAsStr(),
-        TrackingCodeAsStr(),
+        TextValue(Siren, "siren"),
+        TextValue(TrackingCode, "tracking_code"),
         PlatformAsDict(),
         CompanyAsDict(),
         MeasureFactsAsDict(),
