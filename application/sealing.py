@@ -324,16 +324,10 @@ class SealedSnapshotStore(EventStore[UUID]):
         self.recorder.insert_events(sealed, **kwargs)
         return []
 
-    def get(
-        self,
-        originator_id: UUID,
-        *,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> Iterator[DomainEventProtocol[UUID]]:
-        records = self.recorder.select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+    def get(self, originator_id: UUID, **query: Any) -> Iterator[DomainEventProtocol[UUID]]:
+        """The snapshots the query selects (`gt`, `lte`, `desc`, `limit`, as the library's
+        store takes them), each checked and bound to its event before decoding."""
+        records = self.recorder.select_events(originator_id, **query)
         snapshots = []
         for record in records:
             version = record.originator_version
