@@ -22,6 +22,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from typing import LiteralString
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
@@ -396,39 +397,43 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
             rows = curs.fetchall()
         return {r["case_id"]: WrappedKey(r["kek_id"], bytes(r["wrapped"])) for r in rows}
 
-    def case_keys_not_wrapped_by(self, kek_id: str, limit: int) -> list[tuple[UUID, WrappedKey]]:
+    def _read(
+        self, statement: LiteralString, table: Identifier, params: Sequence[Any] = ()
+    ) -> list[DictRow]:
+        """The rows of one statement on `table`, read in a transaction of its own."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL(
-                    "SELECT case_id, kek_id, wrapped FROM {table} WHERE kek_id != %s LIMIT %s"
-                ).format(table=self.case_keys_table),
-                (kek_id, limit),
-            )
-            rows = curs.fetchall()
+            curs.execute(SQL(statement).format(table=table), params)
+            return curs.fetchall()
+
+    def _write(self, statement: LiteralString, table: Identifier, params: Sequence[Any]) -> int:
+        """One statement on `table`, committed in a transaction of its own: the rows it
+        changed."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL(statement).format(table=table), params)
+            return curs.rowcount
+
+    def case_keys_not_wrapped_by(self, kek_id: str, limit: int) -> list[tuple[UUID, WrappedKey]]:
+        rows = self._read(
+            "SELECT case_id, kek_id, wrapped FROM {table} WHERE kek_id != %s LIMIT %s",
+            self.case_keys_table,
+            (kek_id, limit),
+        )
         return [(r["case_id"], WrappedKey(r["kek_id"], bytes(r["wrapped"]))) for r in rows]
 
     def registered_data_keys(self) -> list[RegisteredDataKey]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL("SELECT * FROM {table} ORDER BY created_at, kek_id").format(
-                    table=self.data_keys_table
-                )
-            )
-            rows = curs.fetchall()
+        rows = self._read("SELECT * FROM {table} ORDER BY created_at, kek_id", self.data_keys_table)
         return [
             RegisteredDataKey(r["kek_id"], r["ring"], r["created_at"], r["retired_at"])
             for r in rows
         ]
 
     def register_data_key(self, key_id: str, ring_id: str, created_at: datetime) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                SQL(
-                    "INSERT INTO {table} (kek_id, ring, created_at) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (kek_id) DO NOTHING"
-                ).format(table=self.data_keys_table),
-                (key_id, ring_id, created_at),
-            )
+        self._write(
+            "INSERT INTO {table} (kek_id, ring, created_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (kek_id) DO NOTHING",
+            self.data_keys_table,
+            (key_id, ring_id, created_at),
+        )
 
     def retire_data_keys(self, key_ids: Sequence[str], at: datetime) -> None:
         # RETIRE_FENCE: the SHARE lock waits for every transaction inserting case keys (they
@@ -444,13 +449,10 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
             )
 
     def count_case_keys(self) -> dict[str, int]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL("SELECT kek_id, count(*) AS n FROM {table} GROUP BY kek_id").format(
-                    table=self.case_keys_table
-                )
-            )
-            return {r["kek_id"]: int(r["n"]) for r in curs.fetchall()}
+        rows = self._read(
+            "SELECT kek_id, count(*) AS n FROM {table} GROUP BY kek_id", self.case_keys_table
+        )
+        return {r["kek_id"]: int(r["n"]) for r in rows}
 
     def rewrite_case_keys(self) -> None:
         """VACUUM FULL writes the table anew and unlinks its old files: a plain VACUUM only
@@ -487,15 +489,13 @@ class PostgresMediationRecorder(PostgresApplicationRecorder):
                     connection.execute("SELECT pg_advisory_unlock(%s)", (ROTATION_LOCK_KEY,))
 
     def replace_wrapped_case_key(self, case_id: UUID, old: WrappedKey, new: WrappedKey) -> bool:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                SQL(
-                    "UPDATE {table} SET kek_id = %s, wrapped = %s "
-                    "WHERE case_id = %s AND kek_id = %s AND wrapped = %s"
-                ).format(table=self.case_keys_table),
-                (new.kek_id, new.wrapped, case_id, old.kek_id, old.wrapped),
-            )
-            return bool(curs.rowcount)
+        changed = self._write(
+            "UPDATE {table} SET kek_id = %s, wrapped = %s "
+            "WHERE case_id = %s AND kek_id = %s AND wrapped = %s",
+            self.case_keys_table,
+            (new.kek_id, new.wrapped, case_id, old.kek_id, old.wrapped),
+        )
+        return bool(changed)
 
 
 class MediationPostgresFactory(PostgresFactory):
