@@ -70,6 +70,11 @@ class ChangeKind(Enum):
     ROLE_CHANGED = "role changed"
     PASSWORD_CHANGED = "password changed"  # noqa: S105 (the name of a change, not a password)
 
+    @property
+    def ends_sessions(self) -> bool:
+        """A disabled account, or a new password, signs out every session of the account."""
+        return self in (ChangeKind.DISABLED, ChangeKind.PASSWORD_CHANGED)
+
 
 @dataclass(frozen=True)
 class Account:
@@ -143,14 +148,10 @@ class AccountStore(Protocol):
         ...
 
     def save(
-        self,
-        account: Account,
-        change: AccountChange,
-        password_hash: str | None = None,
-        end_sessions: bool = False,
+        self, account: Account, change: AccountChange, password_hash: str | None = None
     ) -> None:
         """Store the account as it now is (its password hash too unless None) with its change,
-        ending its sessions if asked, in one transaction."""
+        ending its sessions if the change does, in one transaction."""
         ...
 
     def account(self, username: str) -> tuple[Account, str] | None:
@@ -273,7 +274,7 @@ class StaffAccounts:
         account = self._get(username)
         if account.disabled:
             raise AccountError(f"{username!r} is disabled already")
-        return self._save(replace(account, disabled=True), ChangeKind.DISABLED, by, end=True)
+        return self._save(replace(account, disabled=True), ChangeKind.DISABLED, by)
 
     def enable(self, username: str, by: str) -> Account:
         """A disabled account may sign in again."""
@@ -295,7 +296,7 @@ class StaffAccounts:
         """A new password; the account's sessions end now."""
         account = self._get(username)
         password_hash = self.hasher.hash(check_password(password))
-        return self._save(account, ChangeKind.PASSWORD_CHANGED, by, password_hash, end=True)
+        return self._save(account, ChangeKind.PASSWORD_CHANGED, by, password_hash)
 
     def accounts(self) -> list[Account]:
         """Every account, by username."""
@@ -373,16 +374,10 @@ class StaffAccounts:
         return found[0]
 
     def _save(
-        self,
-        account: Account,
-        what: ChangeKind,
-        by: str,
-        password_hash: str | None = None,
-        *,
-        end: bool = False,
+        self, account: Account, what: ChangeKind, by: str, password_hash: str | None = None
     ) -> Account:
         change = self._change(account, what, by)
-        self.store.save(account, change, password_hash, end_sessions=end)
+        self.store.save(account, change, password_hash)
         return account
 
     def _change(self, account: Account, what: ChangeKind, by: str) -> AccountChange:

@@ -124,11 +124,7 @@ class SQLAccountStore:
             return True
 
     def save(
-        self,
-        account: Account,
-        change: AccountChange,
-        password_hash: str | None = None,
-        end_sessions: bool = False,
+        self, account: Account, change: AccountChange, password_hash: str | None = None
     ) -> None:
         m = self.dialect.mark
         values: dict[str, Any] = {
@@ -145,7 +141,7 @@ class SQLAccountStore:
                 self._encode(*values.values(), account.username),
             )
             self._log(c, change)
-            if end_sessions:
+            if change.what.ends_sessions:
                 c.execute(
                     f"DELETE FROM {self.sessions_table} WHERE username = {m}", (account.username,)
                 )
