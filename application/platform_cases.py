@@ -35,6 +35,14 @@ class PlatformCase:
     response_due: date | None
 
 
+@dataclass(frozen=True)
+class PortalFilters:
+    """What a platform narrows its list to: a status, an answer due by a day."""
+
+    status: Status | None = None
+    due_by: date | None = None
+
+
 class PlatformCases(RowsReadModel):
     """The cases sent to each platform: what the read model stores and answers."""
 
@@ -42,15 +50,10 @@ class PlatformCases(RowsReadModel):
 
     @abstractmethod
     def page(
-        self,
-        platform: str,
-        status: Status | None,
-        due_by: date | None,
-        limit: int,
-        after: Cursor | None,
+        self, platform: str, filters: PortalFilters, limit: int, after: Cursor | None
     ) -> tuple[list[PlatformCase], int]:
-        """The cases sent to `platform` (in `status`, due by `due_by`), newest sent first,
-        after the cursor; and the position it reflects."""
+        """The cases sent to `platform` that meet the filters, newest sent first, after the
+        cursor; and the position it reflects."""
 
 
 def platform_case_updates(events: Iterable[Any]) -> RowUpdates:

@@ -11,8 +11,8 @@ from uuid import UUID
 from application.case_queues import Cursor
 from application.platform_cases import PlatformCase
 from application.platform_cases import PlatformCases
+from application.platform_cases import PortalFilters
 from application.read_models import RowUpdates
-from domain.values import Status
 from infrastructure.queue_stores import KEY
 from infrastructure.queue_stores import apply_updates
 from infrastructure.read_model_store import Index
@@ -39,22 +39,17 @@ class SQLPlatformCases(ReadModelStore, PlatformCases):
         return apply_updates(self, CASES, updates, position)
 
     def page(
-        self,
-        platform: str,
-        status: Status | None,
-        due_by: date | None,
-        limit: int,
-        after: Cursor | None,
+        self, platform: str, filters: PortalFilters, limit: int, after: Cursor | None
     ) -> tuple[list[PlatformCase], int]:
         m, d = self.dialect.mark, self.dialect
         where = [f"platform = {m}", "last_sent_on IS NOT NULL"]
         params: list[Any] = [platform]
-        if status is not None:
+        if filters.status is not None:
             where.append(f"status = {m}")
-            params.append(status)
-        if due_by is not None:
+            params.append(filters.status)
+        if filters.due_by is not None:
             where.append(f"response_due <= {d.cast(date)}")
-            params.append(due_by)
+            params.append(filters.due_by)
         if after is not None:
             where.append(f"(last_sent_on, {KEY}) < ({d.cast(date)}, {d.cast(UUID)})")
             params += [date.fromisoformat(after.value), after.case_id]

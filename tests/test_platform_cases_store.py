@@ -12,6 +12,7 @@ from application.case_queues import Cursor
 from application.case_queues import sortable
 from application.mediation import MediationApplication
 from application.platform_cases import PlatformCases
+from application.platform_cases import PortalFilters
 from domain.values import Status
 from infrastructure.platform_case_stores import platform_cases_for
 
@@ -31,7 +32,7 @@ def all_pages(store: PlatformCases, platform: str, size: int) -> list[UUID]:
     found: list[UUID] = []
     after = None
     while True:
-        rows, _ = store.page(platform, None, None, size, after)
+        rows, _ = store.page(platform, PortalFilters(), size, after)
         found += [r.id for r in rows]
         if len(rows) < size:
             return found
@@ -53,16 +54,16 @@ def test_the_list_is_newest_sent_first_filtered_and_paged(
     }
     assert store.apply(updates, 6)
     assert not store.apply({ids[4]: sent("amazon", 9)}, 6)  # position reached: not again
-    rows, position = store.page("amazon", None, None, 10, None)
+    rows, position = store.page("amazon", PortalFilters(), 10, None)
     assert position == 6
     same_day = sorted([ids[1], ids[2]], reverse=True)
     assert [r.id for r in rows] == [ids[3], *same_day, ids[0]]
     assert all_pages(store, "amazon", 1) == [r.id for r in rows]
     assert all_pages(store, "amazon", 3) == [r.id for r in rows]
-    answered, _ = store.page("amazon", Status.PLATFORM_RESPONDED, None, 10, None)
+    answered, _ = store.page("amazon", PortalFilters(status=Status.PLATFORM_RESPONDED), 10, None)
     assert [r.id for r in answered] == [ids[2]]
-    due, _ = store.page("amazon", None, DAY + timedelta(days=17), 10, None)
+    due, _ = store.page("amazon", PortalFilters(due_by=DAY + timedelta(days=17)), 10, None)
     assert {r.id for r in due} == {ids[0], ids[1]}
-    assert [r.id for r in store.page("cdiscount", None, None, 10, None)[0]] == [ids[5]]
+    assert [r.id for r in store.page("cdiscount", PortalFilters(), 10, None)[0]] == [ids[5]]
     assert store.apply({ids[4]: sent("amazon", 9)}, 7)  # sent now: listed first
-    assert store.page("amazon", None, None, 1, None)[0][0].id == ids[4]
+    assert store.page("amazon", PortalFilters(), 1, None)[0][0].id == ids[4]

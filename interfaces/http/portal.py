@@ -27,6 +27,7 @@ from application.case_queues import sortable
 from application.mediation import CommandResult
 from application.mediation import MediationApplication
 from application.platform_cases import PlatformCases
+from application.platform_cases import PortalFilters
 from domain.values import Status
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.auth import require
@@ -115,7 +116,7 @@ def portal_page(
 ) -> PortalPageView:
     """A page of the cases sent to `platform` as `GET /platform/cases` answers it (blocking):
     the list's rows, then each case as the case says it."""
-    rows, reached = view.page(platform, status, due_by, limit + 1, after)
+    rows, reached = view.page(platform, PortalFilters(status, due_by), limit + 1, after)
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if rows and more else None
