@@ -23,6 +23,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import KW_ONLY
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
@@ -229,6 +230,7 @@ def pause_after(failures: int) -> timedelta | None:
     return min(FIRST_PAUSE * (1 << doublings), LONGEST_PAUSE)
 
 
+@dataclass(eq=False)  # a service: equal only to itself
 class StaffAccounts:
     """The accounts: changed from the command line, signed in to from the console.
 
@@ -236,22 +238,15 @@ class StaffAccounts:
     after it began; disabling an account or changing its password ends its sessions at once.
     """
 
-    def __init__(
-        self,
-        store: AccountStore,
-        platforms: PlatformDirectory,
-        *,
-        idle: timedelta,
-        lifetime: timedelta,
-        clock: Clock | None = None,
-        hasher: PasswordHasher | None = None,
-    ) -> None:
-        self.store = store
-        self.platforms = platforms
-        self.idle = idle
-        self.lifetime = lifetime
-        self.clock = clock or SystemClock()
-        self.hasher = hasher or PasswordHasher()
+    store: AccountStore
+    platforms: PlatformDirectory
+    _: KW_ONLY
+    idle: timedelta
+    lifetime: timedelta
+    clock: Clock = field(default_factory=SystemClock)
+    hasher: PasswordHasher = field(default_factory=PasswordHasher)
+
+    def __post_init__(self) -> None:
         # What an unknown username's password is checked against: the same work as a real one.
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import KW_ONLY
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -143,27 +144,18 @@ class MailSettings:
     lease: timedelta = LEASE  # a message a sender took is another's again after this
 
 
+@dataclass(eq=False)  # a service: equal only to itself
 class OutboxSender:
     """Delivers the outbox's due messages, at least once each."""
 
-    def __init__(
-        self,
-        outbox: Outbox,
-        mediation: MediationApplication,
-        transport: MailTransport,
-        renderer: MailRenderer,
-        settings: MailSettings,
-        *,
-        clock: Clock,
-        backoff: Backoff | None = None,
-    ) -> None:
-        self.outbox = outbox
-        self.mediation = mediation
-        self.transport = transport
-        self.renderer = renderer
-        self.settings = settings
-        self.clock = clock
-        self.backoff = backoff or Backoff()
+    outbox: Outbox
+    mediation: MediationApplication
+    transport: MailTransport
+    renderer: MailRenderer
+    settings: MailSettings
+    _: KW_ONLY
+    clock: Clock
+    backoff: Backoff = field(default_factory=Backoff)
 
     def send_due(self, limit: int = 100) -> SendRun:
         """Send the messages due now, up to `limit` of them."""
