@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from typing import ClassVar
 from typing import Protocol
+from typing import TypedDict
+from typing import Unpack
 from typing import cast
 from typing import runtime_checkable
 from uuid import UUID
@@ -87,26 +89,28 @@ class EventPositions(Protocol):
         ...
 
 
+class StoreParts(TypedDict, total=False):
+    """What a store is made with besides its settings; each missing (or None) part has its
+    default: the system clock, fresh keys, a data-key ring in memory, no checkpoint archive."""
+
+    clock: Clock | None
+    keys: Keys | None
+    data_keys: DataKeyRing | None
+    checkpoints: CheckpointArchive | None
+
+
 class CaseStore(Application[UUID]):
     """Cases kept sealed, encrypted and snapshotted; read whole, or by the projections."""
 
     name = APPLICATION_NAME
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Case: SNAPSHOT_INTERVAL}
 
-    def __init__(
-        self,
-        env: Mapping[str, str] | None = None,
-        *,
-        clock: Clock | None = None,
-        keys: Keys | None = None,
-        data_keys: DataKeyRing | None = None,
-        checkpoints: CheckpointArchive | None = None,
-    ) -> None:
-        self.clock: Clock = clock or SystemClock()
-        self.keys = keys or Keys.generate()
-        self.checkpoints = checkpoints
+    def __init__(self, env: Mapping[str, str] | None = None, **parts: Unpack[StoreParts]) -> None:
+        self.clock: Clock = parts.get("clock") or SystemClock()
+        self.keys = parts.get("keys") or Keys.generate()
+        self.checkpoints = parts.get("checkpoints")
         self.sealer = Sealer(self.keys.seal)
-        self.case_keys = CaseKeys(data_keys or MemoryDataKeyRing())
+        self.case_keys = CaseKeys(parts.get("data_keys") or MemoryDataKeyRing())
         super().__init__(env=dict(env or {}))
         self.ring_made = open_ring(self.case_keys, self._first_data_keys)
         assert self.snapshots is not None

@@ -15,6 +15,7 @@ from dataclasses import fields
 from datetime import date
 from datetime import datetime
 from typing import Any
+from typing import Unpack
 from typing import cast
 from uuid import UUID
 from uuid import uuid4
@@ -24,18 +25,15 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.persistence import Recording
 
-from application.audit import CheckpointArchive
 from application.case_store import CaseStore
-from application.clock import Clock
+from application.case_store import StoreParts
 from application.data_keys import DataKeyRetired
-from application.data_keys import DataKeyRing
 from application.errors import CaseNotFound
 from application.errors import IdempotencyKeyReused
 from application.errors import StaleVersion
 from application.errors import VersionConflict
 from application.history import HistoryEntry
 from application.history import history_entry
-from application.keys import Keys
 from application.personal_data import WrappedKey
 from application.personal_data import keys_per_call
 from application.tracking_codes import TrackingCodeIndex
@@ -119,14 +117,11 @@ class MediationApplication(CaseStore):
         self,
         env: Mapping[str, str] | None = None,
         *,
-        clock: Clock | None = None,
         deadlines: Deadlines | None = None,
-        keys: Keys | None = None,
-        data_keys: DataKeyRing | None = None,
-        checkpoints: CheckpointArchive | None = None,
+        **parts: Unpack[StoreParts],
     ) -> None:
         self.deadlines = deadlines or Deadlines()
-        super().__init__(env, clock=clock, keys=keys, data_keys=data_keys, checkpoints=checkpoints)
+        super().__init__(env, **parts)
 
     # Commands.
 
