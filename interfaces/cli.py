@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from typing import Annotated
+from typing import Any
 
 import typer
 import uvicorn
@@ -36,6 +37,12 @@ cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+# What uvicorn is told whatever the command line says. The app logs each request itself
+# (mediation.access) with its route template: uvicorn's access log would write the raw path,
+# tracking codes included. No Server header says what software answers; the Date header stays
+# (RFC 9110).
+UVICORN_QUIET: dict[str, Any] = {"access_log": False, "server_header": False}
 
 
 def fail(message: str) -> typer.Exit:
@@ -130,10 +137,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
-        # The app logs each request itself (mediation.access) with its route template: uvicorn's
-        # access log would write the raw path, tracking codes included.
-        access_log=False,
-        server_header=False,  # says nothing of the software; the Date header stays (RFC 9110)
+        **UVICORN_QUIET,
     )
 
 
