@@ -26,7 +26,6 @@ router = APIRouter(prefix="/cases", tags=["audit"], route_class=AuthorizedRoute)
 
 @router.get(
     "/{case_id}/integrity",
-    response_model=IntegrityView,
     summary="Check a case's stored history",
     response_description="What was checked, and each problem found (none: `verified`)",
     responses=answers(*READ, "not-found"),

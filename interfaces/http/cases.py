@@ -68,7 +68,6 @@ def _etag(response: Response, version: int) -> None:
 @router.post(
     "",
     status_code=201,
-    response_model=ReportCaseResponse,
     summary="Report a business's trouble with a platform",
     responses=REPORT_ANSWERS,
 )
@@ -95,7 +94,6 @@ def report_case(
 
 @router.post(
     "/{case_id}/qualify",
-    response_model=CommandResponse,
     summary="Qualify a case",
     responses=COMMAND_ANSWERS,
 )
@@ -119,7 +117,6 @@ def qualify_case(
 
 @router.post(
     "/{case_id}/send-to-platform",
-    response_model=SendToPlatformResponse,
     summary="Send a case to the platform",
     responses=COMMAND_ANSWERS,
 )
@@ -142,7 +139,6 @@ def send_to_platform(
 
 @router.post(
     "/{case_id}/platform-response",
-    response_model=CommandResponse,
     summary="Record the platform's answer",
     responses=COMMAND_ANSWERS,
 )
@@ -165,7 +161,6 @@ def record_platform_response(
 
 @router.post(
     "/{case_id}/escalate",
-    response_model=EscalateCaseResponse,
     summary="Escalate a case to the business mediator",
     responses=COMMAND_ANSWERS,
 )
@@ -188,7 +183,6 @@ def escalate_case(
 
 @router.post(
     "/{case_id}/resolve",
-    response_model=CommandResponse,
     summary="Resolve a case with an outcome",
     responses=COMMAND_ANSWERS,
 )
@@ -211,7 +205,6 @@ def resolve_case(
 
 @router.get(
     "/{case_id}",
-    response_model=CaseView,
     summary="Read a case, now or as it was",
     responses={200: {"description": "The case as asked for", **ETAG}, **answers(*CASE_READ)},
 )
@@ -242,7 +235,6 @@ def get_case(
 
 @router.get(
     "/{case_id}/history",
-    response_model=HistoryView,
     summary="Read a case's history",
     response_description="The case's events, oldest first",
     responses=answers(*CASE_READ),

@@ -20,7 +20,6 @@ router = APIRouter(prefix="/cases", tags=["erasure"], route_class=AuthorizedRout
 
 @router.post(
     "/{case_id}/erase-personal-data",
-    response_model=CommandResponse,
     summary="Erase a case's personal data",
     responses=COMMAND_ANSWERS,
 )

@@ -74,7 +74,6 @@ class PortalPageView(BaseModel):
 
 @router.get(
     "",
-    response_model=PortalPageView,
     summary="List the cases sent to your platform",
     response_description="A page of the cases, newest sent first",
     responses=answers(*READ_MODEL),
@@ -129,7 +128,6 @@ def portal_page(
 
 @router.get(
     "/{case_id}",
-    response_model=PortalCaseView,
     summary="Read a case sent to your platform",
     responses={200: {"description": "The case, as the platform sees it", **ETAG},
                **answers(*CASE_READ)},
@@ -147,7 +145,6 @@ def portal_case(
 
 @router.post(
     "/{case_id}/acknowledge",
-    response_model=CommandResponse,
     summary="Acknowledge a case sent to your platform",
     responses=command_answers(ON_ITS_CASE, *CASE_READ, "command-not-allowed", "version-conflict"),
 )
@@ -162,7 +159,6 @@ def acknowledge_case(
 
 @router.post(
     "/{case_id}/response",
-    response_model=CommandResponse,
     summary="Answer a case sent to your platform",
     responses=command_answers(ON_ITS_CASE, *COMMAND),
 )

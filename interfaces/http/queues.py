@@ -63,7 +63,6 @@ class QueueView(BaseModel):
 
 @router.get(
     "/queues/{queue}",
-    response_model=QueueView,
     summary="Read a page of a work queue",
     response_description="A page of the queue, and the log position it reflects",
     responses=answers(*READ_MODEL),

@@ -13,7 +13,6 @@ router = APIRouter(tags=["public tracking"])
 
 @router.get(
     "/track/{tracking_code}",
-    response_model=TrackingView,
     summary="Follow a case with its tracking code",
     response_description="The case's status, when it was reported and last changed",
     responses=answers("not-found", "store-unavailable"),
