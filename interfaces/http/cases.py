@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
+from typing import Any
+from typing import Protocol
 from uuid import UUID
 
 from fastapi import APIRouter
+from fastapi import Depends
 from fastapi import Query
 from fastapi import Request
 from fastapi import Response
+from fastapi.types import DecoratedCallable
 
+from application.access import Credential
+from application.mediation import CommandResult
+from application.mediation import MediationApplication
 from domain.errors import InvalidValue
 from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import COMMAND_ANSWERS
@@ -23,6 +32,8 @@ from interfaces.http.deps import IdempotencyKey
 from interfaces.http.deps import IfMatch
 from interfaces.http.deps import MediationDep
 from interfaces.http.deps import Reporter
+from interfaces.http.deps import recorded
+from interfaces.http.deps import set_etag
 from interfaces.http.problems import CASE_READ
 from interfaces.http.problems import answers
 from interfaces.http.schemas import CaseView
@@ -61,8 +72,50 @@ def instant(text: str) -> datetime:
         ) from None
 
 
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'"{version}"'
+class CommandRequest(Protocol):
+    """The body of a caseworker's command: the command's own arguments."""
+
+    def to_command(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class CaseworkerCommands:
+    """What a caseworker's command on a case takes besides the case and its body: the
+    application, the caseworker (the actor recorded), the version `If-Match` expects, and the
+    answer, which carries the case's new version as its ETag."""
+
+    mediation: MediationApplication
+    caseworker: Credential
+    if_match: int | None
+    response: Response
+
+    def run(
+        self, command: Callable[..., CommandResult], case_id: UUID, body: CommandRequest
+    ) -> CommandResult:
+        """`command`, a method of MediationApplication, on the case with the body's arguments."""
+        result = command(
+            self.mediation,
+            case_id,
+            **body.to_command(),
+            actor=self.caseworker.actor,
+            expected_version=self.if_match,
+        )
+        return recorded(self.response, result)
+
+
+async def caseworker_commands(
+    response: Response, mediation: MediationDep, caseworker: Caseworker, if_match: IfMatch
+) -> CaseworkerCommands:
+    return CaseworkerCommands(mediation, caseworker, if_match, response)
+
+
+Commands = Annotated[CaseworkerCommands, Depends(caseworker_commands)]
+
+
+def command_route(path: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """The route of a caseworker's command on a case: a POST to `path`, answering what every
+    such command answers (COMMAND_ANSWERS)."""
+    return router.post(path, summary=summary, responses=COMMAND_ANSWERS)
 
 
 @router.post(
@@ -86,121 +139,53 @@ def report_case(
     report = body.to_report(request.app.state.settings.platforms)
     result = mediation.report_case(report, actor=reporter.actor, idempotency_key=key)
     response.headers["Location"] = f"/cases/{result.case_id}"
-    _etag(response, result.version)
-    if result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return ReportCaseResponse.of(result)
+    return ReportCaseResponse.of(recorded(response, result))
 
 
-@router.post(
-    "/{case_id}/qualify",
-    summary="Qualify a case",
-    responses=COMMAND_ANSWERS,
-)
-def qualify_case(
-    case_id: UUID,
-    body: QualifyCaseRequest,
-    response: Response,
-    mediation: MediationDep,
-    caseworker: Caseworker,
-    if_match: IfMatch,
-) -> CommandResponse:
+@command_route("/{case_id}/qualify", summary="Qualify a case")
+def qualify_case(case_id: UUID, body: QualifyCaseRequest, commands: Commands) -> CommandResponse:
     """Sets the case's category, priority, summary, the P2B articles at stake and who handles
     it; a reported case, or a qualified one not yet sent, only. `If-Match` refuses it (412) if
     the case has moved on meanwhile."""
-    result = mediation.qualify_case(
-        case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
-    )
-    _etag(response, result.version)
-    return CommandResponse.of(result)
+    return CommandResponse.of(commands.run(MediationApplication.qualify_case, case_id, body))
 
 
-@router.post(
-    "/{case_id}/send-to-platform",
-    summary="Send a case to the platform",
-    responses=COMMAND_ANSWERS,
-)
+@command_route("/{case_id}/send-to-platform", summary="Send a case to the platform")
 def send_to_platform(
-    case_id: UUID,
-    body: SendToPlatformRequest,
-    response: Response,
-    mediation: MediationDep,
-    caseworker: Caseworker,
-    if_match: IfMatch,
+    case_id: UUID, body: SendToPlatformRequest, commands: Commands
 ) -> SendToPlatformResponse:
     """Sends the case's message to the platform and answers the date its response is due
     (15 days from today, 5 when urgent, unless `response_due` says otherwise)."""
-    result = mediation.send_to_platform(
-        case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
+    return SendToPlatformResponse.of(
+        commands.run(MediationApplication.send_to_platform, case_id, body)
     )
-    _etag(response, result.version)
-    return SendToPlatformResponse.of(result)
 
 
-@router.post(
-    "/{case_id}/platform-response",
-    summary="Record the platform's answer",
-    responses=COMMAND_ANSWERS,
-)
+@command_route("/{case_id}/platform-response", summary="Record the platform's answer")
 def record_platform_response(
-    case_id: UUID,
-    body: PlatformResponseRequest,
-    response: Response,
-    mediation: MediationDep,
-    caseworker: Caseworker,
-    if_match: IfMatch,
+    case_id: UUID, body: PlatformResponseRequest, commands: Commands
 ) -> CommandResponse:
     """Records how the platform answered a case awaiting it (its stance, its words, the day
     it answered): the case then waits for the caseworker's review."""
-    result = mediation.record_platform_response(
-        case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
+    return CommandResponse.of(
+        commands.run(MediationApplication.record_platform_response, case_id, body)
     )
-    _etag(response, result.version)
-    return CommandResponse.of(result)
 
 
-@router.post(
-    "/{case_id}/escalate",
-    summary="Escalate a case to the business mediator",
-    responses=COMMAND_ANSWERS,
-)
+@command_route("/{case_id}/escalate", summary="Escalate a case to the business mediator")
 def escalate_case(
-    case_id: UUID,
-    body: EscalateCaseRequest,
-    response: Response,
-    mediation: MediationDep,
-    caseworker: Caseworker,
-    if_match: IfMatch,
+    case_id: UUID, body: EscalateCaseRequest, commands: Commands
 ) -> EscalateCaseResponse:
     """Hands the case to the business mediator, with the reason, and answers the mediator's
     file reference."""
-    result = mediation.escalate_case(
-        case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
-    )
-    _etag(response, result.version)
-    return EscalateCaseResponse.of(result)
+    return EscalateCaseResponse.of(commands.run(MediationApplication.escalate_case, case_id, body))
 
 
-@router.post(
-    "/{case_id}/resolve",
-    summary="Resolve a case with an outcome",
-    responses=COMMAND_ANSWERS,
-)
-def resolve_case(
-    case_id: UUID,
-    body: ResolveCaseRequest,
-    response: Response,
-    mediation: MediationDep,
-    caseworker: Caseworker,
-    if_match: IfMatch,
-) -> CommandResponse:
+@command_route("/{case_id}/resolve", summary="Resolve a case with an outcome")
+def resolve_case(case_id: UUID, body: ResolveCaseRequest, commands: Commands) -> CommandResponse:
     """Closes the case with an outcome its status allows (the case's `allowed_commands` lists
     them); a resolved case takes no more commands."""
-    result = mediation.resolve_case(
-        case_id, **body.to_command(), actor=caseworker.actor, expected_version=if_match
-    )
-    _etag(response, result.version)
-    return CommandResponse.of(result)
+    return CommandResponse.of(commands.run(MediationApplication.resolve_case, case_id, body))
 
 
 @router.get(
@@ -229,7 +214,7 @@ def get_case(
     """Every field the case's events set, and the commands its status allows: now, right after
     event `version`, or as it stood at the instant `at`."""
     case = mediation.get_case(case_id, version=version, at=None if at is None else instant(at))
-    _etag(response, case.version)
+    set_etag(response, case.version)
     return CaseView.of(case)
 
 

@@ -13,9 +13,11 @@ from fastapi import Depends
 from fastapi import Header
 from fastapi import Query
 from fastapi import Request
+from fastapi import Response
 
 from application.access import Credential
 from application.access import Role
+from application.mediation import CommandResult
 from application.mediation import MediationApplication
 from interfaces.http.auth import require
 from interfaces.http.problems import COMMAND
@@ -130,6 +132,20 @@ ON_A_CASE = (
     "erase_personal_data",
 )
 ETAG = header_docs({"ETag": 'the case\'s version, e.g. "3"'})
+
+
+def set_etag(response: Response, version: int) -> None:
+    """The case's version as the answer's ETag (ETAG documents it): what `If-Match` sends back."""
+    response.headers["ETag"] = f'"{version}"'
+
+
+def recorded(response: Response, result: CommandResult) -> CommandResult:
+    """A command's result, its answer given the case's new version as ETag and, when it repeats
+    an answer already given (an idempotent report, an acknowledgement), `Idempotent-Replayed`."""
+    set_etag(response, result.version)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result
 
 
 def command_answers(links: tuple[str, ...], *slugs: str) -> dict[int | str, dict[str, Any]]:

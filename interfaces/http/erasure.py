@@ -12,6 +12,7 @@ from interfaces.http.deps import COMMAND_ANSWERS
 from interfaces.http.deps import DataProtectionOfficer
 from interfaces.http.deps import IfMatch
 from interfaces.http.deps import MediationDep
+from interfaces.http.deps import recorded
 from interfaces.http.schemas import CommandResponse
 from interfaces.http.schemas import EraseRequest
 
@@ -37,5 +38,4 @@ def erase_personal_data(
     result = mediation.erase_personal_data(
         case_id, reason=body.reason, actor=officer.actor, expected_version=if_match
     )
-    response.headers["ETag"] = f'"{result.version}"'
-    return CommandResponse.of(result)
+    return CommandResponse.of(recorded(response, result))

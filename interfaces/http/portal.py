@@ -24,7 +24,6 @@ from application.access import Role
 from application.case_queues import Cursor
 from application.case_queues import Order
 from application.case_queues import sortable
-from application.mediation import CommandResult
 from application.mediation import MediationApplication
 from application.platform_cases import PlatformCases
 from application.platform_cases import PortalFilters
@@ -37,6 +36,8 @@ from interfaces.http.deps import MediationDep
 from interfaces.http.deps import MinPosition
 from interfaces.http.deps import command_answers
 from interfaces.http.deps import read_model_at
+from interfaces.http.deps import recorded
+from interfaces.http.deps import set_etag
 from interfaces.http.portal_views import PortalCaseView
 from interfaces.http.problems import CASE_READ
 from interfaces.http.problems import COMMAND
@@ -55,13 +56,6 @@ ON_ITS_CASE = ("portal_case", "acknowledge_case", "respond_to_case")
 def _platform(caller: Credential) -> str:
     assert caller.platform is not None  # settings bind every platform token to a platform
     return caller.platform
-
-
-def _answer(response: Response, result: CommandResult) -> CommandResponse:
-    response.headers["ETag"] = f'"{result.version}"'
-    if result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return CommandResponse.of(result)
 
 
 class PortalPageView(BaseModel):
@@ -139,7 +133,7 @@ def portal_case(
     measure, the caseworker's message, the due date), never the business's contact. Another
     platform's case, or one not sent, is the same 404 as a case that does not exist."""
     case = mediation.case_for_platform(case_id, _platform(caller))
-    response.headers["ETag"] = f'"{case.version}"'
+    set_etag(response, case.version)
     return PortalCaseView.of(case)
 
 
@@ -154,7 +148,7 @@ def acknowledge_case(
     """Records that the platform has read the case, once a round; acknowledging again records
     nothing and answers the same, marked `Idempotent-Replayed: true`."""
     result = mediation.acknowledge_case(case_id, platform=_platform(caller), actor=caller.actor)
-    return _answer(response, result)
+    return CommandResponse.of(recorded(response, result))
 
 
 @router.post(
@@ -179,4 +173,4 @@ def respond_to_case(
         expected_version=if_match,
         platform=_platform(caller),
     )
-    return _answer(response, result)
+    return CommandResponse.of(recorded(response, result))
