@@ -15,23 +15,21 @@ from starlette.types import Receive
 from starlette.types import Scope
 from starlette.types import Send
 
+from interfaces.http.middleware import HttpMiddleware
 from interfaces.http.problems import problem_response
 
 
-class LimitRequestBodies:
-    """A plain ASGI middleware, as `MeasureRequests` is, for the same reason (CPU)."""
+class LimitRequestBodies(HttpMiddleware):
+    """Refuses a request body over `max_bytes` with 413, as the module says."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
         self.detail = (
             f"the request body is over the limit of {max_bytes} bytes; nothing was recorded"
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             await problem_response("payload-too-large", self.detail)(scope, receive, send)

@@ -22,7 +22,6 @@ from prometheus_client import Histogram
 from prometheus_client import generate_latest
 from pydantic import BaseModel
 from pydantic import Field
-from starlette.types import ASGIApp
 from starlette.types import Message
 from starlette.types import Receive
 from starlette.types import Scope
@@ -35,6 +34,7 @@ from infrastructure.outbox_store import NAME as OUTBOX
 from interfaces.http.auth import authorize
 from interfaces.http.deps import MediationDep
 from interfaces.http.labels import request_labels
+from interfaces.http.middleware import HttpMiddleware
 from interfaces.http.problems import PROBLEM_TYPES
 from interfaces.http.problems import SIGNED_IN
 from interfaces.http.problems import ProblemError
@@ -89,23 +89,14 @@ class Metrics:
         self.latency.labels(method, route).observe(seconds)
 
 
-class MeasureRequests:
+class MeasureRequests(HttpMiddleware):
     """Counts, times and logs every request by method, route template and status.
 
     The access log (`mediation.access`, one INFO line per request) names the route template,
     never the path nor the query: a path carries tracking codes and case ids, a query may
-    carry personal data.
+    carry personal data."""
 
-    A plain ASGI middleware: Starlette's BaseHTTPMiddleware, which `app.middleware("http")`
-    gives, spawns a task and copies the response for every request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500  # unless the app answers: an exception propagates to the server's 500
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp
 from starlette.types import Message
 from starlette.types import Receive
 from starlette.types import Scope
 from starlette.types import Send
+
+from interfaces.http.middleware import HttpMiddleware
 
 # Cache-Control: no-store on every answer, not only those with personal data: any API answer
 # may carry some, and a cached /healthz, /readyz, /metrics or /openapi.json would show a past
@@ -21,20 +22,13 @@ SECURITY_HEADERS = {
 }
 
 
-class SecureHeaders:
+class SecureHeaders(HttpMiddleware):
     """Adds each of SECURITY_HEADERS that the answer does not set itself.
 
-    A plain ASGI middleware, as `MeasureRequests` is; `MediationAPI` puts it around Starlette's
-    own error handling, so the 500 of an unexpected error carries the headers too."""
+    `MediationAPI` puts it around Starlette's own error handling, so the 500 of an unexpected
+    error carries the headers too."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
