@@ -187,12 +187,8 @@ class MeasureFactsRequest(Strict):
     )
 
     def to_facts(self) -> MeasureFacts:
-        return MeasureFacts(
-            measure=self.measure,
-            effective_on=self.effective_on,
-            statement_of_reasons=self.statement_of_reasons,
-            notice_received_on=self.notice_received_on,
-        )
+        """The facts: this body's fields are theirs, one for one."""
+        return MeasureFacts(**self.model_dump())
 
 
 def _facts(request: MeasureFactsRequest | None) -> MeasureFacts | None:
