@@ -5,6 +5,7 @@ the figures themselves are read and computed in the thread pool."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 from typing import Any
@@ -14,6 +15,7 @@ from fastapi import Path
 from fastapi import Query
 from fastapi import Request
 from fastapi import Response
+from fastapi.types import DecoratedCallable
 from starlette.concurrency import run_in_threadpool
 
 from application.case_statistics import CaseStatistics
@@ -47,6 +49,19 @@ router = APIRouter(prefix="/statistics", tags=["statistics"], route_class=Author
 From = Annotated[IsoDate | None, Query(alias="from", description="first day reported (UTC)")]
 To = Annotated[IsoDate | None, Query(description="last day reported (UTC), inclusive")]
 AsOf = Annotated[IsoDate | None, Query(description="decides what is silent; default today")]
+
+
+def figures_route(
+    path: str, *, summary: str, answer: str, problems: tuple[str, ...] = ()
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """The GET of figures at `path`: it answers `answer` and the log position they reflect, or
+    a read model's problems (READ_MODEL) and `problems`."""
+    return router.get(
+        path,
+        summary=summary,
+        response_description=f"{answer}, and the log position they reflect",
+        responses=answers(*READ_MODEL, *problems),
+    )
 
 
 def _period(first: date | None, last: date | None) -> None:
@@ -89,12 +104,7 @@ def _view(counters: list[tuple[str, str, int]], position: int, day: date) -> Sta
     return StatisticsView.model_validate({"position": position, **statistics(counters, day)})
 
 
-@router.get(
-    "",
-    summary="Read the figures of a period",
-    response_description="The figures, and the log position they reflect",
-    responses=answers(*READ_MODEL),
-)
+@figures_route("", summary="Read the figures of a period", answer="The figures")
 async def read_statistics(
     request: Request, mediation: MediationDep, _: Analyst,
     first: From = None, to: To = None, as_of: AsOf = None, min_position: MinPosition = None,
@@ -105,11 +115,11 @@ async def read_statistics(
     return await period_figures(request, mediation, first, to, as_of, min_position)
 
 
-@router.get(
+@figures_route(
     "/platforms/{platform}",
     summary="Read one platform's figures",
-    response_description="The platform's figures, and the log position they reflect",
-    responses=answers(*READ_MODEL, "not-found"),
+    answer="The platform's figures",
+    problems=("not-found",),
 )
 async def read_platform_statistics(
     platform: str, request: Request, mediation: MediationDep, _: Analyst,
@@ -130,11 +140,10 @@ async def read_platform_statistics(
     raise ProblemError("not-found", f"no case about the platform {platform!r} in this period")
 
 
-@router.get(
+@figures_route(
     "/annual/{year}",
     summary="Read a year's figures per platform",
-    response_description="The year's figures per platform, and the log position they reflect",
-    responses=answers(*READ_MODEL),
+    answer="The year's figures per platform",
 )
 async def read_annual_statistics(
     year: Annotated[int, Path(ge=2000, le=2100)], request: Request, _: Analyst,
