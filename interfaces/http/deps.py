@@ -6,8 +6,12 @@ pool, and those hops (one per dependency per request) cost more CPU than the com
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated
 from typing import Any
+from typing import Protocol
+from typing import TypeVar
+from uuid import UUID
 
 from fastapi import Depends
 from fastapi import Header
@@ -17,6 +21,7 @@ from fastapi import Response
 
 from application.access import Credential
 from application.access import Role
+from application.case_queues import Cursor
 from application.mediation import CommandResult
 from application.mediation import MediationApplication
 from interfaces.http.auth import require
@@ -69,6 +74,27 @@ MinPosition = Annotated[
     int | None,
     Query(ge=0, description="wait (a few seconds at most) until the read models reflect it"),
 ]
+PageCursor = Annotated[
+    str | None, Query(max_length=500, description="the previous page's `next_cursor`")
+]
+
+
+class Row(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+R = TypeVar("R", bound=Row)
+
+
+def paged(rows: list[R], limit: int, sort_value: Callable[[R], str]) -> tuple[list[R], str | None]:
+    """The first `limit` of `rows`, which a list read one over the limit to learn whether a
+    page follows, and that page's `next_cursor` (the last row's sort value and id; none when
+    no page follows)."""
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], Cursor(sort_value(last), last.id).encode()
 
 
 async def read_model_at(request: Request, min_position: int | None) -> None:

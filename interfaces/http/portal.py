@@ -34,7 +34,9 @@ from interfaces.http.deps import ETAG
 from interfaces.http.deps import IfMatch
 from interfaces.http.deps import MediationDep
 from interfaces.http.deps import MinPosition
+from interfaces.http.deps import PageCursor
 from interfaces.http.deps import command_answers
+from interfaces.http.deps import paged
 from interfaces.http.deps import read_model_at
 from interfaces.http.deps import recorded
 from interfaces.http.deps import set_etag
@@ -81,9 +83,7 @@ async def portal_cases(
         IsoDate | None, Query(description="only the cases whose answer is due by this day")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[
-        str | None, Query(max_length=500, description="the previous page's `next_cursor`")
-    ] = None,
+    cursor: PageCursor = None,
     min_position: MinPosition = None,
 ) -> PortalPageView:
     """The cases sent to the token's platform, the most recently sent first, each as
@@ -110,12 +110,10 @@ def portal_page(
     """A page of the cases sent to `platform` as `GET /platform/cases` answers it (blocking):
     the list's rows, then each case as the case says it."""
     rows, reached = view.page(platform, PortalFilters(status, due_by), limit + 1, after)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if rows and more else None
+    rows, next_cursor = paged(rows, limit, lambda row: sortable(row.last_sent_on))
     return PortalPageView(
         items=[PortalCaseView.of(mediation.case_for_platform(r.id, platform)) for r in rows],
-        next_cursor=None if last is None else Cursor(sortable(last.last_sent_on), last.id).encode(),
+        next_cursor=next_cursor,
         position=reached,
     )
 

@@ -29,6 +29,8 @@ from interfaces.http.auth import AuthorizedRoute
 from interfaces.http.deps import Caseworker
 from interfaces.http.deps import MediationDep
 from interfaces.http.deps import MinPosition
+from interfaces.http.deps import PageCursor
+from interfaces.http.deps import paged
 from interfaces.http.deps import read_model_at
 from interfaces.http.problems import READ_MODEL
 from interfaces.http.problems import answers
@@ -81,9 +83,7 @@ async def read_queue(
         IsoDate | None, Query(description="decides what is overdue; default today")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[
-        str | None, Query(max_length=500, description="the previous page's `next_cursor`")
-    ] = None,
+    cursor: PageCursor = None,
 ) -> QueueView:
     """The cases in one of the caseworkers' queues (to qualify, to send, awaiting the platform,
     awaiting its acknowledgement, overdue, to review, with the mediator, resolved), each with
@@ -114,13 +114,9 @@ def page_view(
 ) -> QueueView:
     """Reads the page (blocking) and makes its view, the company names revealed from their
     stored form."""
-    items, reached = queues.page(queue, filters, today, limit + 1, after)
-    more = len(items) > limit
-    items = items[:limit]
-    next_cursor = None
-    if more:
-        last = items[-1]
-        next_cursor = Cursor(sort_value(last, QUEUES[queue].order), last.id).encode()
+    rows, reached = queues.page(queue, filters, today, limit + 1, after)
+    order = QUEUES[queue].order
+    items, next_cursor = paged(rows, limit, lambda item: sort_value(item, order))
     company_names = mediation.personal_texts({i.id: i.company_name for i in items})
     return QueueView(
         queue=queue,
