@@ -517,6 +517,8 @@ class CaseView(BaseModel):
 
 
 class HistoryEventView(BaseModel):
+    model_config = FROM_STATE
+
     version: int
     type: str
     recorded_at: datetime
@@ -525,13 +527,7 @@ class HistoryEventView(BaseModel):
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> HistoryEventView:
-        return cls(
-            version=entry.version,
-            type=entry.type,
-            recorded_at=entry.recorded_at,
-            actor=entry.actor,
-            data=entry.data,
-        )
+        return cls.model_validate(entry)
 
 
 class HistoryView(BaseModel):
