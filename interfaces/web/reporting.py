@@ -88,14 +88,11 @@ def _translated(choices: tuple[Choice, ...], lang: str) -> list[Choice]:
 
 
 def _form_page(
-    request: Request,
-    form: ReportForm,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
+    request: Request, form: ReportForm, errors: dict[str, str] | None = None
 ) -> HTMLResponse:
-    return render(
-        request, "report.html", _form_context(request, form, errors), status_code=status_code
-    )
+    """The form as typed; refused (`errors`, each said by its field): 422."""
+    context = _form_context(request, form, errors)
+    return render(request, "report.html", context, status_code=200 if errors is None else 422)
 
 
 def _form_context(
@@ -147,7 +144,7 @@ async def send_report(request: Request) -> Response:
         result = await run_in_threadpool(_record, request, form, key)
     except ReportFormErrors as wrong:
         errors = wrong.said_in(language(request))
-        return _form_page(request, form, errors, status_code=422)
+        return _form_page(request, form, errors)
     except STORE_ERRORS:
         context = _form_context(request, form, None) | {"outage": True}
         return unavailable(request, "report.html", context)
