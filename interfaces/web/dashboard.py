@@ -16,7 +16,6 @@ from dataclasses import field
 from datetime import date
 from datetime import timedelta
 from typing import Annotated
-from typing import Any
 
 from babel.dates import format_date
 from fastapi import APIRouter
@@ -46,6 +45,7 @@ from interfaces.http.statistics_views import PlatformFiguresView
 from interfaces.http.statistics_views import StatisticsView
 from interfaces.web import charts
 from interfaces.web.console_pages import HOMES
+from interfaces.web.console_pages import Home
 from interfaces.web.console_pages import console_page
 from interfaces.web.page_errors import PageRoute
 from interfaces.web.pages import language
@@ -221,20 +221,11 @@ def select(view: CaseStatistics, filters: Filters, today: date) -> Selection:
     return chosen
 
 
-def _dashboard_page(
-    request: Request,
-    template: str,
-    member: StaffMember,
-    context: dict[str, Any],
-    status_code: int = 200,
-) -> HTMLResponse:
-    """A page of the dashboard in the console's layout; its menu names the dashboard's pages,
-    and the member's home only when it is elsewhere (a caseworker's queues)."""
+def _home_elsewhere(member: StaffMember) -> Home | None:
+    """The member's home for the menu of a dashboard's page, which names the dashboard's pages
+    itself: only a home elsewhere (a caseworker's queues)."""
     home = HOMES.get(member.role)
-    elsewhere = home if home is not None and home.page != "dashboard" else None
-    return console_page(
-        request, template, member, {**context, "home": elsewhere}, status_code=status_code
-    )
+    return home if home is not None and home.page != "dashboard" else None
 
 
 def _today(request: Request) -> date:
@@ -251,11 +242,12 @@ async def dashboard(request: Request, member: Reader) -> HTMLResponse:
     if not errors:
         chosen = await run_in_threadpool(select, statistics_view(request), filters, today)
     lang = language(request)
-    return _dashboard_page(
+    return console_page(
         request,
         "dashboard.html",
         member,
         {
+            "home": _home_elsewhere(member),
             "filters": filters,
             "errors": errors,
             "chosen": chosen,
@@ -312,11 +304,12 @@ async def annual_report(request: Request, member: Reader) -> HTMLResponse:
     years = sorted({*years, year}, reverse=True)  # a year asked for is always in the selector
     report: AnnualStatisticsView = await run_in_threadpool(annual_figures, view, year)
     lang = language(request)
-    return _dashboard_page(
+    return console_page(
         request,
         "annual_report.html",
         member,
         {
+            "home": _home_elsewhere(member),
             "year": year,
             "years": years,
             "report": report,
