@@ -4,21 +4,17 @@ command line, by whoever runs the service."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter
-from fastapi import Depends
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from application.accounts import ChangeKind
 from application.accounts import StaffAccounts
-from interfaces.web.audit_pages import AUDITOR
+from interfaces.web.audit_pages import Auditor
 from interfaces.web.console_pages import console_page
 from interfaces.web.page_errors import PageRoute
 from interfaces.web.pages import page
-from interfaces.web.staff import StaffMember
 from interfaces.web.wording import N_
 
 router = APIRouter(route_class=PageRoute)
@@ -34,9 +30,7 @@ CHANGES = {
 
 
 @page(router, "audit_accounts")
-async def audit_accounts(
-    request: Request, staff: Annotated[StaffMember, Depends(AUDITOR)]
-) -> HTMLResponse:
+async def audit_accounts(request: Request, staff: Auditor) -> HTMLResponse:
     """The accounts, then their changes, newest first."""
     accounts: StaffAccounts = request.app.state.accounts
     current = await run_in_threadpool(accounts.accounts)

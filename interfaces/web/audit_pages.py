@@ -58,6 +58,7 @@ router = APIRouter(route_class=PageRoute)
 
 AUDITOR = require_staff(Role.AUDITOR)
 """The auditor's pages: a case, its history, its integrity, its dossier (docs/http.md)."""
+Auditor = Annotated[StaffMember, Depends(AUDITOR)]
 
 REPLAY_FIELDS = ("version", "day", "time")
 
@@ -154,15 +155,13 @@ def altered_at(integrity: IntegrityView) -> int | None:
 
 
 @page(router, "audit_home")
-def audit_home(request: Request, staff: Annotated[StaffMember, Depends(AUDITOR)]) -> Response:
+def audit_home(request: Request, staff: Auditor) -> Response:
     """The auditor's console: a case opened by its identifier."""
     return case_lookup(request, staff, "audit_case", "console/audit_home.html")
 
 
 @page(router, "audit_case")
-def audit_case(
-    request: Request, case_id: str, staff: Annotated[StaffMember, Depends(AUDITOR)]
-) -> HTMLResponse:
+def audit_case(request: Request, case_id: str, staff: Auditor) -> HTMLResponse:
     """The case read only: its integrity, its state and history now or as they stood."""
     mediation: MediationApplication = request.app.state.mediation
     identifier = parsed_case_id(case_id)
@@ -210,9 +209,7 @@ def clocks_day(mediation: MediationApplication, case: Case, replay: Replay) -> d
 
 
 @page(router, "audit_dossier")
-def audit_dossier(
-    request: Request, case_id: str, staff: Annotated[StaffMember, Depends(AUDITOR)]
-) -> Response:
+def audit_dossier(request: Request, case_id: str, staff: Auditor) -> Response:
     """The case's signed dossier, the very document `GET /cases/{id}/dossier` answers, as a
     file to keep."""
     identifier = parsed_case_id(case_id)
@@ -224,9 +221,7 @@ def audit_dossier(
 
 
 @page(router, "audit_print")
-def audit_print(
-    request: Request, case_id: str, staff: Annotated[StaffMember, Depends(AUDITOR)]
-) -> HTMLResponse:
+def audit_print(request: Request, case_id: str, staff: Auditor) -> HTMLResponse:
     """The dossier on paper: the same dossier as the download, its state, history, integrity
     and signed statement laid out to print."""
     mediation: MediationApplication = request.app.state.mediation

@@ -15,12 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from typing import Annotated
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
-from fastapi import Depends
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.responses import RedirectResponse
@@ -53,7 +51,7 @@ from interfaces.web.case_forms import run_command
 from interfaces.web.case_forms import validated
 from interfaces.web.case_timeline import Step
 from interfaces.web.case_timeline import timeline
-from interfaces.web.console import CASEWORKER
+from interfaces.web.console import Caseworker
 from interfaces.web.console_pages import console_page
 from interfaces.web.console_words import words
 from interfaces.web.forms import checked_form
@@ -220,9 +218,7 @@ def show_case(
 
 
 @page(router, "case")
-def case_page(
-    request: Request, case_id: str, staff: Annotated[StaffMember, Depends(CASEWORKER)]
-) -> HTMLResponse:
+def case_page(request: Request, case_id: str, staff: Caseworker) -> HTMLResponse:
     """The case, its history and the commands its status allows."""
     case, history = read_case(request.app.state.mediation, parsed_case_id(case_id))
     done = FORMS.get(request.query_params.get("done", ""))
@@ -231,9 +227,7 @@ def case_page(
 
 
 @page(router, "case", methods=("POST",))
-async def case_command(
-    request: Request, case_id: str, staff: Annotated[StaffMember, Depends(CASEWORKER)]
-) -> Response:
+async def case_command(request: Request, case_id: str, staff: Caseworker) -> Response:
     """One command from its form: recorded then 303 back to the page, or the page again with
     the refusal (each error by its field, what was typed kept), or, when the case has moved
     since the form was made, who moved first and the case as it is now."""

@@ -53,6 +53,7 @@ PAGE_SIZE = 25
 FILTERS = ("platform", "category", "priority", "assignee")
 CASEWORKER = require_staff(Role.CASEWORKER)
 """The caseworker's pages: the queues and the case page with its commands (docs/http.md)."""
+Caseworker = Annotated[StaffMember, Depends(CASEWORKER)]
 CONSOLE_STAFF = require_staff(*HOMES)
 """Every role with a home in the console: `/console` leads each to its own."""
 

@@ -51,6 +51,7 @@ router = APIRouter(route_class=PageRoute)
 
 DPO = require_staff(Role.DPO)
 """The data protection officer's pages: the erasure only (docs/http.md)."""
+Officer = Annotated[StaffMember, Depends(DPO)]
 
 REVIEW = "review"
 ERASE = "erase"
@@ -106,15 +107,13 @@ def reason_refused(request: Request) -> str:
 
 
 @page(router, "dpo_home")
-def dpo_home(request: Request, staff: Annotated[StaffMember, Depends(DPO)]) -> Response:
+def dpo_home(request: Request, staff: Officer) -> Response:
     """The officer's console: a case opened by its identifier."""
     return case_lookup(request, staff, "erasure", "console/dpo_home.html")
 
 
 @page(router, "erasure")
-def erasure_form(
-    request: Request, case_id: str, staff: Annotated[StaffMember, Depends(DPO)]
-) -> HTMLResponse:
+def erasure_form(request: Request, case_id: str, staff: Officer) -> HTMLResponse:
     """The case's erasure form, with its reason (or, once erased, that it was)."""
     case = read_case(request.app.state.mediation, parsed_case_id(case_id))
     notice = Notice("done", ERASED, {}) if request.query_params.get("done") == ERASE else None
@@ -122,9 +121,7 @@ def erasure_form(
 
 
 @page(router, "erasure", methods=("POST",))
-async def erasure(
-    request: Request, case_id: str, staff: Annotated[StaffMember, Depends(DPO)]
-) -> Response:
+async def erasure(request: Request, case_id: str, staff: Officer) -> Response:
     """The reason reviewed: the confirmation page; confirmed: the erasure recorded and 303 to
     the case's page, or the page again saying why not (nothing recorded)."""
     posted = await checked_form(request)

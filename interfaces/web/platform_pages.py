@@ -63,6 +63,7 @@ router = APIRouter(route_class=PageRoute)
 
 PLATFORM = require_staff(Role.PLATFORM)
 """A platform's pages: the cases sent to it, and its two commands (docs/http.md)."""
+PlatformMember = Annotated[StaffMember, Depends(PLATFORM)]
 
 PAGE_SIZE = 20
 ACKNOWLEDGE = "acknowledge"
@@ -95,9 +96,7 @@ def to_do(case: PortalCaseView) -> str:
 
 
 @page(router, "platform_home")
-async def platform_home(
-    request: Request, staff: Annotated[StaffMember, Depends(PLATFORM)]
-) -> HTMLResponse:
+async def platform_home(request: Request, staff: PlatformMember) -> HTMLResponse:
     """The cases sent to the platform, the most recently sent first, a page at a time."""
     shown = request.query_params.get("show", "")
     status = SHOWN.get(shown)
@@ -183,9 +182,7 @@ def read_portal_case(
 
 
 @page(router, "platform_case")
-def platform_case(
-    request: Request, case_id: str, staff: Annotated[StaffMember, Depends(PLATFORM)]
-) -> HTMLResponse:
+def platform_case(request: Request, case_id: str, staff: PlatformMember) -> HTMLResponse:
     """A case sent to the platform: what it needs to act, and its two forms."""
     mediation: MediationApplication = request.app.state.mediation
     case, erased = read_portal_case(mediation, parsed_case_id(case_id), platform_of(staff))
@@ -195,9 +192,7 @@ def platform_case(
 
 
 @page(router, "platform_case", methods=("POST",))
-async def platform_command(
-    request: Request, case_id: str, staff: Annotated[StaffMember, Depends(PLATFORM)]
-) -> Response:
+async def platform_command(request: Request, case_id: str, staff: PlatformMember) -> Response:
     """Acknowledge or answer, from the case page: 303 back to the page once recorded, else
     the page again saying why (each error by its field, what was typed kept)."""
     posted = await checked_form(request)
