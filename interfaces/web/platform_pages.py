@@ -158,6 +158,7 @@ def show_portal_case(
             "erased": erased,
             "platform_name": request.app.state.settings.platforms.display_name(case.platform),
             "to_do": to_do(case),
+            "form": ANSWER,
             "notice": notice,
             "notice_text": None if notice is None else say(notice.message, **notice.params),
             "form_action": url("platform_case", lang, case_id=case.id),
