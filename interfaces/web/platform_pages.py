@@ -12,6 +12,7 @@ the case's version as If-Match. Another platform's case, or a case not sent yet,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
@@ -133,11 +134,19 @@ async def platform_home(request: Request, staff: PlatformMember) -> HTMLResponse
     )
 
 
+@dataclass(frozen=True)
+class PortalCase:
+    """A case as `GET /platform/cases/{id}` shows it, and whether its personal data was erased
+    (its answer then takes no text)."""
+
+    view: PortalCaseView
+    erased: bool
+
+
 def show_portal_case(
     request: Request,
     staff: StaffMember,
-    case: PortalCaseView,
-    erased: bool,
+    shown: PortalCase,
     *,
     notice: Notice | None = None,
     refusal: Refusal | None = None,
@@ -145,6 +154,7 @@ def show_portal_case(
     status_code: int = 200,
 ) -> HTMLResponse:
     """The case as the portal shows it, with the forms its status allows."""
+    case = shown.view
     lang = language(request)
     say = wording(lang)
     label = words(lang)
@@ -155,7 +165,7 @@ def show_portal_case(
         staff,
         {
             "case": case,
-            "erased": erased,
+            "erased": shown.erased,
             "platform_name": request.app.state.settings.platforms.display_name(case.platform),
             "to_do": to_do(case),
             "form": ANSWER,
@@ -173,23 +183,20 @@ def show_portal_case(
     )
 
 
-def read_portal_case(
-    mediation: MediationApplication, case_id: UUID, platform: str
-) -> tuple[PortalCaseView, bool]:
-    """The case as `GET /platform/cases/{id}` shows it, and whether its personal data was
-    erased (its answer then takes no text); not found unless sent to `platform`."""
+def read_portal_case(mediation: MediationApplication, case_id: UUID, platform: str) -> PortalCase:
+    """The case as the portal shows it; not found unless sent to `platform`."""
     case = mediation.case_for_platform(case_id, platform)
-    return PortalCaseView.of(case), case.personal_data_erased
+    return PortalCase(PortalCaseView.of(case), case.personal_data_erased)
 
 
 @page(router, "platform_case")
 def platform_case(request: Request, case_id: str, staff: PlatformMember) -> HTMLResponse:
     """A case sent to the platform: what it needs to act, and its two forms."""
     mediation: MediationApplication = request.app.state.mediation
-    case, erased = read_portal_case(mediation, parsed_case_id(case_id), platform_of(staff))
+    shown = read_portal_case(mediation, parsed_case_id(case_id), platform_of(staff))
     done = DONE.get(request.query_params.get("done", ""))
     notice = None if done is None else Notice("done", done, {})
-    return show_portal_case(request, staff, case, erased, notice=notice)
+    return show_portal_case(request, staff, shown, notice=notice)
 
 
 @page(router, "platform_case", methods=("POST",))
@@ -200,7 +207,7 @@ async def platform_command(request: Request, case_id: str, staff: PlatformMember
     mediation: MediationApplication = request.app.state.mediation
     platform = platform_of(staff)
     identifier = parsed_case_id(case_id)
-    case, erased = await run_in_threadpool(read_portal_case, mediation, identifier, platform)
+    shown = await run_in_threadpool(read_portal_case, mediation, identifier, platform)
     command = str(posted.get("command", ""))
     typed: dict[str, str] = {}
     try:
@@ -210,7 +217,7 @@ async def platform_command(request: Request, case_id: str, staff: PlatformMember
             )
         elif command == ANSWER.command:
             typed = posted_values(ANSWER, posted)
-            arguments = validated(ANSWER, typed, personal_data_erased=erased)
+            arguments = validated(ANSWER, typed, personal_data_erased=shown.erased)
             await run_in_threadpool(
                 run_command,
                 ANSWER,
@@ -223,20 +230,18 @@ async def platform_command(request: Request, case_id: str, staff: PlatformMember
             )
         else:
             notice = Notice("refused", N_("This action does not exist."), {})
-            return show_portal_case(request, staff, case, erased, notice=notice, status_code=400)
+            return show_portal_case(request, staff, shown, notice=notice, status_code=400)
     except FormRefused as refused:
         return show_portal_case(
-            request, staff, case, erased, refusal=refused.refusal, typed=typed, status_code=422
+            request, staff, shown, refusal=refused.refusal, typed=typed, status_code=422
         )
     except VersionConflict:
-        case, erased = await run_in_threadpool(read_portal_case, mediation, identifier, platform)
-        notice = Notice("stale", CHANGED, {"version": case.version})
-        return show_portal_case(
-            request, staff, case, erased, notice=notice, typed=typed, status_code=409
-        )
+        shown = await run_in_threadpool(read_portal_case, mediation, identifier, platform)
+        notice = Notice("stale", CHANGED, {"version": shown.view.version})
+        return show_portal_case(request, staff, shown, notice=notice, typed=typed, status_code=409)
     except CommandNotAllowed:
         notice = Notice("refused", NOT_NOW, {})
-        return show_portal_case(request, staff, case, erased, notice=notice, status_code=409)
+        return show_portal_case(request, staff, shown, notice=notice, status_code=409)
     done = url("platform_case", language(request), {"done": command}, case_id=identifier)
     return RedirectResponse(done, status_code=303)
 
