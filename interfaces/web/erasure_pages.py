@@ -62,7 +62,10 @@ REASON_MESSAGE = N_(
     "Write why the data is erased, in one text of at most %(max)s characters: the request's "
     "reference, the retention rule…"
 )
-ERASED_ALREADY = N_("The personal data of this case was erased already. Nothing was recorded.")
+ERASED_ALREADY = Notice(
+    "refused", N_("The personal data of this case was erased already. Nothing was recorded."), {}
+)
+"""What the page says when the data was erased already, by whoever erased it first."""
 ERASED = N_("The personal data of this case was erased.")
 
 
@@ -131,8 +134,7 @@ async def erasure(request: Request, case_id: str, staff: Officer) -> Response:
     reason = str(posted.get(REASON, ""))[: MAX_REASON_LENGTH * 2]
     version = posted_version(posted)
     if case.personal_data_erased:
-        notice = Notice("refused", ERASED_ALREADY, {})
-        return show_erasure(request, staff, case, notice=notice, status_code=409)
+        return show_erasure(request, staff, case, notice=ERASED_ALREADY, status_code=409)
     try:
         checked = EraseRequest.model_validate({REASON: reason}).reason
     except (ValidationError, InvalidValue):
@@ -152,8 +154,7 @@ async def erasure(request: Request, case_id: str, staff: Officer) -> Response:
         notice = Notice("stale", CHANGED, {"version": case.version})
         return show_erasure(request, staff, case, notice=notice, reason=checked, status_code=409)
     except PersonalDataErasedError:
-        notice = Notice("refused", ERASED_ALREADY, {})
-        return show_erasure(request, staff, case, notice=notice, status_code=409)
+        return show_erasure(request, staff, case, notice=ERASED_ALREADY, status_code=409)
     done = url("erasure", language(request), {"done": ERASE}, case_id=identifier)
     return RedirectResponse(done, status_code=303)
 
